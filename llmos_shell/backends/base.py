@@ -1,0 +1,91 @@
+"""The interface every backend implements, and the messages it takes and returns."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn of the conversation given to the model."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one call to the model produced, with its cost."""
+
+    text: str
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    prompt_s: float
+    total_s: float
+
+
+@dataclass
+class GenerationStats:
+    """Running totals for one backend, for `/stats`."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    prompt_s: float = 0.0
+    total_s: float = 0.0
+    load_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, gen: Generation) -> None:
+        """Add one generation to the totals."""
+        self.requests += 1
+        self.prompt_tokens += gen.prompt_tokens
+        self.cached_tokens += gen.cached_tokens
+        self.completion_tokens += gen.completion_tokens
+        self.prompt_s += gen.prompt_s
+        self.total_s += gen.total_s
+
+    @property
+    def generation_tokens_per_s(self) -> float:
+        """Completion tokens per second of generation time."""
+        gen_s = self.total_s - self.prompt_s
+        return self.completion_tokens / gen_s if gen_s > 0 else 0.0
+
+    @property
+    def prompt_tokens_per_s(self) -> float:
+        """Prompt tokens evaluated (not cached) per second of prompt time."""
+        evaluated = self.prompt_tokens - self.cached_tokens
+        return evaluated / self.prompt_s if self.prompt_s > 0 else 0.0
+
+
+class Backend(Protocol):
+    """A local or remote model that completes a chat, optionally constrained by a JSON Schema."""
+
+    name: str
+    stats: GenerationStats
+
+    def prepare(self, prefix: Sequence[ChatMessage]) -> None:
+        """Evaluate the conversation prefix every request starts with, so it is reused."""
+
+    def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: dict[str, Any] | None,
+        max_tokens: int,
+        on_text: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Generation:
+        """Complete the conversation; with `schema`, the output is JSON that conforms to it."""
+        ...
+
+    def describe(self) -> str:
+        """One line naming the backend and model."""
+        ...

@@ -1,0 +1,282 @@
+"""The planner: turns a request into the next action, a tool call or an answer.
+
+The model's output is constrained to an action schema generated from the registry, so only
+a real tool name with arguments of the right shape, or an answer, can come out. The static
+part of the prompt (instructions, tool list, examples) comes first and is the same for every
+request, so the backend evaluates it once and reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from llmos_shell.backends.base import Backend, ChatMessage, Generation
+from llmos_shell.calls import ToolCall, ToolResult
+from llmos_shell.registry import Registry, Tool
+
+CALL_MAX_TOKENS = 384
+
+
+def load_prompt(name: str) -> str:
+    """A prompt template from the `prompts/` folder shipped with the package."""
+    return resources.files("llmos_shell.prompts").joinpath(name).read_text(encoding="utf-8")
+
+
+def action_schema(tools: Iterable[Tool], *, allow_answer: bool = True) -> dict[str, Any]:
+    """JSON Schema of one action: a call of one of `tools`, or (if allowed) an answer."""
+    options: list[dict[str, Any]] = [
+        {
+            "type": "object",
+            "properties": {
+                "tool": {"const": item.name},
+                "arguments": item.parameters_schema(),
+            },
+            "required": ["tool", "arguments"],
+            "additionalProperties": False,
+        }
+        for item in tools
+    ]
+    if allow_answer:
+        options.append(
+            {
+                "type": "object",
+                "properties": {"answer": {"type": "string"}},
+                "required": ["answer"],
+                "additionalProperties": False,
+            }
+        )
+    if not options:
+        raise ValueError("an action schema needs at least one tool or the answer")
+    return options[0] if len(options) == 1 else {"oneOf": options}
+
+
+def describe_tool(item: Tool) -> str:
+    """One compact line per tool for the system prompt: name, purpose, parameters."""
+    props = item.parameters_schema().get("properties", {})
+    required = set(item.parameters_schema().get("required", []))
+    params = []
+    for name, spec in props.items():
+        kind = spec.get("type") or "/".join(
+            str(option.get("type", "?")) for option in spec.get("anyOf", [])
+        )
+        if "enum" in spec:
+            kind = "|".join(str(v) for v in spec["enum"])
+        params.append(f"{name}{'' if name in required else '?'}: {kind}")
+    return f"- {item.name}({', '.join(params)}): {item.description}"
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the model decided for one step: exactly one of `call` and `answer` is set."""
+
+    call: ToolCall | None
+    answer: str | None
+    generation: Generation | None = None
+
+
+@dataclass
+class Transcript:
+    """The conversation of one request: the request, the calls made and their results."""
+
+    request: str
+    steps: list[tuple[ToolCall, ToolResult]] = field(default_factory=list)
+
+
+class Planner:
+    """Chooses the next action for a request, on any backend."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        registry: Registry,
+        *,
+        observation_chars: int = 1500,
+        max_answer_tokens: int = 256,
+    ) -> None:
+        self.backend = backend
+        self.registry = registry
+        self.observation_chars = observation_chars
+        self.max_answer_tokens = max_answer_tokens
+        self._prefix = self._static_prefix()
+        self._schema = action_schema(registry)
+        self._answer_schema = action_schema([], allow_answer=True)
+
+    def _static_prefix(self) -> list[ChatMessage]:
+        """The system prompt and example turns: the same for every request."""
+        tool_lines = "\n".join(describe_tool(item) for item in self.registry)
+        system = load_prompt("planner_system.txt").replace("{tools}", tool_lines)
+        messages = [ChatMessage("system", system.strip())]
+        for item in self.registry:
+            for example in item.examples[:1]:
+                messages.append(ChatMessage("user", example.request))
+                call = {"tool": item.name, "arguments": dict(example.arguments)}
+                messages.append(ChatMessage("assistant", json.dumps(call)))
+        messages.append(ChatMessage("user", "hello, who are you?"))
+        messages.append(
+            ChatMessage(
+                "assistant",
+                json.dumps(
+                    {
+                        "answer": "Hi! I am llmos. Ask me about your files, disks, processes "
+                        "or system, and I will use my tools to find out."
+                    }
+                ),
+            )
+        )
+        return messages
+
+    @property
+    def prefix(self) -> Sequence[ChatMessage]:
+        """The static prompt prefix (read-only view)."""
+        return tuple(self._prefix)
+
+    def warm_up(self) -> None:
+        """Evaluate the static prefix now so that requests only pay for their own tokens."""
+        self.backend.prepare(self._prefix)
+
+    def messages_for(self, transcript: Transcript, *, final: bool = False) -> list[ChatMessage]:
+        """The full conversation for the next step of `transcript`."""
+        messages = list(self._prefix)
+        messages.append(ChatMessage("user", transcript.request))
+        observation = load_prompt("observation.txt")
+        for call, result in transcript.steps:
+            messages.append(ChatMessage("assistant", json.dumps(call.to_json())))
+            text = observation.replace("{tool}", call.tool).replace(
+                "{result}", result.for_model(self.observation_chars)
+            )
+            if final and (call, result) == transcript.steps[-1]:
+                text = text.rstrip() + "\n" + load_prompt("final_answer.txt")
+            messages.append(ChatMessage("user", text.strip()))
+        return messages
+
+    def next_action(
+        self,
+        transcript: Transcript,
+        *,
+        final: bool = False,
+        on_answer_text: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Action:
+        """Ask the model for the next action; with `final`, only an answer may come out."""
+        streamer = AnswerStreamer(on_answer_text) if on_answer_text else None
+        generation = self.backend.generate(
+            self.messages_for(transcript, final=final),
+            schema=self._answer_schema if final else self._schema,
+            max_tokens=self.max_answer_tokens + CALL_MAX_TOKENS,
+            on_text=streamer.feed if streamer else None,
+            cancel=cancel,
+        )
+        return parse_action(generation)
+
+
+def parse_action(generation: Generation) -> Action:
+    """Read the model's JSON; a reply cut off by the token limit keeps what it said."""
+    text = generation.text.strip()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        partial = _partial_answer(text)
+        if partial is not None:
+            return Action(call=None, answer=partial.rstrip() + " …", generation=generation)
+        raise TruncatedOutputError(text) from None
+    if "answer" in data:
+        return Action(call=None, answer=str(data["answer"]).strip(), generation=generation)
+    return Action(
+        call=ToolCall(tool=data["tool"], arguments=dict(data.get("arguments") or {})),
+        answer=None,
+        generation=generation,
+    )
+
+
+class TruncatedOutputError(Exception):
+    """The model ran out of tokens in the middle of a tool call."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(
+            f"the model's tool call was cut off after {len(text)} characters: {text[:120]!r}"
+        )
+
+
+_ANSWER_START = re.compile(r'^\s*\{\s*"answer"\s*:\s*"')
+
+
+def _partial_answer(text: str) -> str | None:
+    match = _ANSWER_START.match(text)
+    if not match:
+        return None
+    decoder = JsonStringDecoder()
+    return decoder.feed(text[match.end() :])
+
+
+class JsonStringDecoder:
+    """Decodes the inside of a JSON string piece by piece, stopping at its closing quote."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self.done = False
+
+    def feed(self, chunk: str) -> str:
+        """Decoded characters that `chunk` completes."""
+        out: list[str] = []
+        data = self._pending + chunk
+        self._pending = ""
+        i = 0
+        while i < len(data) and not self.done:
+            char = data[i]
+            if char == '"':
+                self.done = True
+                break
+            if char != "\\":
+                out.append(char)
+                i += 1
+                continue
+            if i + 1 >= len(data):
+                self._pending = data[i:]
+                break
+            code = data[i + 1]
+            if code == "u":
+                if i + 6 > len(data):
+                    self._pending = data[i:]
+                    break
+                try:
+                    out.append(chr(int(data[i + 2 : i + 6], 16)))
+                except ValueError:
+                    pass
+                i += 6
+                continue
+            out.append({"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(code, code))
+            i += 2
+        return "".join(out)
+
+
+class AnswerStreamer:
+    """Passes on the text of an `{"answer": "..."}` action while it is being generated."""
+
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        self._sink = sink
+        self._buffer = ""
+        self._decoder: JsonStringDecoder | None = None
+        self._not_answer = False
+
+    def feed(self, piece: str) -> None:
+        """Take one generated piece; emit any answer text it completes."""
+        if self._not_answer:
+            return
+        if self._decoder is None:
+            self._buffer += piece
+            match = _ANSWER_START.match(self._buffer)
+            if match is None:
+                # The grammar allows only {"tool": ...} or {"answer": ...}.
+                self._not_answer = re.sub(r"\s+", "", self._buffer).startswith('{"t')
+                return
+            self._decoder = JsonStringDecoder()
+            piece = self._buffer[match.end() :]
+        text = self._decoder.feed(piece)
+        if text:
+            self._sink(text)

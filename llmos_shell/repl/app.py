@@ -1,0 +1,338 @@
+"""The interactive shell: prompt-toolkit for input, rich for output, the session for work.
+
+The loop never dies: every error in a request is reported in one sentence and the prompt
+comes back. Ctrl-C cancels the request in progress (or clears the line), Ctrl-D exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+from rich.console import Console
+from rich.markup import escape
+
+from llmos_shell.app import App
+from llmos_shell.errors import ExitStatus, LlmosError
+from llmos_shell.policy import PolicyOptions
+from llmos_shell.render import ConsoleEvents
+from llmos_shell.repl.confirm import InteractiveConfirmer
+
+MAX_REQUEST_CHARS = 4000
+SHELL_TIMEOUT_S = 600.0
+
+SLASH_COMMANDS = {
+    "/help": "show this help",
+    "/tools": "list the tools (or /tools NAME for one tool's arguments)",
+    "/history": "show recent requests (/history N for the last N)",
+    "/model": "show the model in use (/model PATH to load another GGUF file)",
+    "/exit": "leave the shell (Ctrl-D works too)",
+}
+
+HELP = """\
+Type a request in plain words, e.g. "how much disk space is free?".
+Calls that change anything ask first: y(es), n(o), e(dit the arguments), x (explain).
+!COMMAND runs a shell command yourself, e.g. !ls -la
+Ctrl-C cancels the request in progress; Ctrl-D leaves.
+"""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class ShellCompleter(Completer):
+    """Completes slash commands, and paths in the word under the cursor."""
+
+    def __init__(self) -> None:
+        self._paths = PathCompleter(expanduser=True)
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        """Slash commands at the start of the line; paths where a word looks like one."""
+        text = document.text_before_cursor
+        if text.startswith("/") and " " not in text:
+            for name, meaning in SLASH_COMMANDS.items():
+                if name.startswith(text):
+                    yield Completion(name, start_position=-len(text), display_meta=meaning)
+            return
+        word = document.get_word_before_cursor(WORD=True)
+        if word.startswith(("/", "~", "./", "../")) or "/" in word:
+            sub = Document(word, len(word))
+            yield from self._paths.get_completions(sub, complete_event)
+
+
+@dataclass
+class ReplState:
+    """What the loop keeps between requests."""
+
+    model_error: str | None = None
+    requests: int = 0
+
+
+class Repl:
+    """One interactive shell over an App."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        options: PolicyOptions | None = None,
+        input: Input | None = None,
+        output: Output | None = None,
+        console: Console | None = None,
+    ) -> None:
+        self.app = app
+        self.options = options or PolicyOptions(yes_writes=False, yes_destructive=False)
+        self.console = console or Console(highlight=False)
+        paths = app.config.paths
+        history: Any
+        try:
+            paths.history_file.parent.mkdir(parents=True, exist_ok=True)
+            history = FileHistory(str(paths.history_file))
+        except OSError as exc:
+            history = InMemoryHistory()
+            self.console.print(f"[yellow]warning: history is not saved ({escape(str(exc))})[/]")
+        self.history = history
+        self.prompt_session: PromptSession[str] = PromptSession(
+            history=history,
+            completer=ShellCompleter(),
+            complete_while_typing=False,
+            input=input,
+            output=output,
+        )
+        self._ask_session: PromptSession[str] = PromptSession(input=input, output=output)
+        self.state = ReplState()
+        self._real_terminal = input is None and sys.stdout.isatty()
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Read and handle lines until Ctrl-D or /exit."""
+        for warning in (*self.app.config.warnings, *self.app.registry.warnings):
+            self.console.print(f"[yellow]warning: {escape(warning)}[/]")
+        self._load_model()
+        self.console.print("[bold]llmos[/] — ask in plain words; /help for help, Ctrl-D to leave.")
+        while True:
+            try:
+                line = self.prompt_session.prompt("llmos> ")
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
+                break
+            try:
+                if self.handle(line) is False:
+                    break
+            except KeyboardInterrupt:
+                self.console.print("\n[yellow]Cancelled.[/]")
+            except LlmosError as exc:
+                self.console.print(f"[red]{escape(str(exc))}[/]")
+            except Exception as exc:  # the loop never dies
+                if self.app.debug:
+                    self.console.print_exception()
+                else:
+                    self.console.print(
+                        f"[red]internal error: {escape(type(exc).__name__)}: {escape(str(exc))} "
+                        "(start with --debug for the traceback)[/]"
+                    )
+        self.console.print("Bye.")
+        return int(ExitStatus.OK)
+
+    def _load_model(self) -> None:
+        try:
+            with self.console.status("Loading the model…"):
+                self.app.planner.warm_up()
+            self.state.model_error = None
+        except LlmosError as exc:
+            self.state.model_error = str(exc)
+            self.console.print(f"[red]{escape(str(exc))}[/]")
+            self.console.print(
+                "[dim]Requests need a model; /model PATH loads one. !commands and /tools work.[/]"
+            )
+
+    def handle(self, line: str) -> bool | None:
+        """Handle one input line; returns False to leave the shell."""
+        text = _CONTROL.sub("", line).strip()
+        if not text:
+            return None
+        if text.startswith("!"):
+            self.run_command(text[1:].strip())
+            return None
+        if text.startswith("/"):
+            return self.slash(text)
+        if len(text) > MAX_REQUEST_CHARS:
+            self.console.print(
+                f"[red]That request is {len(text)} characters long; the limit is "
+                f"{MAX_REQUEST_CHARS}. Shorten it, or put the text in a file and ask about "
+                "the file.[/]"
+            )
+            return None
+        self.request(text)
+        return None
+
+    def request(self, text: str) -> None:
+        """Plan and run one request, asking before risky calls."""
+        if self.state.model_error:
+            self.console.print(f"[red]{escape(self.state.model_error)}[/]")
+            return
+        from llmos_shell.backends.llama_cpp import ContextOverflowError
+
+        confirmer = InteractiveConfirmer(self.console, self._ask)
+        session = self.app.session(confirmer=confirmer, options=self.options)
+        events = ConsoleEvents(self.console)
+        self.state.requests += 1
+        try:
+            outcome = session.run(text, events)
+        except ContextOverflowError as exc:
+            events.finish()
+            self.console.print(
+                f"[red]{escape(str(exc))}; ask a shorter question or raise context_size in "
+                "the config.[/]"
+            )
+            return
+        finally:
+            events.finish()
+        if outcome.answer is None and not outcome.steps:
+            self.console.print("[dim](no answer)[/]")
+
+    def _ask(self, message: str, default: str) -> str:
+        return self._ask_session.prompt(message, default=default)
+
+    # -- ! and / ---------------------------------------------------------------------------
+
+    def run_command(self, command: str) -> None:
+        """Run a raw shell command the person typed (their own command: no planning)."""
+        if not command:
+            self.console.print("[yellow]Type a command after !, e.g. !ls -la[/]")
+            return
+        shell = os.environ.get("SHELL") or "/bin/sh"
+        if self._real_terminal:
+            code = subprocess.call(command, shell=True, executable=shell)
+        else:
+            proc = subprocess.run(
+                command,
+                shell=True,
+                executable=shell,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=SHELL_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
+            if proc.stdout:
+                self.console.print(proc.stdout.rstrip("\n"), markup=False, highlight=False)
+            if proc.stderr:
+                self.console.print(proc.stderr.rstrip("\n"), markup=False, style="red")
+            code = proc.returncode
+        if code != 0:
+            self.console.print(f"[dim](exit status {code})[/]")
+
+    def slash(self, text: str) -> bool | None:
+        """Run a slash command."""
+        name, _, rest = text.partition(" ")
+        rest = rest.strip()
+        if name in ("/exit", "/quit"):
+            return False
+        if name == "/help":
+            self.console.print(HELP, markup=False)
+            for command, meaning in SLASH_COMMANDS.items():
+                self.console.print(f"  {command:<10} {meaning}", markup=False)
+            return None
+        if name == "/tools":
+            self.show_tools(rest)
+            return None
+        if name == "/history":
+            self.show_history(rest)
+            return None
+        if name == "/model":
+            self.model(rest)
+            return None
+        known = ", ".join(SLASH_COMMANDS)
+        self.console.print(f"[yellow]Unknown command {escape(name)}; the commands are {known}.[/]")
+        return None
+
+    def show_tools(self, name: str) -> None:
+        """All tools, or one tool's full definition."""
+        from rich.table import Table
+
+        from llmos_shell.render import RISK_STYLE
+
+        registry = self.app.registry
+        if name:
+            item = registry.get(name)
+            self.console.print(f"[bold]{escape(item.name)}[/] — {escape(item.description)}")
+            self.console.print(
+                f"risk: [{RISK_STYLE[item.risk]}]{item.risk.value}[/], "
+                f"{'reversible' if item.reversible else 'not reversible'}, from {escape(item.source)}"
+            )
+            self.console.print(escape(json.dumps(item.parameters_schema(), indent=2)))
+            for example in item.examples:
+                self.console.print(f"  e.g. {escape(example.request)}")
+            return
+        table = Table(header_style="bold")
+        table.add_column("tool")
+        table.add_column("what it does", overflow="fold")
+        table.add_column("risk")
+        for item in registry:
+            table.add_row(
+                item.name,
+                escape(item.description),
+                f"[{RISK_STYLE[item.risk]}]{item.risk.value}[/]",
+            )
+        self.console.print(table)
+
+    def show_history(self, count: str) -> None:
+        """The last N lines typed (default 20)."""
+        try:
+            n = int(count) if count else 20
+        except ValueError:
+            self.console.print(f"[yellow]/history takes a number, not {escape(count)!r}.[/]")
+            return
+        lines = list(self.history.load_history_strings())[:n]  # newest first
+        for index, line in enumerate(reversed(lines), 1):
+            self.console.print(f"{index:>4}  {line}", markup=False, highlight=False)
+
+    def model(self, path: str) -> None:
+        """Show the model, or load another one (the old one stays if the new one fails)."""
+        if not path:
+            if self.state.model_error:
+                self.console.print(f"[red]{escape(self.state.model_error)}[/]")
+            else:
+                self.console.print(escape(self.app.backend.describe()))
+            return
+        candidate = self.app.with_model(path)
+        try:
+            with self.console.status("Loading the model…"):
+                candidate.planner.warm_up()
+        except LlmosError as exc:
+            self.console.print(f"[red]{escape(str(exc))}[/]")
+            if not self.state.model_error:
+                self.console.print("[dim]Still using the previous model.[/]")
+            return
+        old, self.app = self.app, candidate
+        old.close()
+        self.state.model_error = None
+        self.console.print(f"Now using {escape(candidate.backend.describe())}.")
+
+
+def run_shell(
+    app: App,
+    *,
+    options: PolicyOptions | None = None,
+    input: Input | None = None,
+    output: Output | None = None,
+    console: Console | None = None,
+) -> int:
+    """Start the interactive shell and return its exit code."""
+    return Repl(app, options=options, input=input, output=output, console=console).run()

@@ -1,0 +1,262 @@
+"""One request, start to finish: plan, validate, decide, confirm, execute, observe, answer.
+
+The same pipeline serves the interactive shell, one-shot mode and (later) the scheduler;
+only the confirmer differs. Whoever is (or is not) watching is handed in as a callback.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from llmos_shell.audit import AuditLog
+from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
+from llmos_shell.errors import ExitStatus, UnknownToolError
+from llmos_shell.executor import execute
+from llmos_shell.planner import Action, Planner, Transcript, TruncatedOutputError
+from llmos_shell.policy import PolicyOptions, auto_answer, decide
+from llmos_shell.registry import Registry, Tool
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A confirmer's answer: run it (maybe with edited arguments) or not, and who said so."""
+
+    approved: bool
+    by: str
+    arguments: dict[str, Any] | None = None
+
+
+Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
+
+
+def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
+    """The confirmer when nobody is watching: anything that needs a yes gets a no."""
+    return Approval(approved=False, by="nobody to ask (use --yes to approve writes)")
+
+
+class Events(Protocol):
+    """What the pipeline tells its front end while a request runs."""
+
+    def planned(self, call: ToolCall, decision: Decision) -> None:
+        """A call was planned and judged."""
+
+    def answer_text(self, text: str) -> None:
+        """A piece of the final answer, as it streams."""
+
+    def result(self, result: ToolResult) -> None:
+        """A call ran."""
+
+    def declined(self, call: ToolCall, approval: Approval) -> None:
+        """A call was not run."""
+
+    def notice(self, text: str) -> None:
+        """Something the person should know (a skipped repeat, a step limit)."""
+
+
+class SilentEvents:
+    """Events that go nowhere (batch and JSON modes)."""
+
+    def planned(self, call: ToolCall, decision: Decision) -> None:
+        """Ignore."""
+
+    def answer_text(self, text: str) -> None:
+        """Ignore."""
+
+    def result(self, result: ToolResult) -> None:
+        """Ignore."""
+
+    def declined(self, call: ToolCall, approval: Approval) -> None:
+        """Ignore."""
+
+    def notice(self, text: str) -> None:
+        """Ignore."""
+
+
+class Status(str, enum.Enum):
+    """How a request ended."""
+
+    ANSWERED = "answered"
+    PLANNED = "planned"  # dry run: calls planned, nothing executed
+    DECLINED = "declined"
+    TOOL_FAILED = "tool_failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """The process exit code for this ending."""
+        return {
+            Status.ANSWERED: ExitStatus.OK,
+            Status.PLANNED: ExitStatus.OK,
+            Status.DECLINED: ExitStatus.DECLINED,
+            Status.TOOL_FAILED: ExitStatus.TOOL_FAILED,
+            Status.CANCELLED: ExitStatus.INTERRUPTED,
+        }[self]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One planned call with its decision and, if it ran, its result."""
+
+    call: ToolCall
+    decision: Decision
+    approval: Approval | None
+    result: ToolResult | None
+
+
+@dataclass
+class RequestOutcome:
+    """Everything that happened for one request."""
+
+    request: str
+    steps: list[Step] = field(default_factory=list)
+    answer: str | None = None
+    status: Status = Status.ANSWERED
+
+    def to_json(self) -> dict[str, Any]:
+        """Machine-readable form for `--json`."""
+        return {
+            "request": self.request,
+            "status": self.status.value,
+            "answer": self.answer,
+            "steps": [
+                {
+                    "tool": step.call.tool,
+                    "arguments": step.call.arguments,
+                    "risk": step.decision.risk.value,
+                    "verdict": step.decision.verdict.value,
+                    "approved_by": step.approval.by if step.approval else None,
+                    "ran": step.result is not None,
+                    "ok": step.result.ok if step.result else None,
+                    "data": step.result.data if step.result and step.result.ok else None,
+                    "error": step.result.error if step.result else None,
+                }
+                for step in self.steps
+            ],
+        }
+
+
+class Session:
+    """Runs requests through planner, policy, confirmer and executor, and keeps the audit."""
+
+    def __init__(
+        self,
+        planner: Planner,
+        registry: Registry,
+        *,
+        confirmer: Confirmer = deny_all,
+        options: PolicyOptions | None = None,
+        audit: AuditLog | None = None,
+        max_steps: int = 4,
+        tool_timeout_s: float = 60.0,
+        debug: bool = False,
+    ) -> None:
+        self.planner = planner
+        self.registry = registry
+        self.confirmer = confirmer
+        self.options = options or PolicyOptions(yes_writes=False, yes_destructive=False)
+        self.audit = audit
+        self.max_steps = max_steps
+        self.tool_timeout_s = tool_timeout_s
+        self.debug = debug
+
+    def plan(self, request: str, cancel: threading.Event | None = None) -> Action:
+        """The first action for `request`, without running anything."""
+        return self.planner.next_action(Transcript(request), cancel=cancel)
+
+    def run(
+        self,
+        request: str,
+        events: Events | None = None,
+        *,
+        dry_run: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> RequestOutcome:
+        """Plan and run `request` to an answer, asking the confirmer where policy says so."""
+        events = events or SilentEvents()
+        outcome = RequestOutcome(request=request)
+        transcript = Transcript(request)
+        for step_index in range(self.max_steps + 1):
+            final = step_index == self.max_steps
+            try:
+                action = self.planner.next_action(
+                    transcript, final=final, on_answer_text=events.answer_text, cancel=cancel
+                )
+            except TruncatedOutputError as exc:
+                events.notice(f"The model's call was cut off and is not run ({exc}).")
+                outcome.status = Status.TOOL_FAILED
+                return outcome
+            if action.call is None:
+                outcome.answer = action.answer
+                return outcome
+            call = action.call
+            if transcript.steps and transcript.steps[-1][0] == call:
+                # Small models tend to repeat a call after its result; answer instead.
+                events.notice(f"{call.tool} was already run with these arguments.")
+                action = self.planner.next_action(
+                    transcript, final=True, on_answer_text=events.answer_text, cancel=cancel
+                )
+                outcome.answer = action.answer
+                return outcome
+            step = self._run_call(request, call, events, dry_run=dry_run)
+            outcome.steps.append(step)
+            if dry_run:
+                outcome.status = Status.PLANNED
+                return outcome
+            if step.result is None:
+                outcome.status = Status.DECLINED
+                return outcome
+            transcript.steps.append((step.call, step.result))
+        return outcome  # pragma: no cover - the final step always answers
+
+    def _run_call(self, request: str, call: ToolCall, events: Events, *, dry_run: bool) -> Step:
+        try:
+            tool = self.registry.get(call.tool)
+        except UnknownToolError as exc:  # only possible when a front end bypasses the grammar
+            decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
+            events.planned(call, decision)
+            return Step(call, decision, None, None)
+        decision = decide(call, tool)
+        events.planned(call, decision)
+        if dry_run:
+            return Step(call, decision, None, None)
+        approval = self._approve(call, tool, decision)
+        if approval.arguments is not None and approval.arguments != call.arguments:
+            call = ToolCall(call.tool, dict(approval.arguments))
+            # The confirmer showed the edited call before its yes; policy still vetoes it.
+            decision = decide(call, tool)
+            if decision.verdict is Verdict.DENY:
+                approval = Approval(False, by="policy")
+        if not approval.approved:
+            events.declined(call, approval)
+            if self.audit:
+                self.audit.record(
+                    request=request, call=call, decision=decision, approved_by=None, result=None
+                )
+            return Step(call, decision, approval, None)
+        result = execute(call, tool, timeout_s=self.tool_timeout_s, debug=self.debug)
+        events.result(result)
+        if self.audit:
+            self.audit.record(
+                request=request,
+                call=call,
+                decision=decision,
+                approved_by=approval.by,
+                result=result,
+            )
+        return Step(call, decision, approval, result)
+
+    def _approve(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
+        if decision.verdict is Verdict.ALLOW:
+            return Approval(True, by="policy")
+        if decision.verdict is Verdict.DENY:
+            return Approval(False, by="policy")
+        pre = auto_answer(decision, self.options)
+        if pre is True:
+            return Approval(True, by="--yes flag")
+        if pre is False:
+            return Approval(False, by="policy")
+        return self.confirmer(call, tool, decision)

@@ -1,0 +1,1 @@
+"""Prompt templates: data, read with importlib.resources."""

@@ -1,0 +1,39 @@
+"""Shared fixtures: every test runs with its own home, config, data and state dirs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HOME, XDG dirs and llmos's own dirs into tmp_path; drop LLMOS_* settings."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for var in list(os.environ):
+        if var.startswith("LLMOS_"):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("LLMOS_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LLMOS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LLMOS_STATE_DIR", str(tmp_path / "state"))
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedded_backend() -> Iterator[object]:
+    """The real embedded model on llama.cpp, loaded once for the whole test run."""
+    from llmos_shell.backends.llama_cpp import LlamaCppBackend
+    from llmos_shell.models import embedded_model_path
+
+    backend = LlamaCppBackend(embedded_model_path(), context_size=4096, threads=2)
+    yield backend
+    backend.close()

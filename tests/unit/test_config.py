@@ -1,0 +1,76 @@
+"""Configuration: file, environment, command line, sources, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmos_shell.config import Paths, load_config
+from llmos_shell.errors import ConfigError
+
+
+def _paths(tmp_path: Path) -> Paths:
+    return Paths.from_env()
+
+
+def test_defaults_and_paths_point_into_tmp(tmp_path: Path) -> None:
+    config = load_config()
+    assert config.settings.max_steps == 4
+    assert config.sources["max_steps"] == "default"
+    assert config.paths.config_file == tmp_path / "config" / "config.toml"
+    assert config.plugin_dir == tmp_path / "config" / "plugins"
+    assert config.paths.audit_log.is_relative_to(tmp_path)
+
+
+def test_file_then_env_then_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text('max_steps = 6\ntemperature = 0.5\nmodel = "/x.gguf"\n')
+    monkeypatch.setenv("LLMOS_TEMPERATURE", "0.7")
+    config = load_config(overrides={"model": "/y.gguf"})
+    assert config.settings.max_steps == 6
+    assert config.sources["max_steps"] == str(paths.config_file)
+    assert config.settings.temperature == 0.7
+    assert config.sources["temperature"] == "environment (LLMOS_TEMPERATURE)"
+    assert config.settings.model == "/y.gguf"
+    assert config.sources["model"] == "command line"
+
+
+def test_unknown_key_names_file_key_and_fix(tmp_path: Path) -> None:
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text("max_stepz = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    message = str(info.value)
+    assert str(paths.config_file) in message
+    assert "'max_stepz'" in message and "max_steps" in message
+
+
+def test_bad_value_names_source_key_and_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMOS_MAX_STEPS", "lots")
+    with pytest.raises(ConfigError, match=r"LLMOS_MAX_STEPS.*max_steps = 'lots' is invalid"):
+        load_config()
+
+
+def test_out_of_range_value_in_file() -> None:
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text("max_steps = 0\n")
+    with pytest.raises(ConfigError, match=r"config.toml: max_steps = 0 is invalid"):
+        load_config()
+
+
+def test_invalid_toml_is_one_sentence() -> None:
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text("max_steps = = 3\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config()
+
+
+def test_unknown_environment_variable_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMOS_MODLE", "x")
+    config = load_config()
+    assert any("LLMOS_MODLE" in w for w in config.warnings)
