@@ -47,19 +47,22 @@ class App:
                 context_size=settings.context_size,
                 threads=settings.threads,
                 temperature=settings.temperature,
+                cache_dir=self.config.paths.cache_dir,
             )
         return self._backend
 
     @functools.cached_property
     def planner(self) -> Planner:
-        """The planner over the registry, on the backend."""
+        """The planner over the registry, on the backend, its static prompt evaluated."""
         settings = self.config.settings
-        return Planner(
+        planner = Planner(
             self.backend,
             self.registry,
             observation_chars=settings.observation_chars,
             max_answer_tokens=settings.max_answer_tokens,
         )
+        planner.warm_up()  # evaluates the static prefix once, or loads it from the cache
+        return planner
 
     @functools.cached_property
     def audit(self) -> AuditLog:
@@ -78,6 +81,7 @@ class App:
             options=options,
             audit=self.audit,
             max_steps=settings.max_steps,
+            chain_after_success=settings.chain_after_success,
             tool_timeout_s=settings.tool_timeout_s,
             debug=self.debug,
         )

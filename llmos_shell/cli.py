@@ -251,19 +251,16 @@ def cmd_tools(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from llmos_shell.planner import describe_tool
+    from llmos_shell.planner import signature
     from llmos_shell.render import RISK_STYLE
 
-    table = Table(header_style="bold")
-    table.add_column("tool")
-    table.add_column("arguments and purpose", overflow="fold")
+    table = Table(header_style="bold", show_lines=True)
+    table.add_column("tool and what it does", overflow="fold")
     table.add_column("risk")
-    table.add_column("source")
+    table.add_column("source", overflow="fold")
     for item in app.registry:
-        signature = describe_tool(item)[2:].split(": ", 1)[0]
         table.add_row(
-            item.name,
-            escape(f"{signature}\n{item.description}"),
+            f"[bold]{escape(signature(item))}[/]\n{escape(item.description)}",
             f"[{RISK_STYLE[item.risk]}]{item.risk.value}[/]",
             escape(item.source),
         )

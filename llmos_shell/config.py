@@ -42,8 +42,13 @@ class Settings(BaseSettings):
     max_steps: int = pydantic.Field(
         4, ge=1, le=20, description="tool calls the planner may make for one request"
     )
+    chain_after_success: bool = pydantic.Field(
+        False,
+        description="true or false: after a call succeeds, may the model call another tool "
+        "instead of answering (worth it with models of 1B parameters and more)",
+    )
     max_answer_tokens: int = pydantic.Field(
-        256, ge=16, le=8192, description="longest answer the model may write"
+        160, ge=16, le=8192, description="longest answer the model may write, in tokens"
     )
     temperature: float = pydantic.Field(0.0, ge=0.0, le=2.0, description="sampling temperature")
     observation_chars: int = pydantic.Field(
@@ -55,7 +60,6 @@ class Settings(BaseSettings):
     plugin_dir: Path | None = pydantic.Field(
         None, description="folder of *.py tool plugins; empty means <config dir>/plugins"
     )
-    history_size: int = pydantic.Field(5000, ge=0, description="lines of shell history to keep")
 
     @classmethod
     def settings_customise_sources(  # type: ignore[override]
@@ -77,10 +81,11 @@ class Paths:
     config_dir: Path
     data_dir: Path
     state_dir: Path
+    cache_dir: Path
 
     @classmethod
     def from_env(cls) -> Paths:
-        """The platform's directories, or LLMOS_CONFIG_DIR / LLMOS_DATA_DIR / LLMOS_STATE_DIR."""
+        """The platform's directories, or the LLMOS_{CONFIG,DATA,STATE,CACHE}_DIR variables."""
         import platformdirs
 
         env = os.environ
@@ -92,6 +97,7 @@ class Paths:
             config_dir=pick("LLMOS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME)),
             data_dir=pick("LLMOS_DATA_DIR", platformdirs.user_data_dir(APP_NAME)),
             state_dir=pick("LLMOS_STATE_DIR", platformdirs.user_state_dir(APP_NAME)),
+            cache_dir=pick("LLMOS_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME)),
         )
 
     @property
@@ -116,7 +122,7 @@ class Paths:
 
 
 # Variables that configure where files live rather than a setting.
-_PATH_VARS = {"LLMOS_CONFIG_DIR", "LLMOS_DATA_DIR", "LLMOS_STATE_DIR"}
+_PATH_VARS = {"LLMOS_CONFIG_DIR", "LLMOS_DATA_DIR", "LLMOS_STATE_DIR", "LLMOS_CACHE_DIR"}
 
 
 @dataclass(frozen=True)

@@ -56,19 +56,19 @@ def action_schema(tools: Iterable[Tool], *, allow_answer: bool = True) -> dict[s
     return options[0] if len(options) == 1 else {"oneOf": options}
 
 
-def describe_tool(item: Tool) -> str:
-    """One compact line per tool for the system prompt: name, purpose, parameters."""
-    props = item.parameters_schema().get("properties", {})
-    required = set(item.parameters_schema().get("required", []))
+def signature(item: Tool) -> str:
+    """The tool's arguments as a person reads them: `name(path?: string, top?: integer)`."""
+    schema = item.parameters_schema()
+    required = set(schema.get("required", []))
     params = []
-    for name, spec in props.items():
+    for name, spec in schema.get("properties", {}).items():
         kind = spec.get("type") or "/".join(
             str(option.get("type", "?")) for option in spec.get("anyOf", [])
         )
         if "enum" in spec:
             kind = "|".join(str(v) for v in spec["enum"])
         params.append(f"{name}{'' if name in required else '?'}: {kind}")
-    return f"- {item.name}({', '.join(params)}): {item.description}"
+    return f"{item.name}({', '.join(params)})"
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,13 @@ class Transcript:
 
     request: str
     steps: list[tuple[ToolCall, ToolResult]] = field(default_factory=list)
+
+
+def _turns(conversation: dict[str, Any]) -> list[ChatMessage]:
+    return [
+        ChatMessage(role, content if isinstance(content, str) else json.dumps(content))
+        for role, content in conversation["turns"]
+    ]
 
 
 class Planner:
@@ -109,26 +116,26 @@ class Planner:
 
     def _static_prefix(self) -> list[ChatMessage]:
         """The system prompt and example turns: the same for every request."""
-        tool_lines = "\n".join(describe_tool(item) for item in self.registry)
+        # Names and purposes only: the grammar supplies the argument names as the model
+        # writes them, and a shorter prompt measured better on the embedded model.
+        tool_lines = "\n".join(f"- {item.name}: {item.description}" for item in self.registry)
         system = load_prompt("planner_system.txt").replace("{tools}", tool_lines)
         messages = [ChatMessage("system", system.strip())]
+        # Whole conversations teach the shape of a turn: call, read the result, answer from
+        # it; or answer plainly. Their place matters to small models, so each says it.
+        conversations = json.loads(load_prompt("conversations.json"))
+        usable = [c for c in conversations if all(name in self.registry for name in c["uses"])]
+        for c in usable:
+            if c["place"] == "before":
+                messages.extend(_turns(c))
         for item in self.registry:
             for example in item.examples[:1]:
                 messages.append(ChatMessage("user", example.request))
                 call = {"tool": item.name, "arguments": dict(example.arguments)}
                 messages.append(ChatMessage("assistant", json.dumps(call)))
-        messages.append(ChatMessage("user", "hello, who are you?"))
-        messages.append(
-            ChatMessage(
-                "assistant",
-                json.dumps(
-                    {
-                        "answer": "Hi! I am llmos. Ask me about your files, disks, processes "
-                        "or system, and I will use my tools to find out."
-                    }
-                ),
-            )
-        )
+        for c in usable:
+            if c["place"] == "after":
+                messages.extend(_turns(c))
         return messages
 
     @property
@@ -164,15 +171,58 @@ class Planner:
         cancel: threading.Event | None = None,
     ) -> Action:
         """Ask the model for the next action; with `final`, only an answer may come out."""
-        streamer = AnswerStreamer(on_answer_text) if on_answer_text else None
+        streamer = AnswerStreamer(on_answer_text)
         generation = self.backend.generate(
             self.messages_for(transcript, final=final),
             schema=self._answer_schema if final else self._schema,
-            max_tokens=self.max_answer_tokens + CALL_MAX_TOKENS,
-            on_text=streamer.feed if streamer else None,
+            max_tokens=self.max_answer_tokens
+            if final
+            else max(self.max_answer_tokens, CALL_MAX_TOKENS),
+            on_text=streamer.feed,
             cancel=cancel,
         )
-        return parse_action(generation)
+        if streamer.looped:
+            return Action(call=None, answer=streamer.answer.strip(), generation=generation)
+        action = parse_action(generation)
+        if action.call is not None and action.call.tool in self.registry:
+            grounding = " ".join(
+                [
+                    transcript.request,
+                    *(r.for_model(self.observation_chars) for _, r in transcript.steps),
+                ]
+            )
+            call = drop_ungrounded(action.call, self.registry.get(action.call.tool), grounding)
+            action = Action(call=call, answer=None, generation=generation)
+        return action
+
+
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+def drop_ungrounded(call: ToolCall, tool: Tool, grounding: str) -> ToolCall:
+    """Remove optional text arguments that nothing in the request or the results mentions.
+
+    Small models fill optional fields with values from the examples ("~/Desktop" for a
+    question about free space); the tool's own default is the better guess then. Required
+    arguments, and values of other types, are kept as they are; so is a number that appears
+    in the request or a result (a pid found by an earlier call).
+    """
+    fields = tool.args_model.model_fields
+    known = set(_WORD.findall(grounding.lower()))
+    numbers = set(re.findall(r"\d+", grounding))
+    kept = {}
+    for name, value in call.arguments.items():
+        field = fields.get(name)
+        if field is not None and not field.is_required():
+            if isinstance(value, str):
+                words = _WORD.findall(value.lower())
+                if words and not any(word in known for word in words):
+                    continue
+            elif isinstance(value, int) and not isinstance(value, bool):
+                if str(value) not in numbers:
+                    continue
+        kept[name] = value
+    return call if kept == call.arguments else ToolCall(call.tool, kept)
 
 
 def parse_action(generation: Generation) -> Action:
@@ -255,28 +305,56 @@ class JsonStringDecoder:
         return "".join(out)
 
 
-class AnswerStreamer:
-    """Passes on the text of an `{"answer": "..."}` action while it is being generated."""
+def repeated_tail(text: str) -> int:
+    """Length of a loop at the end of `text` (a piece repeated back to back), or 0.
 
-    def __init__(self, sink: Callable[[str], None]) -> None:
+    Small models fall into loops ("and you can use it, and you can use it, ..."); a piece of
+    20+ characters seen twice in a row, or 8+ seen three times, counts as one.
+    """
+    n = len(text)
+    for period in range(8, n // 2 + 1):
+        copies = 2 if period >= 20 else 3
+        if period * copies > n:
+            break
+        unit = text[n - period :]
+        if all(text[n - k * period : n - (k - 1) * period] == unit for k in range(2, copies + 1)):
+            return period * (copies - 1)
+    return 0
+
+
+class AnswerStreamer:
+    """Watches a generation: passes on the text of an answer and stops it when it loops."""
+
+    def __init__(self, sink: Callable[[str], None] | None) -> None:
         self._sink = sink
         self._buffer = ""
         self._decoder: JsonStringDecoder | None = None
         self._not_answer = False
+        self.answer = ""
+        self.looped = False
 
-    def feed(self, piece: str) -> None:
-        """Take one generated piece; emit any answer text it completes."""
+    def feed(self, piece: str) -> bool:
+        """Take one generated piece; returns True when the generation should stop."""
         if self._not_answer:
-            return
+            return False
         if self._decoder is None:
             self._buffer += piece
             match = _ANSWER_START.match(self._buffer)
             if match is None:
                 # The grammar allows only {"tool": ...} or {"answer": ...}.
                 self._not_answer = re.sub(r"\s+", "", self._buffer).startswith('{"t')
-                return
+                return False
             self._decoder = JsonStringDecoder()
             piece = self._buffer[match.end() :]
         text = self._decoder.feed(piece)
-        if text:
+        if not text:
+            return False
+        self.answer += text
+        loop = repeated_tail(self.answer)
+        if loop:
+            self.answer = self.answer[: len(self.answer) - loop]
+            self.looped = True
+            return True
+        if self._sink is not None:
             self._sink(text)
+        return False

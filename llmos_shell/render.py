@@ -19,6 +19,7 @@ RISK_STYLE = {
     Risk.PRIVILEGED: "bold red",
 }
 MAX_TABLE_ROWS = 200
+MAX_CELL_CHARS = 48  # long cells (command lines) are cut in tables; --json has them whole
 
 
 def format_call(call: ToolCall) -> str:
@@ -60,7 +61,7 @@ def render_data(console: Console, data: Any) -> None:
     elif _is_rows(data):
         console.print(_rows_table(data))
     elif isinstance(data, dict):
-        plain = {k: v for k, v in data.items() if not _is_rows(v)}
+        plain = {k: v for k, v in data.items() if not _is_rows(v) and f"{k}_human" not in data}
         if plain:
             table = Table(show_header=False, box=None, pad_edge=False)
             table.add_column(style="bold")
@@ -83,19 +84,26 @@ def _is_rows(value: Any) -> bool:
 
 
 def _rows_table(rows: list[dict[str, Any]]) -> Table:
+    """One line per row; a raw column is hidden where a `<name>_human` twin exists."""
     columns: list[str] = []
     for row in rows:
         for key in row:
             if key not in columns:
                 columns.append(key)
+    columns = [c for c in columns if f"{c}_human" not in columns]
     table = Table(show_lines=False, header_style="bold")
     for column in columns:
-        table.add_column(escape(str(column)), overflow="fold")
+        label = str(column).removesuffix("_human").replace("_percent", " %")
+        table.add_column(escape(label), overflow="fold")
     for row in rows[:MAX_TABLE_ROWS]:
-        table.add_row(*(escape(_cell(row.get(c))) for c in columns))
+        table.add_row(*(escape(_clip(_cell(row.get(c)))) for c in columns))
     if len(rows) > MAX_TABLE_ROWS:
         table.caption = f"{len(rows) - MAX_TABLE_ROWS} more rows not shown"
     return table
+
+
+def _clip(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _cell(value: Any) -> str:
@@ -105,7 +113,7 @@ def _cell(value: Any) -> str:
         return f"{value:.1f}"
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str, ensure_ascii=False)
-    return str(value)
+    return " ".join(str(value).split())  # one line per row
 
 
 class ConsoleEvents:

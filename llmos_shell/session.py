@@ -35,7 +35,13 @@ Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
 
 def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
     """The confirmer when nobody is watching: anything that needs a yes gets a no."""
-    return Approval(approved=False, by="nobody to ask (use --yes to approve writes)")
+    if decision.risk in (Risk.WRITE, Risk.NETWORK):
+        hint = "pass --yes to approve writes"
+    elif decision.risk is Risk.DESTRUCTIVE:
+        hint = "pass --yes-destructive to approve it"
+    else:
+        hint = "run it in the interactive shell to approve it"
+    return Approval(approved=False, by=f"no one was asked: input is not a terminal; {hint}")
 
 
 class Events(Protocol):
@@ -151,6 +157,7 @@ class Session:
         options: PolicyOptions | None = None,
         audit: AuditLog | None = None,
         max_steps: int = 4,
+        chain_after_success: bool = False,
         tool_timeout_s: float = 60.0,
         debug: bool = False,
     ) -> None:
@@ -160,6 +167,7 @@ class Session:
         self.options = options or PolicyOptions(yes_writes=False, yes_destructive=False)
         self.audit = audit
         self.max_steps = max_steps
+        self.chain_after_success = chain_after_success
         self.tool_timeout_s = tool_timeout_s
         self.debug = debug
 
@@ -180,7 +188,8 @@ class Session:
         outcome = RequestOutcome(request=request)
         transcript = Transcript(request)
         for step_index in range(self.max_steps + 1):
-            final = step_index == self.max_steps
+            last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
+            final = step_index == self.max_steps or (last_ok and not self.chain_after_success)
             try:
                 action = self.planner.next_action(
                     transcript, final=final, on_answer_text=events.answer_text, cancel=cancel

@@ -25,6 +25,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LLMOS_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("LLMOS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LLMOS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LLMOS_CACHE_DIR", str(tmp_path / "cache"))
     return home
 
 

@@ -65,6 +65,10 @@ class GenerationStats:
         return evaluated / self.prompt_s if self.prompt_s > 0 else 0.0
 
 
+class GenerationCancelled(Exception):
+    """The person cancelled a generation before it finished."""
+
+
 class Backend(Protocol):
     """A local or remote model that completes a chat, optionally constrained by a JSON Schema."""
 
@@ -80,10 +84,14 @@ class Backend(Protocol):
         *,
         schema: dict[str, Any] | None,
         max_tokens: int,
-        on_text: Callable[[str], None] | None = None,
+        on_text: Callable[[str], bool | None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Generation:
-        """Complete the conversation; with `schema`, the output is JSON that conforms to it."""
+        """Complete the conversation; with `schema`, the output is JSON that conforms to it.
+
+        `on_text` gets each new piece of text and may return True to end the generation
+        there (the text so far is returned); `cancel` aborts it with GenerationCancelled.
+        """
         ...
 
     def describe(self) -> str:

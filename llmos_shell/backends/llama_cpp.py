@@ -13,12 +13,18 @@ import json
 import os
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.backends.base import (
+    ChatMessage,
+    Generation,
+    GenerationCancelled,
+    GenerationStats,
+)
 from llmos_shell.errors import BackendUnavailableError, ModelNotFoundError
 
 # Used when a GGUF carries no chat template (base models): plain ChatML.
@@ -27,10 +33,6 @@ _FALLBACK_TEMPLATE = (
     "{{ message.content }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-
-
-class GenerationCancelled(Exception):
-    """The person cancelled a generation (Ctrl-C) before it finished."""
 
 
 class LlamaCppBackend:
@@ -46,6 +48,7 @@ class LlamaCppBackend:
         threads: int | None = None,
         temperature: float = 0.0,
         seed: int = 0,
+        cache_dir: Path | None = None,
     ) -> None:
         try:
             import llama_cpp
@@ -55,6 +58,7 @@ class LlamaCppBackend:
                 "install it with `pip install llama-cpp-python`"
             ) from None
         self.model_path = model_path
+        self.cache_dir = cache_dir
         self.temperature = temperature
         self.stats = GenerationStats()
         started = time.perf_counter()
@@ -119,17 +123,106 @@ class LlamaCppBackend:
     # -- generation ------------------------------------------------------------------------
 
     def prepare(self, prefix: Sequence[ChatMessage]) -> None:
-        """Evaluate the shared prompt prefix now, so the first request reuses it."""
-        text = self.render(prefix)
-        tokens = self.tokenize(text)
+        """Evaluate the shared prompt prefix now (or load it from the disk cache)."""
+        tokens = self.tokenize(self.render(prefix))
         with self._lock:
             common = self._llm.longest_token_prefix(self._llm._input_ids.tolist(), tokens)
-            if common < len(tokens):
-                if common == 0:
-                    self._llm.reset()
-                else:
-                    self._llm.n_tokens = common
-                self._llm.eval(tokens[common:])
+            if common >= len(tokens):
+                return
+            cache_file = self._cache_file(tokens)
+            if cache_file is not None and self._load_prefix(cache_file, tokens):
+                return
+            if common == 0:
+                self._llm.reset()
+            else:
+                self._llm._ctx.kv_cache_seq_rm(-1, common, -1)
+                self._llm.n_tokens = common
+            started = time.perf_counter()
+            self._llm.eval(tokens[common:])
+            self.stats.extra["prefix_eval_s"] = time.perf_counter() - started
+            if cache_file is not None:
+                self._save_prefix(cache_file, tokens)
+
+    # -- the prefix cache on disk: one-shot runs start warm --------------------------------
+
+    def _cache_file(self, tokens: list[int]) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        import hashlib
+
+        import llama_cpp
+
+        stat = self.model_path.stat()
+        digest = hashlib.sha256()
+        for part in (
+            str(self.model_path.resolve()),
+            str(stat.st_size),
+            str(stat.st_mtime_ns),
+            str(self._llm.n_ctx()),
+            llama_cpp.__version__,
+        ):
+            digest.update(part.encode() + b"\0")
+        digest.update(array("i", tokens).tobytes())
+        return self.cache_dir / f"prefix-{digest.hexdigest()[:32]}.kv"
+
+    def _save_prefix(self, path: Path, tokens: list[int]) -> None:
+        import ctypes
+
+        import llama_cpp
+
+        ctx = self._llm._ctx.ctx
+        size = llama_cpp.llama_state_get_size(ctx)
+        buffer = (ctypes.c_uint8 * int(size))()
+        written = int(llama_cpp.llama_state_get_data(ctx, buffer, size))
+        header = json.dumps({"n_tokens": len(tokens), "state_bytes": written}).encode()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            with tmp.open("wb") as handle:
+                handle.write(_CACHE_MAGIC + len(header).to_bytes(4, "little") + header)
+                handle.write(array("i", tokens).tobytes())
+                handle.write(memoryview(buffer)[:written])
+            os.replace(tmp, path)
+            _prune(path.parent, keep=_CACHE_KEEP)
+        except OSError:
+            pass  # the cache only saves time; a full or read-only disk costs nothing else
+
+    def _load_prefix(self, path: Path, tokens: list[int]) -> bool:
+        import ctypes
+
+        import llama_cpp
+
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        try:
+            if not data.startswith(_CACHE_MAGIC):
+                raise ValueError("not a prefix cache file")
+            offset = len(_CACHE_MAGIC)
+            header_len = int.from_bytes(data[offset : offset + 4], "little")
+            header = json.loads(data[offset + 4 : offset + 4 + header_len])
+            offset += 4 + header_len
+            n_tokens = int(header["n_tokens"])
+            ids = array("i")
+            ids.frombytes(data[offset : offset + 4 * n_tokens])
+            offset += 4 * n_tokens
+            blob = data[offset:]
+            if list(ids) != tokens or len(blob) != int(header["state_bytes"]):
+                raise ValueError("prefix cache file does not match")
+            buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
+            if llama_cpp.llama_state_set_data(self._llm._ctx.ctx, buffer, len(blob)) != len(blob):
+                raise ValueError("llama.cpp refused the saved state")
+        except (ValueError, KeyError, json.JSONDecodeError):
+            self._llm.reset()
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return False
+        self._llm.input_ids[:n_tokens] = tokens
+        self._llm.n_tokens = n_tokens
+        self._llm._requires_eval = True  # logits were not saved; the next decode refreshes them
+        self.stats.extra["prefix_from_cache"] = True
+        return True
 
     def generate(
         self,
@@ -137,7 +230,7 @@ class LlamaCppBackend:
         *,
         schema: dict[str, Any] | None,
         max_tokens: int,
-        on_text: Callable[[str], None] | None = None,
+        on_text: Callable[[str], bool | None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Generation:
         """Complete the conversation; with `schema`, only conforming JSON can be produced."""
@@ -170,13 +263,14 @@ class LlamaCppBackend:
                     first_token_at = time.perf_counter()
                 piece = chunk["choices"][0]["text"]
                 completion_tokens += 1
-                if piece:
-                    pieces.append(piece)
-                    if on_text is not None:
-                        on_text(piece)
                 if cancel is not None and cancel.is_set():
                     stream.close()  # type: ignore[attr-defined]
                     raise GenerationCancelled()
+                if piece:
+                    pieces.append(piece)
+                    if on_text is not None and on_text(piece):
+                        stream.close()  # type: ignore[attr-defined]
+                        break
             total = time.perf_counter() - started
         gen = Generation(
             text="".join(pieces),
@@ -213,6 +307,18 @@ class ContextOverflowError(Exception):
         super().__init__(f"the conversation needs {used} tokens but the context holds {size}")
         self.used = used
         self.size = size
+
+
+_CACHE_MAGIC = b"LLMOSKV1"
+_CACHE_KEEP = 4
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Keep only the `keep` most recently used prefix cache files."""
+    files = sorted(folder.glob("prefix-*.kv"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
 
 
 @lru_cache(maxsize=64)

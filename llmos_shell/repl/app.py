@@ -152,7 +152,7 @@ class Repl:
     def _load_model(self) -> None:
         try:
             with self.console.status("Loading the model…"):
-                self.app.planner.warm_up()
+                self.app.planner  # noqa: B018 - loads the model and its prompt
             self.state.model_error = None
         except LlmosError as exc:
             self.state.model_error = str(exc)
@@ -314,7 +314,7 @@ class Repl:
         candidate = self.app.with_model(path)
         try:
             with self.console.status("Loading the model…"):
-                candidate.planner.warm_up()
+                candidate.planner  # noqa: B018 - loads the model and its prompt
         except LlmosError as exc:
             self.console.print(f"[red]{escape(str(exc))}[/]")
             if not self.state.model_error:
