@@ -8,6 +8,7 @@ and validation), and policy metadata that the model never sees (risk, reversibil
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -347,15 +348,15 @@ def discover(
             _load(
                 registry,
                 f"built-in:{info.name}",
-                lambda n=info.name: importlib.import_module(f"llmos_tools.{n}"),
+                functools.partial(importlib.import_module, f"llmos_tools.{info.name}"),
             )
     for ep in entry_points(group=entry_point_group):
-        _load(registry, f"plugin:{ep.name}", lambda ep=ep: _entry_point_module(ep))
+        _load(registry, f"plugin:{ep.name}", functools.partial(_entry_point_module, ep))
     if plugin_dir is not None and plugin_dir.is_dir():
         for path in sorted(plugin_dir.glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            _load(registry, f"file:{path}", lambda path=path: _import_file(path))
+            _load(registry, f"file:{path}", functools.partial(_import_file, path))
     return registry
 
 

@@ -248,7 +248,7 @@ class LlamaCppBackend:
             first_token_at: float | None = None
             pieces: list[str] = []
             completion_tokens = 0
-            stream: Iterator[Any] = self._llm.create_completion(
+            stream: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
                 prompt=prompt_tokens,
                 max_tokens=max_tokens,
                 temperature=self.temperature,
