@@ -25,7 +25,7 @@ from llmos_shell.backends.base import (
     GenerationCancelled,
     GenerationStats,
 )
-from llmos_shell.errors import BackendUnavailableError, ModelNotFoundError
+from llmos_shell.errors import BackendUnavailableError, LlmosError, ModelNotFoundError
 
 # Used when a GGUF carries no chat template (base models): plain ChatML.
 _FALLBACK_TEMPLATE = (
@@ -300,11 +300,15 @@ class LlamaCppBackend:
             self._llm.close()
 
 
-class ContextOverflowError(Exception):
+class ContextOverflowError(LlmosError):
     """The conversation no longer fits the model's context window."""
 
     def __init__(self, used: int, size: int) -> None:
-        super().__init__(f"the conversation needs {used} tokens but the context holds {size}")
+        super().__init__(
+            f"the request and its results need {used} tokens but the model's context holds "
+            f"{size}; shorten the request, or raise context_size in the config "
+            "(`llmos config` shows where it is)"
+        )
         self.used = used
         self.size = size
 

@@ -154,3 +154,36 @@ def test_unknown_tool_error_names_known_tools() -> None:
     with pytest.raises(UnknownToolError, match=r"no tool called 'frobnicate'.*save_note"):
         registry.get("frobnicate")
     assert "save_note" in registry and len(registry) == 1
+
+
+def test_entry_point_plugins_are_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    import llmos_shell.registry as registry_module
+
+    package = tmp_path / "site"
+    _write_plugin(
+        package,
+        "llmos_weather_plugin.py",
+        """
+        from llmos_shell.registry import tool
+
+        @tool(risk="network", examples=[("weather in Oslo", {"city": "Oslo"})])
+        def weather(city: str) -> str:
+            '''Tell the weather in a city.'''
+            return f"sunny in {city}"
+        """,
+    )
+    monkeypatch.syspath_prepend(str(package))
+    points = [
+        EntryPoint("weather", "llmos_weather_plugin", "llmos_shell.tools"),
+        EntryPoint("one", "llmos_weather_plugin:weather", "llmos_shell.tools"),
+        EntryPoint("missing", "llmos_no_such_module_here", "llmos_shell.tools"),
+    ]
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: points)
+    registry = discover(None, builtins=False)
+    assert registry.get("weather").invoke({"city": "Oslo"}) == "sunny in Oslo"
+    assert registry.get("weather").source == "plugin:weather"
+    # The same tool again, through a second entry point, is renamed visibly.
+    assert "one_weather" in registry.names()
+    assert any("plugin:missing skipped" in w for w in registry.warnings)
