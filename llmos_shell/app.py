@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmos_shell.audit import AuditLog
 from llmos_shell.backends.base import Backend
@@ -13,6 +14,9 @@ from llmos_shell.planner import Planner
 from llmos_shell.policy import PolicyOptions
 from llmos_shell.registry import Registry, discover
 from llmos_shell.session import Confirmer, Session, deny_all
+
+if TYPE_CHECKING:
+    from llmos_shell.suggest import Suggester
 
 
 @dataclass
@@ -63,6 +67,15 @@ class App:
         )
         planner.warm_up()  # evaluates the static prefix once, or loads it from the cache
         return planner
+
+    @functools.cached_property
+    def suggester(self) -> Suggester:
+        """Natural language to one shell command, on the same backend."""
+        from llmos_shell.suggest import Suggester
+
+        suggester = Suggester(self.backend)
+        suggester.warm_up()
+        return suggester
 
     @functools.cached_property
     def audit(self) -> AuditLog:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from llmos_shell.app import App
 
-SUBCOMMANDS = ("plan", "tools", "config")
+SUBCOMMANDS = ("plan", "suggest", "tools", "config")
 
 DESCRIPTION = """\
 A natural-language shell for your own computer, on a local model.
@@ -28,6 +28,9 @@ A natural-language shell for your own computer, on a local model.
   llmos "which processes use the most memory?"
                                  plan and run one request, then exit
   llmos plan --json "request"    print the planned calls, run nothing
+  llmos suggest "request"        write one shell command, then run/edit/describe/copy it
+  llmos plan --json -            JSON Lines in on stdin, one JSON object out per line
+  llmos suggest --json -           (the same for commands)
   llmos tools                    list the tools and their risk
   llmos config                   show the settings and where each came from
 """
@@ -68,8 +71,19 @@ def build_subparser(name: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"llmos {name}")
     _common(parser)
     if name == "plan":
-        parser.description = "Print the calls a request would make, without running anything."
-        parser.add_argument("request", nargs="+", help="the request")
+        parser.description = (
+            "Print the calls a request would make, without running anything. With -, read "
+            'JSON Lines from stdin: a JSON string or {"request": TEXT, "tools": [OpenAI tool '
+            'specs]}; write {"calls": [...], "answer": TEXT_OR_NULL} for each line.'
+        )
+        parser.add_argument("request", nargs="+", help="the request, or - for JSON Lines on stdin")
+    elif name == "suggest":
+        parser.description = (
+            "Write one shell command for a request, then run / edit / describe / copy / abort. "
+            'With -, read JSON Lines from stdin: a JSON string or {"request": TEXT, "cwd": DIR}; '
+            'write {"command": TEXT} or {"command": null, "error": TEXT} for each line.'
+        )
+        parser.add_argument("request", nargs="+", help="the request, or - for JSON Lines on stdin")
     elif name == "tools":
         parser.description = "List the tools the planner can call, with their arguments and risk."
     elif name == "config":
@@ -112,7 +126,13 @@ def _dispatch(argv: list[str]) -> int:
     if index is not None:
         name = argv[index]
         args = build_subparser(name).parse_args(argv[:index] + argv[index + 1 :])
-        return {"plan": cmd_plan, "tools": cmd_tools, "config": cmd_config}[name](args)
+        commands = {
+            "plan": cmd_plan,
+            "suggest": cmd_suggest,
+            "tools": cmd_tools,
+            "config": cmd_config,
+        }
+        return commands[name](args)
     args = build_parser().parse_args(argv)
     if args.request:
         return cmd_request(args)
@@ -216,6 +236,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     app = make_app(args)
     _warn(app, _console(stderr=True))
+    if args.request == ["-"]:
+        from llmos_shell.batch import plan_batch
+
+        plan_batch(app, sys.stdin, sys.stdout)
+        return int(ExitStatus.OK)
     request = " ".join(args.request).strip()
     action = app.session().plan(request)
     calls = [action.call.to_json()] if action.call else []
@@ -228,6 +253,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
         else:
             console.print(action.answer or "", markup=False)
     return int(ExitStatus.OK)
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """One shell command for a request: printed, or offered to run at a terminal."""
+    app = make_app(args)
+    _warn(app, _console(stderr=True))
+    if args.request == ["-"]:
+        from llmos_shell.batch import suggest_batch
+
+        suggest_batch(app, sys.stdin, sys.stdout)
+        return int(ExitStatus.OK)
+    request = " ".join(args.request).strip()
+    if args.json or not sys.stdin.isatty():
+        command = app.suggester.suggest(request).command
+        print(json.dumps({"command": command}) if args.json else command)
+        return int(ExitStatus.OK)
+    from llmos_shell.repl.suggest_ui import suggest_interactive
+
+    return suggest_interactive(app, request, _console(), _terminal_ask)
 
 
 def cmd_tools(args: argparse.Namespace) -> int:

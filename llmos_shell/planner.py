@@ -207,13 +207,12 @@ def drop_ungrounded(call: ToolCall, tool: Tool, grounding: str) -> ToolCall:
     arguments, and values of other types, are kept as they are; so is a number that appears
     in the request or a result (a pid found by an earlier call).
     """
-    fields = tool.args_model.model_fields
+    required = set(tool.parameters_schema().get("required", []))
     known = set(_WORD.findall(grounding.lower()))
     numbers = set(re.findall(r"\d+", grounding))
     kept = {}
     for name, value in call.arguments.items():
-        field = fields.get(name)
-        if field is not None and not field.is_required():
+        if name not in required:
             if isinstance(value, str):
                 words = _WORD.findall(value.lower())
                 if words and not any(word in known for word in words):

@@ -7,6 +7,7 @@ and validation), and policy metadata that the model never sees (risk, reversibil
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import importlib
@@ -54,6 +55,12 @@ class Tool:
     examples: tuple[Example, ...] = ()
     shell_command_arg: str | None = None
     source: str = "unknown"
+    schema: dict[str, Any] | None = None  # set for tools described by a JSON Schema only
+
+    @property
+    def executable(self) -> bool:
+        """Whether the tool has an implementation here (described-only tools do not)."""
+        return self.schema is None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly, as plain Python."""
@@ -61,6 +68,8 @@ class Tool:
 
     def parameters_schema(self) -> dict[str, Any]:
         """JSON Schema of the arguments, inlined and without titles (what the model sees)."""
+        if self.schema is not None:
+            return copy.deepcopy(self.schema)
         return _clean_schema(self.args_model.model_json_schema())
 
     def definition(self) -> dict[str, Any]:

@@ -86,11 +86,14 @@ class Backend(Protocol):
         max_tokens: int,
         on_text: Callable[[str], bool | None] | None = None,
         cancel: threading.Event | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Generation:
         """Complete the conversation; with `schema`, the output is JSON that conforms to it.
 
         `on_text` gets each new piece of text and may return True to end the generation
         there (the text so far is returned); `cancel` aborts it with GenerationCancelled.
+        `temperature` and `seed` override the backend's own for this call (retries).
         """
         ...
 

@@ -232,6 +232,8 @@ class LlamaCppBackend:
         max_tokens: int,
         on_text: Callable[[str], bool | None] | None = None,
         cancel: threading.Event | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Generation:
         """Complete the conversation; with `schema`, only conforming JSON can be produced."""
         prompt_tokens = self.tokenize(self.render(messages))
@@ -240,6 +242,7 @@ class LlamaCppBackend:
             raise ContextOverflowError(len(prompt_tokens), self._llm.n_ctx())
         max_tokens = min(max_tokens, room)
         grammar = _grammar_for(json.dumps(schema)) if schema is not None else None
+        temp = self.temperature if temperature is None else temperature
         with self._lock:
             cached = self._llm.longest_token_prefix(self._llm._input_ids.tolist(), prompt_tokens)
             # llama.cpp re-evaluates at least the last prompt token to get its logits.
@@ -251,8 +254,9 @@ class LlamaCppBackend:
             stream: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
                 prompt=prompt_tokens,
                 max_tokens=max_tokens,
-                temperature=self.temperature,
-                top_k=1 if self.temperature == 0 else 40,
+                temperature=temp,
+                top_k=1 if temp == 0 else 40,
+                seed=seed,
                 repeat_penalty=1.0,
                 grammar=grammar,
                 stream=True,
