@@ -125,6 +125,10 @@ class Planner:
         # it; or answer plainly. Their place matters to small models, so each says it.
         conversations = json.loads(load_prompt("conversations.json"))
         usable = [c for c in conversations if all(name in self.registry for name in c["uses"])]
+        if not any(item.examples for item in self.registry):
+            # Tools given without examples (plan --json - with OpenAI specs): an answer
+            # example with no call example beside it teaches a small model to only answer.
+            usable = []
         for c in usable:
             if c["place"] == "before":
                 messages.extend(_turns(c))
