@@ -20,6 +20,8 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.output import Output
 from rich.console import Console
 from rich.markup import escape
@@ -49,6 +51,34 @@ Ctrl-C cancels the request in progress; Ctrl-D leaves.
 """
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Bytes that are not UTF-8 reach us as lone surrogates (prompt-toolkit decodes input with
+# surrogateescape); they cannot be encoded again, so they become U+FFFD before going further.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+class ShellHistory(FileHistory):
+    """FileHistory that survives what a terminal can send: undecodable bytes, a full disk."""
+
+    def store_string(self, string: str) -> None:
+        """Append one entry; a line that cannot be saved is not worth ending the prompt for."""
+        try:
+            super().store_string(_SURROGATES.sub("\ufffd", string))
+        except OSError:
+            pass
+
+
+def _ignore_mouse_events() -> KeyBindings:
+    """Mouse reporting is never switched on, so a "mouse event" is typed junk such as ESC[31m.
+
+    prompt-toolkit's own handler fails on such junk with a traceback, and then waits for Enter.
+    """
+    bindings = KeyBindings()
+
+    @bindings.add(Keys.Vt100MouseEvent)
+    def _ignore(event: KeyPressEvent) -> None:
+        return None
+
+    return bindings
 
 
 class ShellCompleter(Completer):
@@ -100,7 +130,7 @@ class Repl:
         history: Any
         try:
             paths.history_file.parent.mkdir(parents=True, exist_ok=True)
-            history = FileHistory(str(paths.history_file))
+            history = ShellHistory(str(paths.history_file))
         except OSError as exc:
             history = InMemoryHistory()
             self.console.print(f"[yellow]warning: history is not saved ({escape(str(exc))})[/]")
@@ -109,10 +139,13 @@ class Repl:
             history=history,
             completer=ShellCompleter(),
             complete_while_typing=False,
+            key_bindings=_ignore_mouse_events(),
             input=input,
             output=output,
         )
-        self._ask_session: PromptSession[str] = PromptSession(input=input, output=output)
+        self._ask_session: PromptSession[str] = PromptSession(
+            key_bindings=_ignore_mouse_events(), input=input, output=output
+        )
         self.state = ReplState()
         self._real_terminal = input is None and sys.stdout.isatty()
 
@@ -167,8 +200,9 @@ class Repl:
         if not text:
             return None
         if text.startswith("!"):
-            self.run_command(text[1:].strip())
+            self.run_command(text[1:].strip())  # undecodable bytes pass on, as in file names
             return None
+        text = _SURROGATES.sub("\ufffd", text)
         if text.startswith("/"):
             return self.slash(text)
         if len(text) > MAX_REQUEST_CHARS:
