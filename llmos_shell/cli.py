@@ -242,6 +242,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         plan_batch(app, sys.stdin, sys.stdout)
         return int(ExitStatus.OK)
     request = " ".join(args.request).strip()
+    if not request:
+        _error("the request is empty; type what you want in plain words")
+        return int(ExitStatus.USAGE)
     action = app.session().plan(request)
     calls = [action.call.to_json()] if action.call else []
     if args.json:
@@ -265,6 +268,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         suggest_batch(app, sys.stdin, sys.stdout)
         return int(ExitStatus.OK)
     request = " ".join(args.request).strip()
+    if not request:
+        _error("the request is empty; type what you want in plain words")
+        return int(ExitStatus.USAGE)
     if args.json or not sys.stdin.isatty():
         command = app.suggester.suggest(request).command
         print(json.dumps({"command": command}) if args.json else command)

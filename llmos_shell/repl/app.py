@@ -220,21 +220,12 @@ class Repl:
         if self.state.model_error:
             self.console.print(f"[red]{escape(self.state.model_error)}[/]")
             return
-        from llmos_shell.backends.llama_cpp import ContextOverflowError
-
         confirmer = InteractiveConfirmer(self.console, self._ask)
         session = self.app.session(confirmer=confirmer, options=self.options)
         events = ConsoleEvents(self.console)
         self.state.requests += 1
         try:
-            outcome = session.run(text, events)
-        except ContextOverflowError as exc:
-            events.finish()
-            self.console.print(
-                f"[red]{escape(str(exc))}; ask a shorter question or raise context_size in "
-                "the config.[/]"
-            )
-            return
+            outcome = session.run(text, events)  # errors are reported by the loop in run()
         finally:
             events.finish()
         if outcome.answer is None and not outcome.steps:
@@ -331,7 +322,11 @@ class Repl:
         try:
             n = int(count) if count else 20
         except ValueError:
-            self.console.print(f"[yellow]/history takes a number, not {escape(count)!r}.[/]")
+            n = -1
+        if n < 0:  # a negative slice would show all but the oldest lines
+            self.console.print(
+                f"[yellow]/history takes a count such as 20, not {escape(count)!r}.[/]"
+            )
             return
         lines = list(self.history.load_history_strings())[:n]  # newest first
         for index, line in enumerate(reversed(lines), 1):

@@ -268,6 +268,18 @@ def test_binary_junk_through_the_real_model(
     assert "Traceback" not in captured.out + captured.err
 
 
+def test_a_request_too_long_for_the_context_is_one_sentence(embedded_backend: Any) -> None:
+    # Under the character limit, over the context: each "é" is a token of its own.
+    long_request = "é" * (MAX_REQUEST_CHARS - 10)
+    keys = lines(long_request, "!echo alive")
+    run = drive(make_app(embedded_backend), keys, deadline_s=MODEL_DEADLINE_S)
+    said = run.out.replace("\n", " ")
+    assert said.count("context holds 4096") == 1
+    assert said.count("context_size") == 1  # the advice is given once
+    assert "internal error" not in run.out
+    assert "alive" in run.lines
+
+
 # --- slash commands ---------------------------------------------------------------------------
 
 
@@ -329,7 +341,7 @@ def test_history_is_saved_in_the_state_dir_and_survives_a_restart(
     assert (state_dir / "history").is_file()
     assert not any(isolated_dirs.rglob("*history*"))  # nothing in the (isolated) home
 
-    run = drive(make_app(scripted), lines("/history", "/history 2", "/history lots"))
+    run = drive(make_app(scripted), lines("/history", "/history 2", "/history lots", "/history -1"))
     shown = [line.split(None, 1) for line in run.lines if re.match(r"^\s+\d+  ", line)]
     assert shown[:4] == [
         ["1", "!echo one"],
@@ -338,7 +350,8 @@ def test_history_is_saved_in_the_state_dir_and_survives_a_restart(
         ["4", "/history"],
     ]
     assert shown[4:] == [["1", "/history"], ["2", "/history 2"]]
-    assert "/history takes a number, not 'lots'." in run.lines
+    assert "/history takes a count such as 20, not 'lots'." in run.lines
+    assert "/history takes a count such as 20, not '-1'." in run.lines
 
 
 def test_model_shows_the_backend_and_a_bad_path_keeps_the_old_one(embedded_backend: Any) -> None:
@@ -354,6 +367,9 @@ def test_model_shows_the_backend_and_a_bad_path_keeps_the_old_one(embedded_backe
     assert run.lines.count(description) == 2  # before and after the failed load
     failure = [line for line in run.lines if "/no/such/file.gguf" in line]
     assert len(failure) == 1 and "does not exist" in failure[0]
+    said = run.out.replace("\n", " ")
+    sentence = said[said.index("model file /no/such") : said.index("Still using")]
+    assert ". " not in sentence.strip()  # one sentence, however the console wraps it
     assert "Still using the previous model." in run.lines
     assert run.repl is not None and run.repl.app is app
     assert app.backend is embedded_backend
@@ -424,6 +440,33 @@ def test_ctrl_c_during_a_request_cancels_it_and_the_loop_goes_on(
     assert len(scripted.requests) == 1
     assert "Cancelled." in run.lines
     assert run.lines.index("Cancelled.") < run.lines.index("after")
+
+
+def test_ctrl_c_while_the_real_model_streams_leaves_it_usable(
+    embedded_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C lands wherever Python happens to be: here, in the middle of a streamed answer.
+    from llmos_shell.render import ConsoleEvents
+
+    shown = ConsoleEvents.answer_text
+    pieces: list[str] = []
+
+    def interrupted_once(self: ConsoleEvents, text: str) -> None:
+        pieces.append(text)
+        if len(pieces) == 1:
+            raise KeyboardInterrupt
+        shown(self, text)
+
+    monkeypatch.setattr(ConsoleEvents, "answer_text", interrupted_once)
+    before = embedded_backend.stats.requests
+    keys = lines("hello, who are you?", "hello, who are you?")
+    run = drive(make_app(embedded_backend), keys, deadline_s=MODEL_DEADLINE_S)
+    assert "Cancelled." in run.lines
+    assert len(pieces) > 1  # the second request streamed an answer after the interrupt
+    after = run.lines[run.lines.index("Cancelled.") + 1 : -1]
+    assert "".join(after).strip(), "nothing was printed after the cancelled request"
+    assert embedded_backend.stats.requests >= before + 1
+    assert "internal error" not in run.out
 
 
 # --- a real request ---------------------------------------------------------------------------
