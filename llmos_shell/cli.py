@@ -186,9 +186,8 @@ def cmd_request(args: argparse.Namespace) -> int:
     app = make_app(args)
     err = _console(stderr=True)
     _warn(app, err)
-    request = " ".join(args.request).strip()
-    if not request:
-        _error("the request is empty; type what you want in plain words")
+    request = _joined_request(args)
+    if request is None:
         return int(ExitStatus.USAGE)
     options = PolicyOptions(
         yes_writes=args.yes or args.yes_destructive, yes_destructive=args.yes_destructive
@@ -213,6 +212,15 @@ def cmd_request(args: argparse.Namespace) -> int:
     if args.debug:
         _print_stats(app, err)
     return int(outcome.status.exit_status)
+
+
+def _joined_request(args: argparse.Namespace) -> str | None:
+    """The request words as one line; None (after saying so) when they are empty."""
+    request = " ".join(args.request).strip()
+    if not request:
+        _error("the request is empty; type what you want in plain words")
+        return None
+    return request
 
 
 def _terminal_ask(message: str, default: str) -> str:
@@ -241,9 +249,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         plan_batch(app, sys.stdin, sys.stdout)
         return int(ExitStatus.OK)
-    request = " ".join(args.request).strip()
-    if not request:
-        _error("the request is empty; type what you want in plain words")
+    request = _joined_request(args)
+    if request is None:
         return int(ExitStatus.USAGE)
     action = app.session().plan(request)
     calls = [action.call.to_json()] if action.call else []
@@ -267,9 +274,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
         suggest_batch(app, sys.stdin, sys.stdout)
         return int(ExitStatus.OK)
-    request = " ".join(args.request).strip()
-    if not request:
-        _error("the request is empty; type what you want in plain words")
+    request = _joined_request(args)
+    if request is None:
         return int(ExitStatus.USAGE)
     if args.json or not sys.stdin.isatty():
         command = app.suggester.suggest(request).command

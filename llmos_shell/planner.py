@@ -8,6 +8,7 @@ request, so the backend evaluates it once and reuses it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -23,8 +24,9 @@ from llmos_shell.registry import Registry, Tool
 CALL_MAX_TOKENS = 384
 
 
+@functools.lru_cache(maxsize=32)
 def load_prompt(name: str) -> str:
-    """A prompt template from the `prompts/` folder shipped with the package."""
+    """A prompt template from the `prompts/` folder shipped with the package (read once)."""
     return resources.files("llmos_shell.prompts").joinpath(name).read_text(encoding="utf-8")
 
 

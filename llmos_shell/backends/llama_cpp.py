@@ -98,14 +98,12 @@ class LlamaCppBackend:
             return ""
         return self._llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
 
-    def render(self, messages: Sequence[ChatMessage], *, generation_prompt: bool = True) -> str:
-        """The conversation as the model's own chat template writes it."""
+    def render(self, messages: Sequence[ChatMessage]) -> str:
+        """The conversation as the model's own chat template writes it, ready for a reply."""
         response = self._formatter(
             messages=[{"role": m.role, "content": m.content} for m in messages],
         )
         prompt: str = response.prompt
-        if not generation_prompt:
-            return prompt
         return prompt
 
     def tokenize(self, text: str) -> list[int]:
