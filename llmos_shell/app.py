@@ -43,16 +43,9 @@ class App:
     def backend(self) -> Backend:
         """The planning backend, loaded on first use."""
         if self._backend is None:
-            from llmos_shell.backends.llama_cpp import LlamaCppBackend
+            from llmos_shell.backends import create_backend
 
-            settings = self.config.settings
-            self._backend = LlamaCppBackend(
-                self.model_path,
-                context_size=settings.context_size,
-                threads=settings.threads,
-                temperature=settings.temperature,
-                cache_dir=self.config.paths.cache_dir,
-            )
+            self._backend = create_backend(self.config)
         return self._backend
 
     @functools.cached_property

@@ -32,9 +32,37 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     model: str | None = pydantic.Field(
-        None, description="path to a GGUF model file; empty means the embedded default"
+        None,
+        description="a GGUF file (llama-cpp); a GGUF file, model folder or cached hub id "
+        "(transformers); the served model's name (openai); empty means the embedded default",
     )
-    backend: Literal["llama-cpp"] = pydantic.Field("llama-cpp", description="planning backend")
+    backend: Literal["llama-cpp", "transformers", "openai"] = pydantic.Field(
+        "llama-cpp", description="planning backend: llama-cpp, transformers or openai"
+    )
+    device: str | None = pydantic.Field(
+        None,
+        description="device for the transformers backend (cuda, cuda:1, mps, cpu); "
+        "empty means CUDA, then MPS, then the CPU",
+    )
+    base_url: str = pydantic.Field(
+        "http://127.0.0.1:8080/v1",
+        description="the OpenAI-compatible server's base URL, for the openai backend",
+    )
+    api_key_env: str = pydantic.Field(
+        "OPENAI_API_KEY",
+        description="name of the environment variable holding the openai backend's API key",
+    )
+    model_dirs: list[Path] = pydantic.Field(
+        default_factory=list,
+        description="extra folders searched for GGUF models by `llmos models`",
+    )
+    shortlist_size: int = pydantic.Field(
+        5,
+        ge=0,
+        le=100,
+        description="tools offered to the model per request, the most similar first; "
+        "0 offers every tool",
+    )
     context_size: int = pydantic.Field(4096, ge=512, le=131072, description="context tokens")
     threads: int | None = pydantic.Field(
         None, ge=1, le=512, description="CPU threads for the model; empty means all cores"
@@ -68,10 +96,10 @@ class Settings(BaseSettings):
         """Validate only what `load_config` passes in; it reads the file and env itself."""
         return (init_settings,)
 
-    @pydantic.field_validator("model", mode="before")
+    @pydantic.field_validator("model", "device", "threads", "plugin_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
-        return None if value == "" else value
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 @dataclass(frozen=True)
