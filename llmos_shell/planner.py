@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from llmos_shell.arguments import normalize_arguments
 from llmos_shell.backends.base import Backend, ChatMessage, Generation
 from llmos_shell.calls import ToolCall, ToolResult
 from llmos_shell.registry import Registry, Tool
+from llmos_shell.shortlist import Selection, ToolShortlist
+from llmos_shell.slots import fill_arguments
 
 CALL_MAX_TOKENS = 384
 
@@ -82,12 +85,27 @@ class Action:
     generation: Generation | None = None
 
 
+@dataclass(frozen=True)
+class Turn:
+    """An earlier request of the same conversation and its first call, for follow-ups."""
+
+    request: str
+    call: ToolCall | None
+    answer: str | None = None
+
+
 @dataclass
 class Transcript:
-    """The conversation of one request: the request, the calls made and their results."""
+    """The conversation of one request: the request, the calls made and their results.
+
+    `history` holds the turns before it ("kill it" needs the list it refers to);
+    `selection` is the shortlist chosen for the request, kept for all its steps.
+    """
 
     request: str
     steps: list[tuple[ToolCall, ToolResult]] = field(default_factory=list)
+    history: Sequence[Turn] = ()
+    selection: Selection | None = None
 
 
 def _turns(conversation: dict[str, Any]) -> list[ChatMessage]:
@@ -107,11 +125,17 @@ class Planner:
         *,
         observation_chars: int = 1500,
         max_answer_tokens: int = 256,
+        shortlist: ToolShortlist | None = None,
+        static_examples: bool = True,
+        conversations: bool = True,
     ) -> None:
         self.backend = backend
         self.registry = registry
         self.observation_chars = observation_chars
         self.max_answer_tokens = max_answer_tokens
+        self.shortlist = shortlist
+        self.static_examples = static_examples
+        self.conversations = conversations
         self._prefix = self._static_prefix()
         self._schema = action_schema(registry)
         self._answer_schema = action_schema([], allow_answer=True)
@@ -127,14 +151,14 @@ class Planner:
         # it; or answer plainly. Their place matters to small models, so each says it.
         conversations = json.loads(load_prompt("conversations.json"))
         usable = [c for c in conversations if all(name in self.registry for name in c["uses"])]
-        if not any(item.examples for item in self.registry):
+        if not self.conversations or not any(item.examples for item in self.registry):
             # Tools given without examples (plan --json - with OpenAI specs): an answer
             # example with no call example beside it teaches a small model to only answer.
             usable = []
         for c in usable:
             if c["place"] == "before":
                 messages.extend(_turns(c))
-        for item in self.registry:
+        for item in self.registry if self.static_examples else ():
             for example in item.examples[:1]:
                 messages.append(ChatMessage("user", example.request))
                 call = {"tool": item.name, "arguments": dict(example.arguments)}
@@ -153,9 +177,32 @@ class Planner:
         """Evaluate the static prefix now so that requests only pay for their own tokens."""
         self.backend.prepare(self._prefix)
 
+    def select(self, transcript: Transcript) -> Selection | None:
+        """The tools and examples offered for this request (chosen once, on its first step)."""
+        if self.shortlist is None:
+            return None
+        if transcript.selection is None:
+            context = transcript.history[-1].request if transcript.history else ""
+            transcript.selection = self.shortlist.select(transcript.request, context)
+        return transcript.selection
+
     def messages_for(self, transcript: Transcript, *, final: bool = False) -> list[ChatMessage]:
-        """The full conversation for the next step of `transcript`."""
+        """The full conversation for the next step of `transcript`.
+
+        After the static prefix come the examples chosen for this request, then the earlier
+        turns of the conversation, then the request and its steps so far.
+        """
         messages = list(self._prefix)
+        selection = self.select(transcript)
+        for example in selection.examples if selection else ():
+            messages.append(ChatMessage("user", example.request))
+            messages.append(ChatMessage("assistant", example.reply()))
+        for turn in transcript.history:
+            messages.append(ChatMessage("user", turn.request))
+            if turn.call is not None:
+                messages.append(ChatMessage("assistant", json.dumps(turn.call.to_json())))
+            else:
+                messages.append(ChatMessage("assistant", json.dumps({"answer": turn.answer or ""})))
         messages.append(ChatMessage("user", transcript.request))
         observation = load_prompt("observation.txt")
         for call, result in transcript.steps:
@@ -178,9 +225,22 @@ class Planner:
     ) -> Action:
         """Ask the model for the next action; with `final`, only an answer may come out."""
         streamer = AnswerStreamer(on_answer_text)
+        messages = self.messages_for(transcript, final=final)
+        if final:
+            schema = self._answer_schema
+        elif transcript.selection is not None:
+            selection = transcript.selection
+            # After a failed call the model may always give up and explain.
+            allow_answer = selection.allow_answer or bool(transcript.steps)
+            if selection.tools:
+                schema = action_schema(selection.tools, allow_answer=allow_answer)
+            else:
+                schema = self._answer_schema
+        else:
+            schema = self._schema
         generation = self.backend.generate(
-            self.messages_for(transcript, final=final),
-            schema=self._answer_schema if final else self._schema,
+            messages,
+            schema=schema,
             max_tokens=self.max_answer_tokens
             if final
             else max(self.max_answer_tokens, CALL_MAX_TOKENS),
@@ -195,9 +255,13 @@ class Planner:
                 [
                     transcript.request,
                     *(r.for_model(self.observation_chars) for _, r in transcript.steps),
+                    *(turn.request for turn in transcript.history),
+                    *(json.dumps(t.call.arguments) for t in transcript.history if t.call),
                 ]
             )
             call = drop_ungrounded(action.call, self.registry.get(action.call.tool), grounding)
+            call = fill_arguments(call, self.registry.get(call.tool).parameters_schema(), transcript.request)
+            call = normalize_arguments(call)
             action = Action(call=call, answer=None, generation=generation)
         return action
 

@@ -16,7 +16,7 @@ from llmos_shell.audit import AuditLog
 from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
 from llmos_shell.errors import ExitStatus, UnknownToolError
 from llmos_shell.executor import execute
-from llmos_shell.planner import Action, Planner, Transcript, TruncatedOutputError
+from llmos_shell.planner import Action, Planner, Transcript, TruncatedOutputError, Turn
 from llmos_shell.policy import PolicyOptions, auto_answer, decide
 from llmos_shell.registry import Registry, Tool
 
@@ -145,6 +145,23 @@ class RequestOutcome:
         }
 
 
+class Conversation:
+    """The last few requests of one interactive session, so follow-ups can refer to them."""
+
+    def __init__(self, keep: int = 2) -> None:
+        self.keep = keep
+        self.turns: list[Turn] = []
+
+    def add(self, outcome: RequestOutcome) -> None:
+        """Remember a finished request and its first call (or its answer)."""
+        first = outcome.steps[0].call if outcome.steps else None
+        self.turns = [*self.turns, Turn(outcome.request, first, outcome.answer)][-self.keep :]
+
+    def clear(self) -> None:
+        """Forget everything (a new topic)."""
+        self.turns = []
+
+
 class Session:
     """Runs requests through planner, policy, confirmer and executor, and keeps the audit."""
 
@@ -160,7 +177,9 @@ class Session:
         chain_after_success: bool = False,
         tool_timeout_s: float = 60.0,
         debug: bool = False,
+        conversation: Conversation | None = None,
     ) -> None:
+        self.conversation = conversation
         self.planner = planner
         self.registry = registry
         self.confirmer = confirmer
@@ -173,7 +192,11 @@ class Session:
 
     def plan(self, request: str, cancel: threading.Event | None = None) -> Action:
         """The first action for `request`, without running anything."""
-        return self.planner.next_action(Transcript(request), cancel=cancel)
+        return self.planner.next_action(self._transcript(request), cancel=cancel)
+
+    def _transcript(self, request: str) -> Transcript:
+        history = tuple(self.conversation.turns) if self.conversation else ()
+        return Transcript(request, history=history)
 
     def run(
         self,
@@ -185,8 +208,21 @@ class Session:
     ) -> RequestOutcome:
         """Plan and run `request` to an answer, asking the confirmer where policy says so."""
         events = events or SilentEvents()
+        outcome = self._run(request, events, dry_run=dry_run, cancel=cancel)
+        if self.conversation is not None and not dry_run:
+            self.conversation.add(outcome)
+        return outcome
+
+    def _run(
+        self,
+        request: str,
+        events: Events,
+        *,
+        dry_run: bool,
+        cancel: threading.Event | None,
+    ) -> RequestOutcome:
         outcome = RequestOutcome(request=request)
-        transcript = Transcript(request)
+        transcript = self._transcript(request)
         for step_index in range(self.max_steps + 1):
             last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
             final = step_index == self.max_steps or (last_ok and not self.chain_after_success)

@@ -21,6 +21,12 @@ for _power, _letter in enumerate("kmgtp", start=1):
     _SIZE_UNITS[_letter] = 1024**_power
     _SIZE_UNITS[f"{_letter}ib"] = 1024**_power
     _SIZE_UNITS[f"{_letter}b"] = 1000**_power
+# Words people type: "10 megs", "2 gigabytes" (decimal, like MB and GB).
+for _power, _words in enumerate(
+    (("kilobyte",), ("meg", "megabyte"), ("gig", "gigabyte"), ("terabyte",)), start=1
+):
+    for _word in _words:
+        _SIZE_UNITS[_word] = _SIZE_UNITS[f"{_word}s"] = 1000**_power
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 

@@ -39,7 +39,11 @@ def test_wheel_ships_tools_and_prompts(tmp_path: Path) -> None:
         "observation.txt",
         "final_answer.txt",
         "conversations.json",
+        "answer_examples.json",
+        "plan_examples.jsonl",
+        "nl2bash_pool.jsonl",
     ):
         assert f"llmos_shell/prompts/{prompt}" in names
+    assert "llmos_shell/data/minilm-tokenizer.json" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "llmos = llmos_shell.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -1,0 +1,1 @@
+"""Data files shipped with llmos_shell (see NOTICE.md)."""

