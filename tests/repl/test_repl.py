@@ -334,6 +334,42 @@ def test_exit_command_leaves_before_the_rest(scripted: ScriptedBackend) -> None:
     assert run.lines[-1] == "Bye."
 
 
+def test_stats_shows_the_backend_totals_and_memory(scripted: ScriptedBackend) -> None:
+    scripted.replies = [answer("Plenty.")]
+    run = drive(make_app(scripted), lines("/stats", "how much disk space is free?", "/stats"))
+    assert run.lines.count("scripted: scripted test backend") == 2
+    assert [line.strip() for line in run.lines if line.endswith((" request", " requests"))] == [
+        "0 requests",
+        "1 request",
+    ]
+    reply = len(json.dumps(answer("Plenty.")))  # the scripted backend counts characters
+    assert f"generation  {reply} tokens in " in run.out
+    memory = [line for line in run.lines if line.startswith("memory in use ")]
+    assert len(memory) == 2 and all("MB" in line or "GB" in line for line in memory)
+
+
+def test_stats_without_a_model_still_shows_the_memory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LLMOS_MODEL", str(tmp_path / "gone.gguf"))
+    run = drive(make_app(), lines("/stats"))
+    assert "no model loaded yet" in run.lines
+    assert any(line.startswith("memory in use ") for line in run.lines)
+
+
+def test_leaving_the_shell_records_the_session_for_llmos_stats(
+    scripted: ScriptedBackend, state_dir: Path
+) -> None:
+    scripted.replies = [answer("Plenty.")]
+    run = drive(make_app(scripted), lines("how much disk space is free?"), shell=True)
+    assert run.code == ExitStatus.OK
+    [line] = (state_dir / "usage.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert (record["backend"], record["model"]) == ("scripted", "scripted test backend")
+    assert record["requests"] == 1
+    assert record["completion_tokens"] == len(json.dumps(answer("Plenty.")))
+
+
 def test_history_is_saved_in_the_state_dir_and_survives_a_restart(
     scripted: ScriptedBackend, state_dir: Path, isolated_dirs: Path
 ) -> None:
