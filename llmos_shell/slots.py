@@ -371,10 +371,11 @@ def fill_arguments(call: ToolCall, schema: Mapping[str, Any], request: str) -> T
             put("destination", slots.paths[-1])
     elif "path" in props and slots.paths:
         put("path", slots.paths[0])
-    put("min_size", slots.min_size)
-    put("max_size", slots.max_size)
-    put("modified_within", slots.modified_within)
-    put("modified_before", slots.modified_before)
+    # Sizes and ages read with their units beat the model's spelling ("10" for "10 megs").
+    for name in ("min_size", "max_size", "modified_within", "modified_before"):
+        value = getattr(slots, name)
+        if value is not None and name in props:
+            args[name] = value
     if slots.glob:
         if "glob" in props:
             put("glob", slots.glob)
@@ -404,6 +405,8 @@ def fill_arguments(call: ToolCall, schema: Mapping[str, Any], request: str) -> T
         args["mode"] = "append"
     if slots.kill_hard and "signal" in props and enum_ok("signal", "KILL"):
         args["signal"] = "KILL"
+    elif args.get("signal") == "KILL" and "signal" in props:
+        del args["signal"]  # a forced kill only when the person asks for one; TERM first
     if slots.pid is not None and "pid" in props:
         put("pid", slots.pid)
     return call if args == dict(call.arguments) else ToolCall(call.tool, args)

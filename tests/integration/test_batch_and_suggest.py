@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
 
 from llmos_shell.app import App
+from llmos_shell.batch import plan_batch, suggest_batch
 from llmos_shell.config import load_config
-from llmos_shell.suggest import Suggester
+from llmos_shell.shellparse import analyse
+from llmos_shell.suggest import NoCommandError, Suggester
 
 WEATHER = {
     "type": "function",
@@ -37,6 +41,79 @@ def app(embedded_backend: Any) -> App:
     app = App(config=load_config())
     app._backend = embedded_backend  # the model loaded once for the whole test run
     return app
+
+
+def test_plan_batch_one_line_per_input_and_only_given_tools(app: App) -> None:
+    lines = [
+        '"how much disk space is free?"',
+        json.dumps({"request": "get the weather in Paris in celsius", "tools": [WEATHER]}),
+        json.dumps({"request": "weather for Oslo for 3 days", "tools": [WEATHER]}),
+        "not json",
+        json.dumps({"request": "x", "tools": [{"function": {"name": "bad name"}}]}),
+    ]
+    out = io.StringIO()
+    failures = plan_batch(app, lines, out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(rows) == len(lines) and failures == 2
+    for row in rows[:3]:
+        assert set(row) == {"calls", "answer"}
+        assert (row["answer"] is None) == bool(row["calls"])
+    for call in rows[0]["calls"]:
+        app.registry.get(call["tool"]).validate(call["arguments"])
+    for row in rows[1:3]:  # only the offered tool can be called, with a conforming shape
+        for call in row["calls"]:
+            assert call["tool"] == "get_weather"
+            assert set(call["arguments"]) <= {"city", "unit", "days", "where"}
+            assert "city" in call["arguments"]
+            assert call["arguments"].get("unit", "celsius") in ("celsius", "fahrenheit")
+    assert "not JSON" in rows[3]["error"] and rows[3]["calls"] == []
+    assert "no usable name" in rows[4]["error"]
+
+
+def test_suggest_batch_gives_commands_that_parse(app: App, tmp_path: Any) -> None:
+    lines = [
+        '"find all python files bigger than 1MB"',
+        json.dumps({"request": "count the lines of every txt file", "cwd": str(tmp_path)}),
+        '{"request": ""}',
+    ]
+    out = io.StringIO()
+    suggest_batch(app, lines, out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(rows) == 3
+    for row in rows[:2]:
+        assert isinstance(row["command"], str) and row["command"]
+        assert analyse(row["command"]).parsed_ok
+    assert rows[2]["command"] is None and "empty" in rows[2]["error"]
+
+
+class _Unparsable:
+    """A backend stand-in that always writes a command that cannot parse."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls = 0
+
+    def prepare(self, prefix: Any) -> None:
+        self.real.prepare(prefix)
+
+    def generate(self, messages: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        gen = self.real.generate(messages, **kwargs)
+        return type(gen)(
+            '{"command": "ls ("}',
+            gen.prompt_tokens,
+            gen.cached_tokens,
+            gen.completion_tokens,
+            gen.prompt_s,
+            gen.total_s,
+        )
+
+
+def test_a_command_that_does_not_parse_is_regenerated_never_shown(embedded_backend: Any) -> None:
+    backend = _Unparsable(embedded_backend)
+    with pytest.raises(NoCommandError, match="does not parse"):
+        Suggester(backend).suggest("list the files")  # type: ignore[arg-type]
+    assert backend.calls == 4
 
 
 def test_similar_examples_can_leave_one_out(embedded_backend: Any) -> None:

@@ -152,3 +152,40 @@ def test_corrupt_prefix_cache_file_is_replaced(registry: Registry, tmp_path: Pat
         assert path.read_bytes().startswith(b"LLMOSKV1") and path.stat().st_size > 1000
     finally:
         backend.close()
+
+
+@pytest.fixture(scope="module")
+def shortlist_planner(embedded_backend: Any, registry: Registry, tmp_path_factory: Any) -> Planner:
+    """The planner as llmos wires it: tool shortlist and closest examples per request."""
+    from llmos_shell.shortlist import default_shortlist
+
+    shortlist = default_shortlist(registry, cache_dir=tmp_path_factory.mktemp("cache"))
+    planner = Planner(embedded_backend, registry, shortlist=shortlist, static_examples=False)
+    planner.warm_up()
+    return planner
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tool", "arguments"),
+    [
+        ("how much disk space is free?", "disk_usage", {}),
+        (
+            "find pdf files bigger than 10 megs in my downloads",
+            "find_files",
+            {"path": "~/Downloads", "min_size": "10MB"},
+        ),
+        ("kill firefox", "kill_process", {"name": "firefox"}),
+        ("tell me a joke", None, {}),
+    ],
+)
+def test_the_shortlist_planner_plans_the_expected_step(
+    shortlist_planner: Planner, request_text: str, tool: str | None, arguments: dict[str, Any]
+) -> None:
+    action = shortlist_planner.next_action(Transcript(request_text))
+    if tool is None:
+        assert action.call is None and action.answer
+        return
+    assert action.call is not None and action.call.tool == tool
+    for name, value in arguments.items():
+        assert action.call.arguments.get(name) == value
+    shortlist_planner.registry.get(tool).validate(action.call.arguments)

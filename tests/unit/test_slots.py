@@ -91,3 +91,10 @@ def test_fill_keeps_a_path_the_model_spelled_out(registry: Registry) -> None:
     schema = registry.get("write_file").parameters_schema()
     call = ToolCall("write_file", {"path": "/home/alex/notes/hello.txt", "content": "hi"})
     assert fill_arguments(call, schema, "write hi to notes/hello.txt") is call
+
+
+def test_a_forced_kill_needs_words_that_ask_for_it(registry: Registry) -> None:
+    schema = registry.get("kill_process").parameters_schema()
+    call = ToolCall("kill_process", {"name": "firefox", "signal": "KILL"})
+    assert fill_arguments(call, schema, "kill firefox").arguments == {"name": "firefox"}
+    assert fill_arguments(call, schema, "firefox froze, force quit it") is call
