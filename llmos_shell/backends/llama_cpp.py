@@ -68,6 +68,9 @@ class LlamaCppBackend:
                     model_path=str(model_path),
                     n_ctx=context_size,
                     n_threads=threads or os.cpu_count() or 1,
+                    # Prompt evaluation has its own thread count; without it, `threads`
+                    # would not limit the part of the work that takes longest.
+                    n_threads_batch=threads or os.cpu_count() or 1,
                     n_batch=512,
                     seed=seed,
                     verbose=False,
