@@ -111,6 +111,7 @@ _AGE_UNIT = {
 _AGE = re.compile(
     r"(?P<older>older than|not (?:touched|modified|changed|used|opened)[\w\s']*? in|"
     r"haven'?t (?:touched|modified|changed|used|opened)[\w\s']*? in|"
+    r"(?:nobody|no one|never) (?:touched|modified|changed|used|opened)[\w\s']*? in(?: over)?|"
     r"untouched (?:for|in)|more than)?\s*(?:the\s+)?(?:last|past|within)?\s*"
     r"(?P<num>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|couple of|few)?"
     r"\s*(?P<unit>minute|min|hour|hr|day|week|month|year)s?(?P<ago>\s+ago)?\b",
@@ -190,6 +191,7 @@ class Slots:
     """What one request says outright."""
 
     paths: list[str] = field(default_factory=list)
+    explicit_paths: bool = False
     min_size: str | None = None
     max_size: str | None = None
     modified_within: str | None = None
@@ -205,6 +207,7 @@ class Slots:
     kill_hard: bool = False
     pid: int | None = None
     quoted: list[str] = field(default_factory=list)
+    process: str | None = None
 
 
 def extract(request: str) -> Slots:
@@ -227,6 +230,7 @@ def extract(request: str) -> Slots:
         if token.lower().startswith(("http:", "https:", "e.g", "i.e")):
             continue
         slots.paths.append(token)
+    slots.explicit_paths = bool(slots.paths)
     if not slots.paths:
         for phrase, path in _KNOWN_FOLDERS.items():
             if re.search(rf"\b{phrase}\b", lowered):
@@ -292,13 +296,14 @@ def extract(request: str) -> Slots:
         slots.sort = "cpu"
     elif re.search(r"\b(?:memory|ram|mem)\b", lowered):
         slots.sort = "memory"
-    elif re.search(r"\b(?:biggest|largest|by size|big ones|size order|heaviest|-s\b)", lowered):
+    elif re.search(r"\b(?:biggest|largest|by size|big ones|size order|heaviest)", lowered) or (
+        re.search(r"(?:^|\s)-[lahr1]*S[lahr1]*\b", text)
+    ):
         slots.sort = "size"
     elif re.search(
-        r"\b(?:newest|latest|most recent(?:ly)?|by date|by time|recently|"
-        r"last modified|-t\b)",
+        r"\b(?:newest|latest|most recent(?:ly)?|by date|by time|recently|last modified)",
         lowered,
-    ):
+    ) or re.search(r"(?:^|\s)-[lahr1]*t[lahr1]*\b", text):
         slots.sort = "modified"
     elif re.search(r"\bby pid\b", lowered):
         slots.sort = "pid"
@@ -307,7 +312,7 @@ def extract(request: str) -> Slots:
     slots.hidden = bool(
         re.search(r"\bhidden\b|\bdot ?files\b|(?:^|\s)-[lhtrsS1]*a[lhtrsS1]*\b", lowered)
     )
-    slots.dirs = bool(re.search(r"\b(?:folders|directories|dirs|-type d)\b", lowered))
+    slots.dirs = bool(re.search(r"\b(?:folders|directories|dirs)\b|-type d\b", lowered))
     slots.ignore_case = bool(
         re.search(
             r"any case|ignor\w* case|case[- ]insensitive|upper or lower|\s-[rRnlwHE]*i[rRnlwHE]*\b",
@@ -322,25 +327,46 @@ def extract(request: str) -> Slots:
         numbers = re.findall(r"(?<![\w.-])(\d{2,7})(?![\w.])", lowered)
         if len(numbers) == 1:
             slots.pid = int(numbers[0])
+    process = _PROCESS.search(lowered)
+    name = next((g for g in process.groups() if g), None) if process else None
+    if name and name not in _NOT_PROCESS:
+        slots.process = name
     return slots
 
 
-def _grounded(value: Any, request: str) -> bool:
-    """Whether a string value's words appear in the request."""
+# "ps aux | grep node", "pkill -9 zoom", "is docker running", "force quit slack"
+_PROCESS = re.compile(
+    r"(?:\b(?:grep|pgrep|pkill|killall)(?:\s+-\S+)*\s+([a-z][\w.-]*)"
+    r"|\bis\s+([a-z][\w.-]*)\s+(?:running|up|alive|open)\b"
+    r"|\b(?:force[- ]quit|force[- ]close|quit|close)\s+([a-z][\w.-]*))"
+)
+_NOT_PROCESS = frozenset(
+    {"the", "it", "this", "that", "them", "all", "my", "a", "an", "every", "everything"}
+)
+
+
+def _grounded(value: Any, request: str, *, bare_ok: bool = True) -> bool:
+    """Whether a string value's words appear in the request.
+
+    A value with no words ("~", ".") counts as grounded only with `bare_ok`: for a path,
+    the request naming another path says the bare one was a guess.
+    """
     if not isinstance(value, str):
         return True
     words = re.findall(r"[a-z0-9]{2,}", value.lower())
     lowered = request.lower()
-    return all(word in lowered for word in words) if words else True
+    return all(word in lowered for word in words) if words else bare_ok
 
 
 def _same_place(written: str, stated: str) -> bool:
     """Whether `written` is the stated path made longer ("/home/a/x.txt" for "x.txt")."""
     tail = stated.strip().removeprefix("./").rstrip("/")
-    if not tail or tail in (".", "~"):
-        return False
-    written = written.strip().rstrip("/")
-    return written == tail or written.endswith("/" + tail.removeprefix("~/"))
+    written = written.strip().removeprefix("./").rstrip("/")
+    if written == tail:
+        return True
+    if not tail or tail in (".", "~") or tail.startswith(("~", "/")):
+        return False  # an absolute or home path is only itself
+    return written.startswith("/") and written.endswith("/" + tail)
 
 
 def fill_arguments(call: ToolCall, schema: Mapping[str, Any], request: str) -> ToolCall:
@@ -356,21 +382,28 @@ def fill_arguments(call: ToolCall, schema: Mapping[str, Any], request: str) -> T
         ]
         return not options or value in options
 
-    def put(name: str, value: Any, *, override: bool = True) -> None:
+    def put(name: str, value: Any, *, override: bool = True, exact: bool = False) -> None:
         if name not in props or value is None or not enum_ok(name, value):
             return
         current = args.get(name)
         if isinstance(current, str) and isinstance(value, str) and _same_place(current, value):
             return  # the model spelled out the stated path in full
-        if current in (None, "") or (override and not _grounded(current, request)):
+        is_path = name in ("path", "source", "destination")
+        if (
+            current in (None, "")
+            or exact
+            or (override and not _grounded(current, request, bare_ok=not is_path))
+        ):
             args[name] = value
 
     if "source" in props and "destination" in props:
         if len(slots.paths) >= 2:
-            put("source", slots.paths[0])
-            put("destination", slots.paths[-1])
+            put("source", slots.paths[0], exact=slots.explicit_paths)
+            put("destination", slots.paths[-1], exact=slots.explicit_paths)
     elif "path" in props and slots.paths:
-        put("path", slots.paths[0])
+        # A path written out beats the model's; one read from words ("downloads", "here")
+        # only replaces a guess ("tmp" in "the tmp folder in this project" stays).
+        put("path", slots.paths[0], exact=slots.explicit_paths)
     # Sizes and ages read with their units beat the model's spelling ("10" for "10 megs").
     for name in ("min_size", "max_size", "modified_within", "modified_before"):
         value = getattr(slots, name)
@@ -409,4 +442,12 @@ def fill_arguments(call: ToolCall, schema: Mapping[str, Any], request: str) -> T
         del args["signal"]  # a forced kill only when the person asks for one; TERM first
     if slots.pid is not None and "pid" in props:
         put("pid", slots.pid)
+    elif "pid" in props and args.get("pid") == 9 and slots.kill_hard:
+        del args["pid"]  # the 9 of "kill -9", not a process id
+    if slots.process and "name" in props and ("pid" in props or "sort_by" in props):
+        if ("pid" not in props or slots.pid is None) and args.get("name") != slots.process:
+            args["name"] = slots.process
+            args.pop("pid", None)
+    if slots.quoted and "content" in props and not _grounded(args.get("content"), request):
+        args["content"] = slots.quoted[0] + "\n"
     return call if args == dict(call.arguments) else ToolCall(call.tool, args)

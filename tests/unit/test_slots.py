@@ -98,3 +98,34 @@ def test_a_forced_kill_needs_words_that_ask_for_it(registry: Registry) -> None:
     call = ToolCall("kill_process", {"name": "firefox", "signal": "KILL"})
     assert fill_arguments(call, schema, "kill firefox").arguments == {"name": "firefox"}
     assert fill_arguments(call, schema, "firefox froze, force quit it") is call
+
+
+@pytest.mark.parametrize(
+    ("tool", "written", "request_text", "expected"),
+    [
+        ("list_directory", {"path": "/projects"}, "ls ~/projects", {"path": "~/projects"}),
+        ("list_directory", {"path": "."}, "list everything in /etc", {"path": "/etc"}),
+        ("list_processes", {}, "ps aux | grep node", {"name": "node"}),
+        (
+            "kill_process",
+            {"pid": 9, "signal": "KILL"},
+            "killall -9 java",
+            {"name": "java", "signal": "KILL"},
+        ),
+        (
+            "write_file",
+            {"path": "~/.bashrc", "content": "Hello", "mode": "append"},
+            "append 'export EDITOR=vim' to my bashrc",
+            {"path": "~/.bashrc", "content": "export EDITOR=vim\n", "mode": "append"},
+        ),
+    ],
+)
+def test_fill_corrects_what_the_request_contradicts(
+    registry: Registry,
+    tool: str,
+    written: dict[str, object],
+    request_text: str,
+    expected: dict[str, object],
+) -> None:
+    schema = registry.get(tool).parameters_schema()
+    assert fill_arguments(ToolCall(tool, written), schema, request_text).arguments == expected
