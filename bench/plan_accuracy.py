@@ -3,7 +3,8 @@
     python bench/plan_accuracy.py [--model PATH] [--limit N] [--variants bare,full]
 
 Every variant runs on the same loaded model in the same process, one after another:
-  bare     grammar only: the system prompt and tool list, no examples, no retrieval
+  bare     grammar only: the system prompt and tool list, no examples, no retrieval, the
+           model's arguments as it wrote them
   static   the fixed prompt: one example per tool and an answer example
   full     what llmos uses: tool shortlist and the most similar examples per request
 Scores: right first step (tool, or an answer where no tool fits), right step and arguments
@@ -223,7 +224,9 @@ def _share(flags: list[bool]) -> float:
 def build_planner(variant: str, backend: Any, registry: Any, shortlist_size: int) -> Planner:
     """The planner of one variant, on the shared backend."""
     if variant == "bare":
-        return Planner(backend, registry, static_examples=False, conversations=False)
+        return Planner(
+            backend, registry, static_examples=False, conversations=False, tidy_arguments=False
+        )
     if variant == "static":
         return Planner(backend, registry)
     if variant == "full":
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="GGUF file (default: the embedded model)")
     parser.add_argument("--data", default=str(HERE / "data" / "plan_dev.jsonl"))
     parser.add_argument("--limit", type=int, default=0)
-    parser.add_argument("--variants", default="bare,static,full")
+    parser.add_argument("--variants", default="bare,full")
     parser.add_argument("--shortlist", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", help="write per-item results as JSON here")

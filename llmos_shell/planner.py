@@ -128,7 +128,10 @@ class Planner:
         shortlist: ToolShortlist | None = None,
         static_examples: bool = True,
         conversations: bool = True,
+        tidy_arguments: bool = True,
     ) -> None:
+        """`tidy_arguments` drops invented values, fills stated ones and normalises them;
+        without it the model's arguments pass as written (the bare baseline)."""
         self.backend = backend
         self.registry = registry
         self.observation_chars = observation_chars
@@ -136,6 +139,7 @@ class Planner:
         self.shortlist = shortlist
         self.static_examples = static_examples
         self.conversations = conversations
+        self.tidy_arguments = tidy_arguments
         self._prefix = self._static_prefix()
         self._schema = action_schema(registry)
         self._answer_schema = action_schema([], allow_answer=True)
@@ -250,7 +254,7 @@ class Planner:
         if streamer.looped:
             return Action(call=None, answer=streamer.answer.strip(), generation=generation)
         action = parse_action(generation)
-        if action.call is not None and action.call.tool in self.registry:
+        if self.tidy_arguments and action.call is not None and action.call.tool in self.registry:
             grounding = " ".join(
                 [
                     transcript.request,
@@ -260,7 +264,8 @@ class Planner:
                 ]
             )
             call = drop_ungrounded(action.call, self.registry.get(action.call.tool), grounding)
-            call = fill_arguments(call, self.registry.get(call.tool).parameters_schema(), transcript.request)
+            params = self.registry.get(call.tool).parameters_schema()
+            call = fill_arguments(call, params, transcript.request)
             call = normalize_arguments(call)
             action = Action(call=call, answer=None, generation=generation)
         return action
