@@ -106,7 +106,9 @@ def test_help_exits_0_and_names_the_commands() -> None:
     proc = llmos("--help")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: llmos")
-    for command in ("plan", "suggest", "tools", "config", "--dry-run", "--yes"):
+    for command in ("plan", "suggest", "tools", "config", "--dry-run", "--yes", "models use"):
+        assert command in proc.stdout
+    for command in ("models pull", "doctor", "stats", "--backend", "--device"):
         assert command in proc.stdout
 
 
@@ -114,7 +116,10 @@ def test_help_imports_no_heavy_library() -> None:
     snippet = f"""
 import json, sys
 from llmos_shell.cli import main
-for argv in (["--help"], ["plan", "--help"], ["tools", "--help"], ["--version"]):
+for argv in (
+    ["--help"], ["plan", "--help"], ["tools", "--help"], ["--version"],
+    ["models", "--help"], ["doctor", "--help"], ["stats", "--help"],
+):
     try:
         main(argv)
     except SystemExit as exc:

@@ -8,10 +8,7 @@ Downloads are tested twice for real: against huggingface.co, which this machine 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,9 +21,7 @@ from llmos_shell import hub
 from llmos_shell.catalog import hf_hub_cache
 from tests.e2e.test_cli import (
     DISK_REQUEST,
-    HEAVY_MODULES,
     MODEL_TIMEOUT_S,
-    QUICK_TIMEOUT_S,
     assert_one_error_line,
     llmos,
 )
@@ -60,35 +55,6 @@ def config_file(tmp_path: Path) -> Path:
     path.parent.mkdir(parents=True)
     path.write_text(CONFIG_WITH_COMMENTS)
     return path
-
-
-# --- help stays light -------------------------------------------------------------------------
-
-
-def test_the_new_commands_help_imports_no_heavy_library() -> None:
-    snippet = f"""
-import json, sys
-from llmos_shell.cli import main
-for argv in (["models", "--help"], ["doctor", "--help"], ["stats", "--help"], ["--help"]):
-    try:
-        main(argv)
-    except SystemExit as exc:
-        assert exc.code == 0, (argv, exc.code)
-print(json.dumps(sorted(name for name in {HEAVY_MODULES!r} if name in sys.modules)))
-"""
-    proc = subprocess.run(
-        [sys.executable, "-c", snippet],
-        env=os.environ.copy(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=QUICK_TIMEOUT_S,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.splitlines()[-1]) == []
-    for command in ("models use", "models pull", "doctor", "stats", "--backend", "--device"):
-        assert command in proc.stdout
 
 
 # --- llmos models -----------------------------------------------------------------------------
