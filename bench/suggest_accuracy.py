@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -114,6 +115,33 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, float]:
     }
 
 
+def run_items(
+    items: Sequence[dict[str, Any]], suggesters: dict[str, Suggester], judge: Judge
+) -> tuple[list[dict[str, Any]], dict[str, list[Outcome]]]:
+    """Every item through every variant: per-item records, and the outcomes per variant."""
+    records: list[dict[str, Any]] = []
+    outcomes: dict[str, list[Outcome]] = {name: [] for name in suggesters}
+    for number, item in enumerate(items, 1):
+        reference = judge.reference(item["cmd"])
+        record: dict[str, Any] = {
+            "id": item["id"],
+            "nl": item["nl"],
+            "reference": item["cmd"],
+            "unordered": reference.unordered,
+            "reference_stable": reference.stable,
+            "reference_stdout": reference.first.stdout[:SHOWN_OUTPUT],
+        }
+        marks = []
+        for name, suggester in suggesters.items():
+            outcome = run_variant(suggester, judge, item["nl"], reference)
+            outcomes[name].append(outcome)
+            record[name] = asdict(outcome)
+            marks.append(f"{name} {'ok' if outcome.equivalent else '--'}")
+        records.append(record)
+        print(f"[{number}/{len(items)}] {', '.join(marks)}  {item['nl'][:60]}", file=sys.stderr)
+    return records, outcomes
+
+
 def print_table(summaries: dict[str, dict[str, float]], n: int, only: dict[str, int]) -> None:
     """The summary table, both variants and full / bare."""
     print(f"{n} items")
@@ -149,58 +177,40 @@ def main() -> None:
     pool, removed = held_out_pool(items)  # every dev item leaves the pool, whatever --limit
     if args.limit:
         items = items[: args.limit]
+    # SIGTERM unwinds like Ctrl-C, so the fixture copies are removed.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     try:
         sandbox = Sandbox()
     except SandboxUnavailableError as exc:
         sys.exit(str(exc))
 
-    from llmos_shell.backends.llama_cpp import LlamaCppBackend
-    from llmos_shell.models import resolve_model
-
-    model = resolve_model(args.model)
-    backend = LlamaCppBackend(model, context_size=4096, threads=args.threads)
-    suggesters: dict[str, Suggester] = {
-        "full": HeldOutSuggester(backend, pool, examples=args.examples),
-        "bare": Suggester(backend, examples=0),
-    }
-    suggesters["full"].warm_up()  # both variants share the system prompt
-    judge = Judge(sandbox)
-    print(f"model: {model.name}; pool: {len(pool)} examples ({removed} dev pairs held out)")
-    records: list[dict[str, Any]] = []
-    outcomes: dict[str, list[Outcome]] = {name: [] for name in VARIANTS}
-    started = time.perf_counter()
     with sandbox:
-        for number, item in enumerate(items, 1):
-            reference = judge.reference(item["cmd"])
-            record: dict[str, Any] = {
-                "id": item["id"],
-                "nl": item["nl"],
-                "reference": item["cmd"],
-                "unordered": reference.unordered,
-                "reference_stable": reference.stable,
-                "reference_stdout": reference.first.stdout[:SHOWN_OUTPUT],
+        from llmos_shell.backends.llama_cpp import LlamaCppBackend
+        from llmos_shell.models import resolve_model
+
+        model = resolve_model(args.model)
+        backend = LlamaCppBackend(model, context_size=4096, threads=args.threads)
+        try:
+            suggesters: dict[str, Suggester] = {
+                "full": HeldOutSuggester(backend, pool, examples=args.examples),
+                "bare": Suggester(backend, examples=0),
             }
-            marks = []
-            for name in VARIANTS:
-                outcome = run_variant(suggesters[name], judge, item["nl"], reference)
-                outcomes[name].append(outcome)
-                record[name] = asdict(outcome)
-                marks.append(f"{name} {'ok' if outcome.equivalent else '--'}")
-            records.append(record)
-            print(f"[{number}/{len(items)}] {', '.join(marks)}  {item['nl'][:60]}", file=sys.stderr)
-    backend.close()
+            suggesters["full"].warm_up()  # both variants share the system prompt
+            print(f"model: {model.name}; pool: {len(pool)} examples ({removed} dev pairs held out)")
+            started = time.perf_counter()
+            records, outcomes = run_items(items, suggesters, Judge(sandbox))
+            wall_s = time.perf_counter() - started
+        finally:
+            backend.close()
 
     summaries = {name: summarize(outcomes[name]) for name in VARIANTS}
+    paired = list(zip(outcomes["full"], outcomes["bare"], strict=True))
     only = {
-        "full": sum(
-            f.equivalent and not b.equivalent for f, b in zip(*outcomes.values(), strict=True)
-        ),
-        "bare": sum(
-            b.equivalent and not f.equivalent for f, b in zip(*outcomes.values(), strict=True)
-        ),
+        "full": sum(f.equivalent and not b.equivalent for f, b in paired),
+        "bare": sum(b.equivalent and not f.equivalent for f, b in paired),
     }
     print_table(summaries, len(items), only)
-    print(f"wall time: {time.perf_counter() - started:.0f} s")
+    print(f"wall time: {wall_s:.0f} s")
     if args.out:
         results = {
             "model": str(model),
