@@ -39,14 +39,19 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox import RunResult, Sandbox, SandboxUnavailableError, normalize_output
+from sandbox import (
+    SANDBOX_PATH,
+    RunResult,
+    Sandbox,
+    SandboxUnavailableError,
+    normalize_output,
+)
 
 from llmos_shell.shellparse import analyse
 
 PAIRS = Path("/work/shared/data/nl2bash/pairs.jsonl")
 OUT = Path(__file__).with_name("data") / "nl2bash_dev.jsonl"
 SELECTION_TIMEOUT_S = 3.0
-SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LIVE_STATE_PROGRAMS = frozenset(
     "ps pstree top htop pgrep pidof jobs w who last lastlog uptime free vmstat lsof netstat ss "
     "tty ifconfig ip df".split()

@@ -53,7 +53,7 @@ INSTALL_HINT = (
 )
 # Read-only system dirs seen inside; the rest of the host (/root, /work, /home) stays hidden.
 _SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "var")
-_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # 32 MiB files, 4 GiB address space: a runaway command fills neither the disk nor the RAM.
 _WRAPPER = 'umask 022; ulimit -f 32768; ulimit -v 4194304; exec /bin/bash -c "$0"'
 _DAY = 86400
@@ -547,7 +547,7 @@ class Sandbox:
             "--clearenv",
         ]  # fmt: skip
         env = {
-            "PATH": _PATH,
+            "PATH": SANDBOX_PATH,
             "HOME": HOME,
             "USER": "user",
             "LOGNAME": "user",
