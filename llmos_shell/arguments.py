@@ -132,8 +132,6 @@ def normalize_age(value: Any) -> Any:
     word = match.group(2)
     for stem, short in sorted(_AGE_UNIT.items(), key=lambda kv: -len(kv[0])):
         if word.startswith(stem):
-            if stem == "mo" and not word.startswith("mo"):
-                continue
             return f"{number}{short}"
     return value
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmos_shell.arguments import normalize_size
 from llmos_shell.calls import ToolCall
 
 _KNOWN_FOLDERS = {
@@ -56,31 +57,6 @@ _SIZE = re.compile(
     r"gigabytes?|g|tb|terabytes?|bytes?)\b",
     re.IGNORECASE,
 )
-_SIZE_UNIT = {
-    "k": "K",
-    "kb": "KB",
-    "kib": "KiB",
-    "m": "M",
-    "mb": "MB",
-    "mib": "MiB",
-    "meg": "MB",
-    "megs": "MB",
-    "megabyte": "MB",
-    "megabytes": "MB",
-    "g": "G",
-    "gb": "GB",
-    "gib": "GiB",
-    "gig": "GB",
-    "gigs": "GB",
-    "gigabyte": "GB",
-    "gigabytes": "GB",
-    "tb": "TB",
-    "terabyte": "TB",
-    "terabytes": "TB",
-    "byte": "",
-    "bytes": "",
-}
-
 _NUM_WORDS = {
     "a": 1,
     "an": 1,
@@ -210,6 +186,11 @@ class Slots:
     process: str | None = None
 
 
+def _size(match: re.Match[str]) -> str:
+    """A size as the tools' canonical spelling: "10 megs" -> "10MB"."""
+    return str(normalize_size(match.group("num") + match.group("unit")))
+
+
 def extract(request: str) -> Slots:
     """The values `request` states, each read by a plain pattern."""
     text = " ".join(request.split())
@@ -242,8 +223,7 @@ def extract(request: str) -> Slots:
             elif re.search(r"\bdid i download\b|\bi downloaded\b", lowered):
                 slots.paths.append("~/Downloads")
     for match in _SIZE.finditer(lowered):
-        unit = _SIZE_UNIT[match.group("unit").lower()]
-        value = f"{match.group('num')}{unit}"
+        value = _size(match)
         cmp = (match.group("cmp") or "").lower()
         if cmp.startswith(("smaller", "less", "under", "below", "at most", "tiny", "<")):
             slots.max_size = value
@@ -253,10 +233,7 @@ def extract(request: str) -> Slots:
             else:
                 slots.min_size = value
     if "between" in lowered and slots.min_size and slots.max_size is None:
-        sizes = [
-            f"{m.group('num')}{_SIZE_UNIT[m.group('unit').lower()]}"
-            for m in _SIZE.finditer(lowered)
-        ]
+        sizes = [_size(m) for m in _SIZE.finditer(lowered)]
         if len(sizes) == 2:
             slots.min_size, slots.max_size = sizes
     for match in _AGE.finditer(lowered):
