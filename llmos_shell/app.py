@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmos_shell.audit import AuditLog
@@ -32,13 +31,6 @@ class App:
     def registry(self) -> Registry:
         """The tools: built-ins, installed plugins, then the user's plugin folder."""
         return discover(self.config.plugin_dir)
-
-    @property
-    def model_path(self) -> Path:
-        """The model file in effect (raises a clear error when it is missing)."""
-        from llmos_shell.models import resolve_model
-
-        return resolve_model(self.config.settings.model)
 
     @property
     def backend(self) -> Backend:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from llmos_shell.errors import LlmosError
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -63,6 +65,19 @@ class GenerationStats:
         """Prompt tokens evaluated (not cached) per second of prompt time."""
         evaluated = self.prompt_tokens - self.cached_tokens
         return evaluated / self.prompt_s if self.prompt_s > 0 else 0.0
+
+
+class ContextOverflowError(LlmosError):
+    """The conversation no longer fits the model's context window."""
+
+    def __init__(self, used: int, size: int) -> None:
+        super().__init__(
+            f"the request and its results need {used} tokens but the model's context holds "
+            f"{size}; shorten the request, or raise context_size in the config "
+            "(`llmos config` shows where it is)"
+        )
+        self.used = used
+        self.size = size
 
 
 class GenerationCancelled(Exception):

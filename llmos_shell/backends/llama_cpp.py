@@ -21,11 +21,12 @@ from typing import Any
 
 from llmos_shell.backends.base import (
     ChatMessage,
+    ContextOverflowError,
     Generation,
     GenerationCancelled,
     GenerationStats,
 )
-from llmos_shell.errors import BackendUnavailableError, LlmosError, ModelNotFoundError
+from llmos_shell.errors import BackendUnavailableError, ModelNotFoundError
 
 # Used when a GGUF carries no chat template (base models): plain ChatML.
 _FALLBACK_TEMPLATE = (
@@ -303,19 +304,6 @@ class LlamaCppBackend:
         """Free the model's memory."""
         with contextlib.suppress(Exception):
             self._llm.close()
-
-
-class ContextOverflowError(LlmosError):
-    """The conversation no longer fits the model's context window."""
-
-    def __init__(self, used: int, size: int) -> None:
-        super().__init__(
-            f"the request and its results need {used} tokens but the model's context holds "
-            f"{size}; shorten the request, or raise context_size in the config "
-            "(`llmos config` shows where it is)"
-        )
-        self.used = used
-        self.size = size
 
 
 _CACHE_MAGIC = b"LLMOSKV1"

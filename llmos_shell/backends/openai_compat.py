@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from llmos_shell.backends.base import (
     ChatMessage,
+    ContextOverflowError,
     Generation,
     GenerationCancelled,
     GenerationStats,
@@ -757,8 +758,6 @@ def _context_overflow(exc: _StatusError) -> LlmosError | None:
     match = _CONTEXT.search(exc.message)
     if match is None:
         return None
-    from llmos_shell.backends.llama_cpp import ContextOverflowError
-
     return ContextOverflowError(int(match.group(2)), int(match.group(1)))
 
 

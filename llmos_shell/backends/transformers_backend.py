@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from llmos_shell.backends.base import (
     ChatMessage,
+    ContextOverflowError,
     Generation,
     GenerationCancelled,
     GenerationStats,
 )
-from llmos_shell.backends.llama_cpp import ContextOverflowError
 from llmos_shell.errors import (
     BackendUnavailableError,
     ConfigError,
