@@ -55,12 +55,13 @@ from pathlib import Path
 from typing import Any
 
 from llmos_shell.app import App
+from llmos_shell.backends import BACKENDS as BACKEND_TABLE
 from llmos_shell.backends.base import Backend, Generation
 from llmos_shell.config import LoadedConfig, Paths, load_config
-from llmos_shell.errors import BackendUnavailableError, LlmosError
-from llmos_shell.planner import Planner, Transcript, TruncatedOutputError
+from llmos_shell.errors import BackendUnavailableError, LlmosError, TruncatedOutputError
+from llmos_shell.planning.planner import Planner, Transcript
 
-BACKENDS = ("llama-cpp", "transformers", "openai")
+BACKENDS = tuple(BACKEND_TABLE)
 
 # The cold request: planned first, so that the warm requests after it are all warm.
 COLD_REQUEST = "show me information about this system"
@@ -79,11 +80,12 @@ HELP_TARGET_S = 0.3
 HELP_RUNS = 5
 SHELL_PROMPT = b"llmos>"
 
-# Libraries each backend imports, checked before it is started so a missing one is a skip.
+# Libraries each backend imports, checked before it is started so a missing one is a skip;
+# a remote backend is measured against llama-cpp-python's server, started here.
+_SERVER_NEEDS = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
 _NEEDS = {
-    "llama-cpp": ("llama_cpp",),
-    "transformers": ("torch", "transformers", "llguidance"),
-    "openai": ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context"),
+    name: (*spec.modules, *(_SERVER_NEEDS if spec.remote else ()))
+    for name, spec in BACKEND_TABLE.items()
 }
 
 # Words for the openai floor's prompt: one token each in most tokenizers.
@@ -625,7 +627,7 @@ def measure_backend(name: str, args: argparse.Namespace, requests: Sequence[str]
         try:
             started = time.perf_counter()
             if name == "openai":
-                from llmos_shell.models import resolve_model
+                from llmos_shell.models.locate import resolve_model
 
                 settings = load_config(llmos_paths(root)).settings
                 server = LlamaServer(
@@ -644,9 +646,7 @@ def measure_backend(name: str, args: argparse.Namespace, requests: Sequence[str]
             planner = app.planner  # shortlist built, static prefix evaluated
             report.planner_ready_s = time.perf_counter() - started
             report.prefix_eval_s = backend.stats.extra.get("prefix_eval_s")
-            counter = getattr(backend, "count_tokens", None)
-            if counter is not None:
-                report.prefix_tokens = counter(planner.prefix)
+            report.prefix_tokens = backend.count_tokens(planner.prefix)
             report.cold_plan_s, _, _ = plan_once(planner, COLD_REQUEST)
 
             for request in requests:
@@ -1003,7 +1003,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(flush=True)
 
     # The embedding model is loaded once per process; loaded here, no backend's cold pays it.
-    from llmos_shell.embeddings import shared_embedder
+    from llmos_shell.retrieval.embeddings import shared_embedder
 
     started = time.perf_counter()
     shared_embedder()

@@ -47,7 +47,7 @@ from sandbox import (
     normalize_output,
 )
 
-from llmos_shell.shellparse import analyse
+from llmos_shell.safety.shell import analyse
 
 PAIRS = Path("/work/shared/data/nl2bash/pairs.jsonl")
 OUT = Path(__file__).with_name("data") / "nl2bash_dev.jsonl"

@@ -29,8 +29,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from llmos_shell.calls import ToolCall  # noqa: E402
-from llmos_shell.planner import Planner, Transcript, TruncatedOutputError, Turn  # noqa: E402
-from llmos_tools._parsing import InvalidValueError, parse_age, parse_size  # noqa: E402
+from llmos_shell.errors import InvalidValueError, TruncatedOutputError  # noqa: E402
+from llmos_shell.planning.planner import Planner, Transcript, Turn  # noqa: E402
+from llmos_shell.vocabulary.units import parse_age, parse_size  # noqa: E402
 
 HOME = "/home/alex"
 PATH_ARGS = {"path", "source", "destination", "cwd"}
@@ -89,7 +90,7 @@ def same_value(name: str, got: Any, want: Any, cwd: str) -> bool:
 
 
 def _first_program(command: str) -> str:
-    from llmos_shell.shellparse import analyse
+    from llmos_shell.safety.shell import analyse
 
     analysis = analyse(command)
     programs = [c.program for c in analysis.commands if c.program]
@@ -230,7 +231,7 @@ def build_planner(variant: str, backend: Any, registry: Any, shortlist_size: int
     if variant == "static":
         return Planner(backend, registry)
     if variant == "full":
-        from llmos_shell.shortlist import default_shortlist
+        from llmos_shell.planning.shortlist import default_shortlist
 
         shortlist = default_shortlist(registry, size=shortlist_size)
         return Planner(
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from llmos_shell.backends.llama_cpp import LlamaCppBackend
-    from llmos_shell.models import resolve_model
+    from llmos_shell.models.locate import resolve_model
     from llmos_shell.registry import discover
 
     items = load_items(Path(args.data))

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from llmos_shell.shellparse import analyse
+from llmos_shell.safety.shell import analyse
 
 HOME = "/home/user"
 INSTALL_HINT = (

@@ -29,8 +29,8 @@ from sandbox import Judge, Reference, Sandbox, SandboxUnavailableError
 
 from llmos_shell.backends.base import Backend
 from llmos_shell.errors import LlmosError
-from llmos_shell.retrieval import BM25Index
-from llmos_shell.suggest import Exemplar, Suggester, exemplar_pool
+from llmos_shell.planning.suggest import Exemplar, Suggester, exemplar_pool
+from llmos_shell.retrieval.bm25 import BM25Index
 
 DATA = Path(__file__).with_name("data") / "nl2bash_dev.jsonl"
 VARIANTS = ("full", "bare")
@@ -186,7 +186,7 @@ def main() -> None:
 
     with sandbox:
         from llmos_shell.backends.llama_cpp import LlamaCppBackend
-        from llmos_shell.models import resolve_model
+        from llmos_shell.models.locate import resolve_model
 
         model = resolve_model(args.model)
         backend = LlamaCppBackend(model, context_size=4096, threads=args.threads)

@@ -6,16 +6,16 @@ import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from llmos_shell.audit import AuditLog
 from llmos_shell.backends.base import Backend
 from llmos_shell.config import LoadedConfig
-from llmos_shell.planner import Planner
-from llmos_shell.policy import PolicyOptions
+from llmos_shell.planning.planner import Planner
 from llmos_shell.registry import Registry, discover
+from llmos_shell.safety.audit import AuditLog
+from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.session import Confirmer, Conversation, Session, deny_all
 
 if TYPE_CHECKING:
-    from llmos_shell.suggest import Suggester
+    from llmos_shell.planning.suggest import Suggester
 
 
 @dataclass
@@ -52,7 +52,7 @@ class App:
         settings = self.config.settings
         shortlist = None
         if settings.shortlist_size > 0:
-            from llmos_shell.shortlist import default_shortlist
+            from llmos_shell.planning.shortlist import default_shortlist
 
             shortlist = default_shortlist(
                 self.registry,
@@ -73,7 +73,7 @@ class App:
     @functools.cached_property
     def suggester(self) -> Suggester:
         """Natural language to one shell command, on the same backend."""
-        from llmos_shell.suggest import Suggester
+        from llmos_shell.planning.suggest import Suggester
 
         suggester = Suggester(self.backend)
         suggester.warm_up()
@@ -128,14 +128,12 @@ class App:
         if backend is None:
             return
         self._record_usage(backend)
-        close = getattr(backend, "close", None)
-        if close is not None:
-            close()
+        backend.close()
         self._backend = None
 
     def _record_usage(self, backend: Backend) -> None:
         """Append the backend's totals to the usage log, for `llmos stats`."""
-        from llmos_shell.usage import UsageRecord, append_usage, usage_log
+        from llmos_shell.backends.usage import UsageRecord, append_usage, usage_log
 
         if backend.stats.requests == 0 and backend.stats.load_s == 0:
             return  # nothing was loaded or asked: nothing to report

@@ -53,11 +53,20 @@ class Verdict(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Decision:
-    """The policy's verdict on one call, with the risk it saw and why."""
+    """The policy's verdict on one call, with the risk it saw and why.
+
+    `reason` is the one line shown beside a call; `reasons` holds each finding behind it,
+    `sensitive` the secret paths it touches, `programs` the programs a shell command runs,
+    and `parsed` says whether that command could be read at all.
+    """
 
     verdict: Verdict
     risk: Risk
     reason: str
+    reasons: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()
+    parsed: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class ToolResult:
     data: Any = None
     error: str | None = None
     duration_s: float = 0.0
+    cancelled: bool = False  # stopped by the person (Ctrl-C) or a shutdown, not failed
 
     def for_model(self, limit: int) -> str:
         """The result as text for the model, cut to `limit` characters."""

@@ -1,8 +1,18 @@
-"""The three kinds of error and the exit codes the command line maps them to."""
+"""Every error class, by family, and the exit codes the command line maps them to.
+
+- User-facing (`LlmosError` and its subclasses): one sentence saying what went wrong, where,
+  and how to fix it. The command line prints it and exits with its status; the shell prints it
+  and carries on.
+- Model-facing (`ToolError`): a tool failed in a way the model can read and react to; it goes
+  back to the model as an observation, never to the top.
+- Cancelled (`Cancelled`): the person, or a scheduler shutting down, stopped the work.
+- Anything else is a bug: a traceback under `--debug`, one line otherwise.
+"""
 
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class ExitStatus(enum.IntEnum):
@@ -48,3 +58,63 @@ class ToolError(Exception):
     Raised inside tools (missing path, permission denied); the executor turns it into an
     observation that goes back to the model, never a crash.
     """
+
+
+class InvalidValueError(ToolError, ValueError):
+    """A value the model or the person wrote that cannot be read; the message shows a good one."""
+
+
+class DownloadError(LlmosError):
+    """A model could not be downloaded (offline, not found, disk full)."""
+
+
+class GGUFError(LlmosError):
+    """A file is not a GGUF file, or its header is truncated or malformed."""
+
+
+class ToolSpecError(LlmosError):
+    """A tool spec (OpenAI style, given to `plan --json -`) that cannot be offered to the model."""
+
+
+class NoCommandError(LlmosError):
+    """The model produced no shell command that parses."""
+
+
+class ContextOverflowError(LlmosError):
+    """The conversation no longer fits the model's context window."""
+
+    def __init__(self, used: int, size: int) -> None:
+        super().__init__(
+            f"the request and its results need {used} tokens but the model's context holds "
+            f"{size}; shorten the request, or raise context_size in the config "
+            "(`llmos config` shows where it is)"
+        )
+        self.used = used
+        self.size = size
+
+
+class TruncatedOutputError(LlmosError):
+    """The model ran out of tokens in the middle of a tool call."""
+
+    exit_status = ExitStatus.TOOL_FAILED
+
+    def __init__(self, text: str) -> None:
+        super().__init__(
+            f"the model's tool call was cut off after {len(text)} characters "
+            f"({text[:80]!r}...) and nothing was run; rephrase the request more simply, "
+            "or use a larger model with --model"
+        )
+        self.text = text
+
+
+class Cancelled(Exception):
+    """The work was stopped before it finished: Ctrl-C, or a scheduler shutting down."""
+
+
+def describe_validation(exc: Any, limit: int = 5) -> str:
+    """A pydantic ValidationError as `where: what` for each problem (at most `limit`)."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) for p in err["loc"]) or "arguments"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)

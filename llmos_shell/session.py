@@ -1,7 +1,9 @@
 """One request, start to finish: plan, validate, decide, confirm, execute, observe, answer.
 
-The same pipeline serves the interactive shell, one-shot mode and (later) the scheduler;
-only the confirmer differs. Whoever is (or is not) watching is handed in as a callback.
+`Session` is the one place where a call is decided, approved, executed and audited. The
+interactive shell, one-shot mode and `suggest` all go through `Session.run_call` (the
+scheduler and an MCP server will too); only the confirmer differs. Whoever is (or is not)
+watching is handed in as a callback, and one `cancel` event stops the model or the tool.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from llmos_shell.audit import AuditLog
 from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
-from llmos_shell.errors import ExitStatus, UnknownToolError
-from llmos_shell.executor import execute
-from llmos_shell.planner import Action, Planner, Transcript, TruncatedOutputError, Turn
-from llmos_shell.policy import PolicyOptions, auto_answer, decide
+from llmos_shell.errors import Cancelled, ExitStatus, TruncatedOutputError, UnknownToolError
+from llmos_shell.planning.planner import Planner, Transcript, Turn
+from llmos_shell.planning.replies import Action
 from llmos_shell.registry import Registry, Tool
+from llmos_shell.safety.audit import AuditLog
+from llmos_shell.safety.executor import execute
+from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
 
 
 @dataclass(frozen=True)
@@ -206,22 +209,30 @@ class Session:
         dry_run: bool = False,
         cancel: threading.Event | None = None,
     ) -> RequestOutcome:
-        """Plan and run `request` to an answer, asking the confirmer where policy says so."""
+        """Plan and run `request` to an answer, asking the confirmer where policy says so.
+
+        Setting `cancel` stops the model between tokens or stops waiting for a tool; the
+        outcome then says cancelled.
+        """
         events = events or SilentEvents()
-        outcome = self._run(request, events, dry_run=dry_run, cancel=cancel)
+        outcome = RequestOutcome(request=request)
+        try:
+            self._run(outcome, events, dry_run=dry_run, cancel=cancel)
+        except Cancelled:
+            outcome.status = Status.CANCELLED
         if self.conversation is not None and not dry_run:
             self.conversation.add(outcome)
         return outcome
 
     def _run(
         self,
-        request: str,
+        outcome: RequestOutcome,
         events: Events,
         *,
         dry_run: bool,
         cancel: threading.Event | None,
-    ) -> RequestOutcome:
-        outcome = RequestOutcome(request=request)
+    ) -> None:
+        request = outcome.request
         transcript = self._transcript(request)
         for step_index in range(self.max_steps + 1):
             last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
@@ -231,12 +242,12 @@ class Session:
                     transcript, final=final, on_answer_text=events.answer_text, cancel=cancel
                 )
             except TruncatedOutputError as exc:
-                events.notice(f"The model's call was cut off and is not run ({exc}).")
+                events.notice(str(exc))
                 outcome.status = Status.TOOL_FAILED
-                return outcome
+                return
             if action.call is None:
                 outcome.answer = action.answer
-                return outcome
+                return
             call = action.call
             if transcript.steps and transcript.steps[-1][0] == call:
                 # Small models tend to repeat a call after its result; answer instead.
@@ -245,19 +256,35 @@ class Session:
                     transcript, final=True, on_answer_text=events.answer_text, cancel=cancel
                 )
                 outcome.answer = action.answer
-                return outcome
-            step = self._run_call(request, call, events, dry_run=dry_run)
+                return
+            step = self.run_call(call, request=request, events=events, dry_run=dry_run, cancel=cancel)
             outcome.steps.append(step)
             if dry_run:
                 outcome.status = Status.PLANNED
-                return outcome
+                return
             if step.result is None:
                 outcome.status = Status.DECLINED
-                return outcome
+                return
+            if step.result.cancelled:
+                raise Cancelled()
             transcript.steps.append((step.call, step.result))
-        return outcome  # pragma: no cover - the final step always answers
 
-    def _run_call(self, request: str, call: ToolCall, events: Events, *, dry_run: bool) -> Step:
+    def run_call(
+        self,
+        call: ToolCall,
+        *,
+        request: str,
+        events: Events | None = None,
+        dry_run: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> Step:
+        """Judge one call, ask for approval where policy says so, run it, and audit it.
+
+        The one way a call reaches the executor: planned calls, `suggest`'s commands and
+        (later) scheduled jobs all come through here. An edited call is judged again, and
+        the policy can still refuse it.
+        """
+        events = events or SilentEvents()
         try:
             tool = self.registry.get(call.tool)
         except UnknownToolError as exc:  # only possible when a front end bypasses the grammar
@@ -277,22 +304,31 @@ class Session:
                 approval = Approval(False, by="policy")
         if not approval.approved:
             events.declined(call, approval)
-            if self.audit:
-                self.audit.record(
-                    request=request, call=call, decision=decision, approved_by=None, result=None
-                )
+            self._audit(request, call, decision, None, None)
             return Step(call, decision, approval, None)
-        result = execute(call, tool, timeout_s=self.tool_timeout_s, debug=self.debug)
+        result = execute(
+            call, tool, timeout_s=self.tool_timeout_s, debug=self.debug, cancel=cancel
+        )
         events.result(result)
-        if self.audit:
+        self._audit(request, call, decision, approval.by, result)
+        return Step(call, decision, approval, result)
+
+    def _audit(
+        self,
+        request: str,
+        call: ToolCall,
+        decision: Decision,
+        approved_by: str | None,
+        result: ToolResult | None,
+    ) -> None:
+        if self.audit is not None:
             self.audit.record(
                 request=request,
                 call=call,
                 decision=decision,
-                approved_by=approval.by,
+                approved_by=approved_by,
                 result=result,
             )
-        return Step(call, decision, approval, result)
 
     def _approve(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
         if decision.verdict is Verdict.ALLOW:

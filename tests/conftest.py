@@ -33,7 +33,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def embedded_backend() -> Iterator[object]:
     """The real embedded model on llama.cpp, loaded once for the whole test run."""
     from llmos_shell.backends.llama_cpp import LlamaCppBackend
-    from llmos_shell.models import embedded_model_path
+    from llmos_shell.models.locate import embedded_model_path
 
     backend = LlamaCppBackend(embedded_model_path(), context_size=4096, threads=2)
     yield backend

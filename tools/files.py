@@ -21,14 +21,8 @@ import psutil
 from llmos_shell.calls import Risk
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tool
-from llmos_tools._parsing import (
-    cutoff_timestamp,
-    format_time,
-    human_size,
-    os_error,
-    parse_size,
-    resolve_path,
-)
+from llmos_shell.vocabulary.units import cutoff_timestamp, human_size, parse_size
+from llmos_tools._parsing import format_time, os_error, resolve_path
 
 _SAMPLE_BYTES = 8192
 _MAX_SCANNED = 500_000  # entries one find/search/du may look at before it stops early

@@ -12,7 +12,7 @@ import psutil
 from llmos_shell.calls import Risk
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tool
-from llmos_tools._parsing import human_size
+from llmos_shell.vocabulary.units import human_size
 
 _CPU_SAMPLE_S = 0.2  # one shared sampling window for every process, not one per process
 _COMMAND_SHOWN = 120  # characters of a command line kept in a listing

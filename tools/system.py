@@ -14,7 +14,7 @@ import psutil
 
 from llmos_shell.calls import Risk
 from llmos_shell.registry import tool
-from llmos_tools._parsing import human_size
+from llmos_shell.vocabulary.units import human_size
 
 
 def _os_name() -> str:

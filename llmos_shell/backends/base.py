@@ -7,8 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from llmos_shell.errors import LlmosError
-
 Role = Literal["system", "user", "assistant"]
 
 
@@ -67,23 +65,6 @@ class GenerationStats:
         return evaluated / self.prompt_s if self.prompt_s > 0 else 0.0
 
 
-class ContextOverflowError(LlmosError):
-    """The conversation no longer fits the model's context window."""
-
-    def __init__(self, used: int, size: int) -> None:
-        super().__init__(
-            f"the request and its results need {used} tokens but the model's context holds "
-            f"{size}; shorten the request, or raise context_size in the config "
-            "(`llmos config` shows where it is)"
-        )
-        self.used = used
-        self.size = size
-
-
-class GenerationCancelled(Exception):
-    """The person cancelled a generation before it finished."""
-
-
 class Backend(Protocol):
     """A local or remote model that completes a chat, optionally constrained by a JSON Schema."""
 
@@ -107,11 +88,19 @@ class Backend(Protocol):
         """Complete the conversation; with `schema`, the output is JSON that conforms to it.
 
         `on_text` gets each new piece of text and may return True to end the generation
-        there (the text so far is returned); `cancel` aborts it with GenerationCancelled.
+        there (the text so far is returned); `cancel` set aborts it with `Cancelled`.
         `temperature` and `seed` override the backend's own for this call (retries).
         """
         ...
 
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
+        """How many tokens the rendered conversation takes; None where only a server knows."""
+        ...
+
     def describe(self) -> str:
         """One line naming the backend and model."""
+        ...
+
+    def close(self) -> None:
+        """Free the model (memory, connections); the backend is not used afterwards."""
         ...

@@ -17,16 +17,18 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmos_shell.backends.base import (
-    ChatMessage,
+from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.errors import (
+    BackendUnavailableError,
+    Cancelled,
     ContextOverflowError,
-    Generation,
-    GenerationCancelled,
-    GenerationStats,
+    ModelNotFoundError,
 )
-from llmos_shell.errors import BackendUnavailableError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from llmos_shell.config import LoadedConfig
 
 # Used when a GGUF carries no chat template (base models): plain ChatML.
 _FALLBACK_TEMPLATE = (
@@ -34,6 +36,20 @@ _FALLBACK_TEMPLATE = (
     "{{ message.content }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+def from_config(config: LoadedConfig) -> LlamaCppBackend:
+    """The backend as the settings describe it (the BACKENDS table's factory)."""
+    from llmos_shell.models.locate import resolve_model
+
+    settings = config.settings
+    return LlamaCppBackend(
+        resolve_model(settings.model),
+        context_size=settings.context_size,
+        threads=settings.threads,
+        temperature=settings.temperature,
+        cache_dir=config.paths.cache_dir,
+    )
 
 
 class LlamaCppBackend:
@@ -271,7 +287,7 @@ class LlamaCppBackend:
                 completion_tokens += 1
                 if cancel is not None and cancel.is_set():
                     stream.close()  # type: ignore[attr-defined]
-                    raise GenerationCancelled()
+                    raise Cancelled()
                 if piece:
                     pieces.append(piece)
                     if on_text is not None and on_text(piece):

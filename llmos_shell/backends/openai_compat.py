@@ -9,28 +9,26 @@ checked against the schema, so unconstrained text never passes for a plan.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import math
+import os
 import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from llmos_shell.backends.base import (
-    ChatMessage,
-    ContextOverflowError,
-    Generation,
-    GenerationCancelled,
-    GenerationStats,
-)
-from llmos_shell.errors import BackendUnavailableError, LlmosError
+from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.backends.conformance import conforms
+from llmos_shell.backends.sse import close_on_cancel, read_events
+from llmos_shell.errors import BackendUnavailableError, Cancelled, ContextOverflowError, LlmosError
+
+if TYPE_CHECKING:
+    from llmos_shell.config import LoadedConfig
 
 _CHECK_URL = "check base_url with `llmos config`"
 _KEY_FIX = (
@@ -88,6 +86,18 @@ class _Reply:
     started: float
     first_piece_at: float | None
     ended: float
+
+
+def from_config(config: LoadedConfig) -> OpenAICompatBackend:
+    """The backend as the settings describe it (the BACKENDS table's factory)."""
+    settings = config.settings
+    return OpenAICompatBackend(
+        settings.base_url,
+        model=settings.model,
+        api_key=os.environ.get(settings.api_key_env) or None,
+        temperature=settings.temperature,
+        timeout_s=max(settings.tool_timeout_s, 120.0),
+    )
 
 
 class OpenAICompatBackend:
@@ -198,6 +208,10 @@ class OpenAICompatBackend:
         """The server and the model it serves."""
         return f"openai-compatible server at {self.base_url}, model {self.model}"
 
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
+        """None: the server's tokenizer is not here; its usage reports count instead."""
+        return None
+
     def close(self) -> None:
         """Nothing to free: every request opens and closes its own connection."""
 
@@ -243,7 +257,7 @@ class OpenAICompatBackend:
     ) -> _Reply:
         """One streamed request; raises _StatusError when the server refuses it."""
         if cancel is not None and cancel.is_set():
-            raise GenerationCancelled()
+            raise Cancelled()
         started = time.perf_counter()
         conn = self._connection()
         done = threading.Event()
@@ -251,26 +265,26 @@ class OpenAICompatBackend:
             # A read blocks while the server evaluates the prompt; shutting the socket
             # from beside it is what ends that wait when the person cancels.
             threading.Thread(
-                target=_close_on_cancel, args=(cancel, done, conn), daemon=True
+                target=close_on_cancel, args=(cancel, done, conn), daemon=True
             ).start()
         reply = _Reply([], None, False, None, started, None, started)
         try:
             response = self._send(conn, "POST", "/chat/completions", body)
-            for event in _events(response):
+            for event in read_events(response):
                 if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled()
+                    raise Cancelled()
                 if self._take(event, reply, on_text):
                     reply.stopped = True
                     break
         except (OSError, http.client.HTTPException, ValueError) as exc:
             if cancel is not None and cancel.is_set():
-                raise GenerationCancelled() from None
+                raise Cancelled() from None
             raise self._transport_error(exc, "/chat/completions") from None
         finally:
             done.set()
             conn.close()
         if cancel is not None and cancel.is_set():
-            raise GenerationCancelled()
+            raise Cancelled()
         reply.ended = time.perf_counter()
         return reply
 
@@ -482,55 +496,6 @@ class OpenAICompatBackend:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _close_on_cancel(
-    cancel: threading.Event, done: threading.Event, conn: http.client.HTTPConnection
-) -> None:
-    """Shut the connection's socket once `cancel` is set, unless the request is `done`."""
-    while not done.is_set():
-        if cancel.wait(0.05):
-            while not done.is_set():
-                sock = conn.sock
-                if sock is not None:
-                    with contextlib.suppress(OSError):
-                        sock.shutdown(socket.SHUT_RDWR)
-                    return
-                time.sleep(0.02)  # still connecting
-            return
-
-
-def _events(response: http.client.HTTPResponse) -> Iterator[dict[str, Any]]:
-    """The JSON payloads of a reply: server-sent events until `[DONE]`, or one JSON body."""
-    if "event-stream" not in (response.getheader("Content-Type") or ""):
-        # A server that ignores `stream` answers with the whole completion at once.
-        whole = json.loads(response.read())
-        if isinstance(whole, dict):
-            for choice in whole.get("choices") or []:
-                if isinstance(choice, dict):
-                    choice["delta"] = choice.get("message") or {}
-            yield whole
-        return
-    data: list[str] = []
-    while True:
-        raw = response.readline()
-        line = raw.decode("utf-8").rstrip("\r\n")
-        if line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-            continue
-        if line:
-            continue  # a comment (keep-alive) or a field this client has no use for
-        # A blank line (or the end of the stream) ends an event.
-        if data:
-            payload = "\n".join(data)
-            data = []
-            if payload.strip() == "[DONE]":
-                return
-            parsed = json.loads(payload)
-            if isinstance(parsed, dict):
-                yield parsed
-        if not raw:
-            return
-
-
 def _replay(pieces: list[str], on_text: Callable[[str], bool | None] | None) -> list[str]:
     """Hand buffered pieces to on_text; the pieces up to where it asked to stop."""
     if on_text is None:
@@ -556,150 +521,6 @@ def _check_reply(reply: _Reply, schema: dict[str, Any]) -> str | None:
     if not conforms(value, schema):
         return f"JSON that does not fit the schema ({text[:60]!r})"
     return None
-
-
-def conforms(value: Any, schema: Any, root: Mapping[str, Any] | None = None) -> bool:
-    """Whether a JSON value fits a JSON Schema (the keywords tool schemas use)."""
-    if root is None:
-        root = schema if isinstance(schema, Mapping) else {}
-    if schema is True or schema is None:
-        return True
-    if schema is False:
-        return False
-    if not isinstance(schema, Mapping):
-        return True
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        target = _pointer(root, ref)
-        if target is not None and not conforms(value, target, root):
-            return False
-    kinds = schema.get("type")
-    if kinds is not None:
-        options = kinds if isinstance(kinds, list) else [kinds]
-        if not any(_is_type(value, str(kind)) for kind in options):
-            return False
-    if "const" in schema and not _same(value, schema["const"]):
-        return False
-    if "enum" in schema and not any(_same(value, item) for item in schema["enum"]):
-        return False
-    # oneOf is read as anyOf, as the grammar engines that enforce schemas do.
-    for key in ("anyOf", "oneOf"):
-        branches = schema.get(key)
-        if isinstance(branches, list) and not any(conforms(value, b, root) for b in branches):
-            return False
-    branches = schema.get("allOf")
-    if isinstance(branches, list) and not all(conforms(value, b, root) for b in branches):
-        return False
-    if isinstance(value, dict):
-        return _object_conforms(value, schema, root)
-    if isinstance(value, list):
-        return _array_conforms(value, schema, root)
-    if isinstance(value, str):
-        return _string_conforms(value, schema)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _number_conforms(value, schema)
-    return True
-
-
-def _object_conforms(value: dict[str, Any], schema: Mapping[str, Any], root: Any) -> bool:
-    properties = schema.get("properties")
-    properties = properties if isinstance(properties, Mapping) else {}
-    required = schema.get("required")
-    if isinstance(required, list) and any(name not in value for name in required):
-        return False
-    extra = schema.get("additionalProperties", True)
-    for name, item in value.items():
-        if name in properties:
-            if not conforms(item, properties[name], root):
-                return False
-        elif extra is False:
-            return False
-        elif isinstance(extra, Mapping) and not conforms(item, extra, root):
-            return False
-    return True
-
-
-def _array_conforms(value: list[Any], schema: Mapping[str, Any], root: Any) -> bool:
-    items = schema.get("items")
-    if isinstance(items, Mapping) and not all(conforms(item, items, root) for item in value):
-        return False
-    low, high = schema.get("minItems"), schema.get("maxItems")
-    return not (
-        (isinstance(low, int) and len(value) < low) or (isinstance(high, int) and len(value) > high)
-    )
-
-
-def _string_conforms(value: str, schema: Mapping[str, Any]) -> bool:
-    low, high = schema.get("minLength"), schema.get("maxLength")
-    if (isinstance(low, int) and len(value) < low) or (isinstance(high, int) and len(value) > high):
-        return False
-    pattern = schema.get("pattern")
-    if isinstance(pattern, str):
-        with contextlib.suppress(re.error):
-            return re.search(pattern, value) is not None
-    return True
-
-
-def _number_conforms(value: float, schema: Mapping[str, Any]) -> bool:
-    bounds: list[tuple[str, Callable[[float, float], bool]]] = [
-        ("minimum", lambda v, b: v >= b),
-        ("maximum", lambda v, b: v <= b),
-        ("exclusiveMinimum", lambda v, b: v > b),
-        ("exclusiveMaximum", lambda v, b: v < b),
-    ]
-    for key, ok in bounds:
-        bound = schema.get(key)
-        if isinstance(bound, (int, float)) and not isinstance(bound, bool) and not ok(value, bound):
-            return False
-    return True
-
-
-def _is_type(value: Any, kind: str) -> bool:
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "array":
-        return isinstance(value, list)
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "null":
-        return value is None
-    if isinstance(value, bool):
-        return False
-    if kind == "integer":
-        return isinstance(value, int) or (
-            isinstance(value, float) and math.isfinite(value) and value.is_integer()
-        )
-    if kind == "number":
-        return isinstance(value, (int, float))
-    return True  # an unknown type name constrains nothing
-
-
-def _same(a: Any, b: Any) -> bool:
-    """JSON equality: true is not 1."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
-def _pointer(root: Mapping[str, Any], ref: str) -> Any:
-    """The schema a local `$ref` ("#/$defs/Name") points at, or None."""
-    if not ref.startswith("#"):
-        return None
-    node: Any = root
-    for part in ref[1:].split("/"):
-        if not part:
-            continue
-        part = part.replace("~1", "/").replace("~0", "~")
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _model_ids(listing: Any) -> list[str]:

@@ -15,31 +15,27 @@ import copy
 import inspect
 import io
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.backends.base import (
-    ChatMessage,
-    ContextOverflowError,
-    Generation,
-    GenerationCancelled,
-    GenerationStats,
-)
+from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
 from llmos_shell.errors import (
     BackendUnavailableError,
+    Cancelled,
     ConfigError,
+    ContextOverflowError,
     LlmosError,
     ModelNotFoundError,
 )
+from llmos_shell.models.locate import resolve_source
 
 if TYPE_CHECKING:
     from llguidance._lib import JsonCompileOptions
+
+    from llmos_shell.config import LoadedConfig
 
 # Used when the tokenizer carries no chat template (base models): plain ChatML.
 _FALLBACK_TEMPLATE = (
@@ -64,95 +60,10 @@ _JSON_OPTIONS: JsonCompileOptions = {
     "lenient": True,  # plugins' schemas may use keywords a grammar cannot enforce
 }
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
 _INSTALL_HINT = (
     "install them with `pip install 'llmos-shell[gpu]'` (on a machine without a GPU, install "
     "a CPU build of torch first, so that pip does not fetch the multi-GB CUDA build)"
 )
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Where a model's files are: a folder, and the GGUF file in it when it is one."""
-
-    folder: Path
-    gguf_file: str | None
-    label: str
-
-
-def resolve_source(model: str | None, *, hub_cache: Path | None = None) -> ModelSource:
-    """The model to load: a GGUF file, a model folder, a cached hub id, or the embedded GGUF."""
-    if not model:
-        from llmos_shell.models import EMBEDDED_NAME, embedded_model_path
-
-        path = embedded_model_path()
-        return ModelSource(path.parent, path.name, EMBEDDED_NAME)
-    path = Path(model).expanduser()
-    if path.is_file():
-        if path.suffix.lower() != ".gguf":
-            raise ModelNotFoundError(
-                f"{path} is neither a .gguf file nor a model folder; give the transformers "
-                "backend a GGUF file, a folder with config.json, or a cached hub id"
-            )
-        return ModelSource(path.parent, path.name, path.name)
-    if path.is_dir():
-        return _folder_source(path, label=str(path))
-    if _looks_like_path(model) or not _HUB_ID.match(model):
-        raise ModelNotFoundError(
-            f"model {path} does not exist; check the path given by --model or the `model` "
-            "setting (`llmos config` shows where it was set)"
-        )
-    return _folder_source(_cached_snapshot(model, hub_cache), label=model)
-
-
-def _looks_like_path(model: str) -> bool:
-    return (
-        model.startswith((".", "/", "~", "\\"))
-        or model.count("/") > 1
-        or "\\" in model
-        or model.lower().endswith(".gguf")
-    )
-
-
-def _folder_source(folder: Path, *, label: str) -> ModelSource:
-    if (folder / "config.json").is_file():
-        return ModelSource(folder, None, label)
-    ggufs = sorted(p.name for p in folder.glob("*.gguf"))
-    if len(ggufs) == 1:
-        return ModelSource(folder, ggufs[0], label)
-    if ggufs:
-        raise ModelNotFoundError(
-            f"{folder} holds {len(ggufs)} .gguf files; pass --model with the path of one of them"
-        )
-    raise ModelNotFoundError(
-        f"{folder} has no config.json and no .gguf file; give a Hugging Face model folder, "
-        "a GGUF file, or a cached hub id"
-    )
-
-
-def _cached_snapshot(repo_id: str, hub_cache: Path | None) -> Path:
-    """The folder of a hub model already in the local cache; the network is never used."""
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            f"the transformers backend needs huggingface_hub ({exc}); {_INSTALL_HINT}"
-        ) from None
-    from llmos_shell.catalog import hf_hub_cache
-
-    # Found from the environment now, as `llmos models pull` finds it, rather than from
-    # huggingface_hub's constants, which are fixed when it is first imported.
-    where = hub_cache or hf_hub_cache()
-    try:
-        folder = snapshot_download(repo_id, local_files_only=True, cache_dir=str(where))
-    except (OSError, ValueError):
-        raise ModelNotFoundError(
-            f"{repo_id} is not a model file or folder here, and no hub model of that id is in "
-            f"the local Hugging Face cache ({where}); run `llmos models pull {repo_id}`, or "
-            "download it while online, then try again"
-        ) from None
-    return Path(folder)
 
 
 def pick_device(requested: str | None) -> Any:
@@ -209,6 +120,18 @@ def dtype_for(device: Any) -> Any:
     if device.type == "mps":
         return torch.float16
     return torch.float32
+
+
+def from_config(config: LoadedConfig) -> TransformersBackend:
+    """The backend as the settings describe it (the BACKENDS table's factory)."""
+    settings = config.settings
+    return TransformersBackend(
+        settings.model,
+        device=settings.device,
+        threads=settings.threads,
+        temperature=settings.temperature,
+        context_size=settings.context_size,
+    )
 
 
 class TransformersBackend:
@@ -394,7 +317,7 @@ class TransformersBackend:
         logits = None
         for start in range(0, len(tokens), _PROMPT_CHUNK):
             if cancel is not None and cancel.is_set():
-                raise GenerationCancelled()
+                raise Cancelled()
             chunk = torch.tensor([tokens[start : start + _PROMPT_CHUNK]], device=self.device)
             kwargs: dict[str, Any] = {self._cache_arg: cache, "use_cache": True}
             if self._keep_arg is not None:
@@ -474,7 +397,7 @@ class TransformersBackend:
             stopped = False
             for _ in range(max_tokens):
                 if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled()
+                    raise Cancelled()
                 token = self._pick(logits, matcher, temp, generator)
                 if token is None or token in self._stop_ids:
                     break

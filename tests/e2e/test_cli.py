@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from llmos_shell import cli
+from llmos_shell.backends.scripted import ScriptedBackend
 from llmos_shell.registry import discover
-from tests.repl.test_repl import ScriptedBackend, answer, call
+from tests.repl.test_repl import answer, call
 
 MODEL_TIMEOUT_S = 600  # the real model may share two cores with other work
 QUICK_TIMEOUT_S = 60
@@ -313,15 +314,17 @@ def test_a_delete_without_a_terminal_is_declined(
 @pytest.fixture
 def scripted_cli(monkeypatch: pytest.MonkeyPatch) -> ScriptedBackend:
     """`llmos` in this process, planning on a scripted backend, with a stdin that is no tty."""
+    from llmos_shell.commands import base
+
     backend = ScriptedBackend()
-    make_app = cli.make_app
+    make_app = base.make_app
 
     def make_scripted_app(args: Any) -> Any:
         app = make_app(args)
         app._backend = backend
         return app
 
-    monkeypatch.setattr(cli, "make_app", make_scripted_app)
+    monkeypatch.setattr(base, "make_app", make_scripted_app)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     return backend
 

@@ -17,15 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from llmos_shell import hub
-from llmos_shell.catalog import hf_hub_cache
+from llmos_shell.models import hub
+from llmos_shell.models.locate import hf_hub_cache
 from tests.e2e.test_cli import (
     DISK_REQUEST,
     MODEL_TIMEOUT_S,
     assert_one_error_line,
     llmos,
 )
-from tests.unit.test_catalog import cached_repo, gguf_bytes, hf_config, llama_metadata, write_gguf
+from tests.unit.models.test_catalog import (
+    cached_repo,
+    gguf_bytes,
+    hf_config,
+    llama_metadata,
+    write_gguf,
+)
 
 CONFIG_WITH_COMMENTS = """\
 # chosen by hand

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from llmos_shell.app import App
-from llmos_shell.batch import plan_batch, suggest_batch
 from llmos_shell.config import load_config
-from llmos_shell.shellparse import analyse
-from llmos_shell.suggest import NoCommandError, Suggester
+from llmos_shell.planning.suggest import NoCommandError, Suggester
+from llmos_shell.safety.shell import analyse
+from llmos_shell.ui.batch import plan_batch, suggest_batch
 
 WEATHER = {
     "type": "function",

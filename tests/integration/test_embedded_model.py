@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from llmos_shell.backends.llama_cpp import LlamaCppBackend
-from llmos_shell.models import embedded_model_path
-from llmos_shell.planner import Planner, Transcript, action_schema
+from llmos_shell.models.locate import embedded_model_path
+from llmos_shell.planning.planner import Planner, Transcript
+from llmos_shell.planning.schema import action_schema
 from llmos_shell.registry import Registry, discover
 from llmos_shell.session import Session, Status
 
@@ -157,7 +158,7 @@ def test_corrupt_prefix_cache_file_is_replaced(registry: Registry, tmp_path: Pat
 @pytest.fixture(scope="module")
 def shortlist_planner(embedded_backend: Any, registry: Registry, tmp_path_factory: Any) -> Planner:
     """The planner as llmos wires it: tool shortlist and closest examples per request."""
-    from llmos_shell.shortlist import default_shortlist
+    from llmos_shell.planning.shortlist import default_shortlist
 
     shortlist = default_shortlist(registry, cache_dir=tmp_path_factory.mktemp("cache"))
     planner = Planner(embedded_backend, registry, shortlist=shortlist, static_examples=False)

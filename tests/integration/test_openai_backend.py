@@ -23,11 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from llmos_shell.backends.base import ChatMessage, GenerationCancelled
-from llmos_shell.backends.openai_compat import OpenAICompatBackend, conforms
-from llmos_shell.errors import BackendUnavailableError
-from llmos_shell.models import embedded_model_path
-from llmos_shell.planner import Planner, Transcript
+from llmos_shell.backends.base import ChatMessage
+from llmos_shell.backends.conformance import conforms
+from llmos_shell.backends.openai_compat import OpenAICompatBackend
+from llmos_shell.errors import BackendUnavailableError, Cancelled
+from llmos_shell.models.locate import embedded_model_path
+from llmos_shell.planning.planner import Planner, Transcript
 from llmos_shell.registry import discover
 
 SERVER_MODULES = ("uvicorn", "fastapi", "sse_starlette", "starlette_context")
@@ -204,7 +205,7 @@ def test_cancel_aborts_a_generation(backend: OpenAICompatBackend) -> None:
         cancel.set()
 
     messages = [ChatMessage("user", "Write a long story about a lighthouse.")]
-    with pytest.raises(GenerationCancelled):
+    with pytest.raises(Cancelled):
         backend.generate(
             messages, schema=None, max_tokens=64, on_text=cancel_at_first_piece, cancel=cancel
         )

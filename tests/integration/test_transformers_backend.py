@@ -15,20 +15,17 @@ from typing import Any
 
 import pytest
 
-from llmos_shell.backends.base import ChatMessage, GenerationCancelled
-from llmos_shell.backends.transformers_backend import (
-    IncrementalDecoder,
-    TransformersBackend,
-    resolve_source,
-)
+from llmos_shell.backends.base import ChatMessage
+from llmos_shell.backends.transformers_backend import IncrementalDecoder, TransformersBackend
 from llmos_shell.errors import (
     BackendUnavailableError,
+    Cancelled,
     ConfigError,
     LlmosError,
     ModelNotFoundError,
 )
-from llmos_shell.models import embedded_model_path
-from llmos_shell.planner import Planner, Transcript
+from llmos_shell.models.locate import embedded_model_path, resolve_source
+from llmos_shell.planning.planner import Planner, Transcript
 from llmos_shell.registry import Registry, discover
 
 _MISSING = [
@@ -206,7 +203,7 @@ def test_streamed_pieces_make_the_text_and_on_text_stops(backend: TransformersBa
 def test_cancel_raises_generation_cancelled(backend: TransformersBackend) -> None:
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(GenerationCancelled):
+    with pytest.raises(Cancelled):
         backend.generate(WEATHER_REQUEST, schema=None, max_tokens=20, cancel=cancel)
 
     midway = threading.Event()
@@ -216,7 +213,7 @@ def test_cancel_raises_generation_cancelled(backend: TransformersBackend) -> Non
         pieces.append(piece)
         midway.set()
 
-    with pytest.raises(GenerationCancelled):
+    with pytest.raises(Cancelled):
         backend.generate(
             WEATHER_REQUEST, schema=None, max_tokens=40, on_text=cancel_on_first, cancel=midway
         )
@@ -375,5 +372,5 @@ def test_gpu_streaming_and_cancel(cuda_backend: TransformersBackend) -> None:
     assert "".join(pieces) == whole.text
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(GenerationCancelled):
+    with pytest.raises(Cancelled):
         cuda_backend.generate(WEATHER_REQUEST, schema=None, max_tokens=20, cancel=cancel)

@@ -11,7 +11,6 @@ import io
 import json
 import re
 import threading
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,15 @@ from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
 from llmos_shell.app import App
-from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.backends.scripted import ScriptedBackend
 from llmos_shell.calls import Decision, ToolCall, ToolResult, Verdict
 from llmos_shell.config import load_config
 from llmos_shell.errors import ExitStatus
-from llmos_shell.policy import decide
 from llmos_shell.registry import Tool
-from llmos_shell.repl.app import MAX_REQUEST_CHARS, SLASH_COMMANDS, Repl, run_shell
-from llmos_shell.repl.confirm import InteractiveConfirmer
+from llmos_shell.safety.policy import decide
 from llmos_shell.session import Approval, Status
+from llmos_shell.ui.repl.app import MAX_REQUEST_CHARS, SLASH_COMMANDS, Repl, run_shell
+from llmos_shell.ui.repl.confirm import InteractiveConfirmer
 from llmos_tools.files import delete_path, disk_usage, write_file
 from llmos_tools.shell import run_shell as run_shell_tool
 
@@ -40,59 +39,6 @@ CTRL_C = "\x03"
 CTRL_D = "\x04"
 SHELL_DEADLINE_S = 60.0  # a shell with a scripted backend needs well under a second
 MODEL_DEADLINE_S = 600.0  # the real model may share two cores with other work
-
-# --- a scripted backend, for the pipeline's logic only -----------------------------------------
-
-
-@dataclass
-class ScriptedBackend:
-    """Returns canned replies in order; a reply that is an exception is raised instead."""
-
-    replies: list[str | dict[str, Any] | BaseException] = field(default_factory=list)
-    name: str = "scripted"
-    stats: GenerationStats = field(default_factory=GenerationStats)
-    requests: list[tuple[list[ChatMessage], dict[str, Any] | None]] = field(default_factory=list)
-
-    def prepare(self, prefix: Sequence[ChatMessage]) -> None:
-        """Nothing to evaluate."""
-
-    def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        schema: dict[str, Any] | None,
-        max_tokens: int,
-        on_text: Callable[[str], bool | None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Generation:
-        """The next canned reply, streamed to `on_text` a few characters at a time."""
-        self.requests.append((list(messages), schema))
-        if not self.replies:
-            raise AssertionError("the scripted backend has no reply left")
-        reply = self.replies.pop(0)
-        if isinstance(reply, BaseException):
-            raise reply
-        text = reply if isinstance(reply, str) else json.dumps(reply)
-        shown = ""
-        for start in range(0, len(text), 5):
-            shown += text[start : start + 5]
-            if on_text is not None and on_text(text[start : start + 5]):
-                break
-        gen = Generation(
-            text=shown,
-            prompt_tokens=0,
-            cached_tokens=0,
-            completion_tokens=len(shown),
-            prompt_s=0.0,
-            total_s=0.0,
-        )
-        self.stats.record(gen)
-        return gen
-
-    def describe(self) -> str:
-        """One line for /model."""
-        return "scripted test backend"
-
 
 def call(tool: str, **arguments: Any) -> dict[str, Any]:
     return {"tool": tool, "arguments": arguments}
@@ -482,7 +428,7 @@ def test_ctrl_c_while_the_real_model_streams_leaves_it_usable(
     embedded_backend: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Ctrl-C lands wherever Python happens to be: here, in the middle of a streamed answer.
-    from llmos_shell.render import ConsoleEvents
+    from llmos_shell.ui.render import ConsoleEvents
 
     shown = ConsoleEvents.answer_text
     pieces: list[str] = []

@@ -1,4 +1,4 @@
-"""A plain, non-editable install carries the tools and the prompts."""
+"""A plain, non-editable install carries every module, the tools and the prompts."""
 
 from __future__ import annotations
 
@@ -45,5 +45,9 @@ def test_wheel_ships_tools_and_prompts(tmp_path: Path) -> None:
     ):
         assert f"llmos_shell/prompts/{prompt}" in names
     assert "llmos_shell/data/minilm-tokenizer.json" in names
+    package = ROOT / "llmos_shell"
+    modules = {f"llmos_shell/{p.relative_to(package).as_posix()}" for p in package.rglob("*.py")}
+    missing = sorted(m for m in modules if "__pycache__" not in m and m not in names)
+    assert not missing, f"modules left out of the wheel (add their package to pyproject): {missing}"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "llmos = llmos_shell.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

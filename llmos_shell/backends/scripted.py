@@ -1,0 +1,88 @@
+"""A backend that replays canned replies: for testing the pipeline's logic, never the model.
+
+It implements the whole `Backend` interface, so a change to the interface that it does not
+follow fails the type check and the interface test, rather than drifting unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.errors import Cancelled
+
+Reply = str | dict[str, Any] | BaseException
+
+
+@dataclass
+class ScriptedBackend:
+    """Returns canned replies in order; a reply that is an exception is raised instead.
+
+    Each reply is streamed to `on_text` five characters at a time, and `cancel` is checked
+    between pieces, as the real backends check it between tokens.
+    """
+
+    replies: list[Reply] = field(default_factory=list)
+    name: str = "scripted"
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    requests: list[tuple[list[ChatMessage], dict[str, Any] | None]] = field(default_factory=list)
+    prepared: list[list[ChatMessage]] = field(default_factory=list)
+    closed: bool = False
+
+    def prepare(self, prefix: Sequence[ChatMessage]) -> None:
+        """Nothing to evaluate; the prefix is kept for tests to look at."""
+        self.prepared.append(list(prefix))
+
+    def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: dict[str, Any] | None,
+        max_tokens: int,
+        on_text: Callable[[str], bool | None] | None = None,
+        cancel: threading.Event | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> Generation:
+        """The next canned reply, streamed to `on_text` a few characters at a time."""
+        self.requests.append((list(messages), schema))
+        if not self.replies:
+            raise AssertionError("the scripted backend has no reply left")
+        reply = self.replies.pop(0)
+        if isinstance(reply, BaseException):
+            raise reply
+        text = reply if isinstance(reply, str) else json.dumps(reply)
+        shown = ""
+        for start in range(0, len(text), 5):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            piece = text[start : start + 5]
+            shown += piece
+            if on_text is not None and on_text(piece):
+                break
+        gen = Generation(
+            text=shown,
+            prompt_tokens=0,
+            cached_tokens=0,
+            completion_tokens=len(shown),
+            prompt_s=0.0,
+            total_s=0.0,
+        )
+        self.stats.record(gen)
+        return gen
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
+        """None: canned replies have no tokenizer."""
+        return None
+
+    def describe(self) -> str:
+        """One line for /model."""
+        return "scripted test backend"
+
+    def close(self) -> None:
+        """Mark the backend closed."""
+        self.closed = True

@@ -1,0 +1,124 @@
+"""What every subcommand shares: its row in the table, the common options, opening the app.
+
+Command modules import only the standard library at their top, so that building the parser
+(and `llmos --help`) imports nothing heavy; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmos_shell.app import App
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, its lines in `llmos --help`, and the module that runs it.
+
+    The module is imported only when the subcommand runs (or shows its own help): it has
+    `DESCRIPTION`, `run(args) -> int`, and `add_arguments(parser)` when it takes any.
+    """
+
+    name: str
+    module: str
+    overview: tuple[tuple[str, str], ...]  # (usage after `llmos`, what it does) lines
+    run: str = "run"
+    arguments: str | None = None
+    description: str = "DESCRIPTION"
+
+    def parser(self) -> argparse.ArgumentParser:
+        """The parser of this subcommand, common options included."""
+        module = importlib.import_module(self.module)
+        parser = argparse.ArgumentParser(
+            prog=f"llmos {self.name}", description=getattr(module, self.description)
+        )
+        add_common_options(parser)
+        if self.arguments is not None:
+            getattr(module, self.arguments)(parser)
+        return parser
+
+    def handler(self) -> Callable[[argparse.Namespace], int]:
+        """The function that runs the subcommand."""
+        run: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(self.module), self.run
+        )
+        return run
+
+
+# Options that take a value, so the word after them is not a request or a subcommand.
+VALUED_OPTIONS = ("--model", "--backend", "--device")
+# Settings that options of the same name override.
+OVERRIDDEN_SETTINGS = ("model", "backend", "device")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command takes: the model and backend, --debug and --json."""
+    from llmos_shell.backends import BACKENDS, DEFAULT_BACKEND
+
+    parser.add_argument(
+        "--model",
+        metavar="MODEL",
+        help="a GGUF file, a model folder or a hub id (ORG/NAME) in the local cache; "
+        "the openai backend's served model name (default: the embedded model)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=tuple(BACKENDS),
+        help=f"the backend that runs the model (default: {DEFAULT_BACKEND})",
+    )
+    parser.add_argument(
+        "--device",
+        metavar="DEV",
+        help="the transformers backend's device: cuda, cuda:1, mps or cpu (default: the best)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and model timings")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def add_request_argument(parser: argparse.ArgumentParser) -> None:
+    """A request in words, or `-` for JSON Lines on stdin."""
+    parser.add_argument("request", nargs="+", help="the request, or - for JSON Lines on stdin")
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line."""
+    return {key: getattr(args, key, None) for key in OVERRIDDEN_SETTINGS}
+
+
+def make_app(args: argparse.Namespace) -> App:
+    """Load the configuration (command-line overrides first) and build the app."""
+    from llmos_shell.app import App
+    from llmos_shell.config import load_config
+
+    return App(config=load_config(overrides=overrides(args)), debug=args.debug)
+
+
+@contextlib.contextmanager
+def opened_app(args: argparse.Namespace) -> Iterator[App]:
+    """The app for one command; closing it records the model's usage and frees it."""
+    from llmos_shell.ui.console import console, warn
+
+    app = make_app(args)
+    try:
+        yield app
+    finally:
+        app.close()
+        if app.usage_error:
+            warn(console(stderr=True), [app.usage_error])
+
+
+def joined_request(args: argparse.Namespace) -> str | None:
+    """The request words as one line; None (after saying so) when they are empty."""
+    from llmos_shell.ui.console import error_line
+
+    request = " ".join(args.request).strip()
+    if not request:
+        error_line("the request is empty; type what you want in plain words")
+        return None
+    return request

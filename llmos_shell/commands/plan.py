@@ -1,0 +1,96 @@
+"""`llmos plan` (the calls a request would make) and `llmos suggest` (one shell command)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from llmos_shell.commands import base
+from llmos_shell.errors import ExitStatus
+
+if TYPE_CHECKING:
+    from llmos_shell.app import App
+
+PLAN_DESCRIPTION = (
+    "Print the calls a request would make, without running anything. With -, read "
+    'JSON Lines from stdin: a JSON string or {"request": TEXT, "tools": [OpenAI tool '
+    'specs]}; write {"calls": [...], "answer": TEXT_OR_NULL} for each line.'
+)
+SUGGEST_DESCRIPTION = (
+    "Write one shell command for a request, then run / edit / describe / copy / abort. "
+    'With -, read JSON Lines from stdin: a JSON string or {"request": TEXT, "cwd": DIR}; '
+    'write {"command": TEXT} or {"command": null, "error": TEXT} for each line.'
+)
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """The request, or - for JSON Lines."""
+    base.add_request_argument(parser)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Print the planned calls for a request without running anything."""
+    with base.opened_app(args) as app:
+        return _plan(app, args)
+
+
+def _plan(app: App, args: argparse.Namespace) -> int:
+    from llmos_shell.ui.console import console, warn
+    from llmos_shell.ui.render import format_call
+
+    warn(console(stderr=True), (*app.config.warnings, *app.registry.warnings))
+    if args.request == ["-"]:
+        from llmos_shell.ui.batch import plan_batch
+
+        plan_batch(app, sys.stdin, sys.stdout)
+        return int(ExitStatus.OK)
+    request = base.joined_request(args)
+    if request is None:
+        return int(ExitStatus.USAGE)
+    action = app.session().plan(request)
+    calls = [action.call.to_json()] if action.call else []
+    if args.json:
+        print(json.dumps({"calls": calls, "answer": action.answer}, ensure_ascii=False))
+    elif action.call:
+        console().print(format_call(action.call), markup=False)
+    else:
+        console().print(action.answer or "", markup=False)
+    return int(ExitStatus.OK)
+
+
+def run_suggest(args: argparse.Namespace) -> int:
+    """One shell command for a request: printed, or offered to run at a terminal."""
+    with base.opened_app(args) as app:
+        return _suggest(app, args)
+
+
+def _suggest(app: App, args: argparse.Namespace) -> int:
+    from llmos_shell.ui.console import console, terminal_ask, warn
+
+    warn(console(stderr=True), (*app.config.warnings, *app.registry.warnings))
+    if args.request == ["-"]:
+        from llmos_shell.ui.batch import suggest_batch
+
+        suggest_batch(app, sys.stdin, sys.stdout)
+        return int(ExitStatus.OK)
+    request = base.joined_request(args)
+    if request is None:
+        return int(ExitStatus.USAGE)
+    if args.json or not sys.stdin.isatty():
+        command = app.suggester.suggest(request).command
+        print(json.dumps({"command": command}) if args.json else command)
+        return int(ExitStatus.OK)
+    from llmos_shell.commands.request import policy_options
+    from llmos_shell.ui.suggest import suggest_interactive
+
+    return suggest_interactive(app, request, console(), terminal_ask, policy_options(args))
+
+
+def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:
+    """The request, and the approvals given in advance for running the command."""
+    from llmos_shell.commands.request import add_approval_options
+
+    base.add_request_argument(parser)
+    add_approval_options(parser)

@@ -1,0 +1,100 @@
+"""`llmos REQUEST` (one request, then exit) and `llmos` alone (the interactive shell)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from llmos_shell.commands import base
+from llmos_shell.errors import ExitStatus
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from llmos_shell.app import App
+    from llmos_shell.safety.policy import PolicyOptions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a request: its words, the approvals given in advance, --dry-run."""
+    parser.add_argument(
+        "request", nargs="*", help="a request in plain words; none starts the shell"
+    )
+    add_approval_options(parser)
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show the planned call and execute nothing"
+    )
+
+
+def add_approval_options(parser: argparse.ArgumentParser) -> None:
+    """--yes and --yes-destructive: what the person approves before anything is planned."""
+    parser.add_argument("--yes", "-y", action="store_true", help="approve writes without asking")
+    parser.add_argument(
+        "--yes-destructive",
+        action="store_true",
+        help="also approve destructive calls without asking (privileged ones always ask)",
+    )
+
+
+def policy_options(args: argparse.Namespace) -> PolicyOptions:
+    """What the person approved in advance with --yes and --yes-destructive."""
+    from llmos_shell.safety.policy import PolicyOptions
+
+    return PolicyOptions(
+        yes_writes=args.yes or args.yes_destructive, yes_destructive=args.yes_destructive
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """A request given: plan and run it. None: start the interactive shell."""
+    if args.request:
+        with base.opened_app(args) as app:
+            return _run_request(app, args)
+    from llmos_shell.ui.repl.app import run_shell
+
+    return run_shell(base.make_app(args), options=policy_options(args))
+
+
+def _run_request(app: App, args: argparse.Namespace) -> int:
+    from llmos_shell.session import SilentEvents, deny_all
+    from llmos_shell.ui.console import console, terminal_ask, warn
+    from llmos_shell.ui.interrupt import cancel_on_sigint
+    from llmos_shell.ui.render import ConsoleEvents
+
+    err = console(stderr=True)
+    warn(err, (*app.config.warnings, *app.registry.warnings))
+    request = base.joined_request(args)
+    if request is None:
+        return int(ExitStatus.USAGE)
+    out = console()
+    confirmer: Any = deny_all
+    if sys.stdin.isatty() and not args.json:
+        from llmos_shell.ui.repl.confirm import InteractiveConfirmer
+
+        confirmer = InteractiveConfirmer(out, terminal_ask)
+    session = app.session(confirmer=confirmer, options=policy_options(args))
+    events = SilentEvents() if args.json else ConsoleEvents(out)
+    with cancel_on_sigint() as cancel:
+        outcome = session.run(request, events, dry_run=args.dry_run, cancel=cancel)
+    if args.json:
+        print(json.dumps(outcome.to_json(), ensure_ascii=False, default=str))
+    else:
+        assert isinstance(events, ConsoleEvents)
+        events.finish()
+    if app.audit.last_error:
+        warn(err, [app.audit.last_error])
+    if args.debug:
+        print_stats(app, err)
+    return int(outcome.status.exit_status)
+
+
+def print_stats(app: App, out: Console) -> None:
+    """The model's counts and times for this command, dim, for --debug."""
+    stats = app.backend.stats
+    out.print(
+        f"[dim]{stats.requests} generations, {stats.prompt_tokens} prompt tokens "
+        f"({stats.cached_tokens} reused), {stats.completion_tokens} generated, "
+        f"prompt {stats.prompt_s:.2f} s, total {stats.total_s:.2f} s, load {stats.load_s:.2f} s[/]"
+    )

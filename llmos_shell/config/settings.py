@@ -1,0 +1,263 @@
+"""Configuration: defaults, then the TOML file in the config dir, then `LLMOS_*` variables.
+
+Every value remembers where it came from, so `llmos config` can show it, and every mistake
+is one sentence naming the file or variable, the key, and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+from llmos_shell.backends import BACKENDS, DEFAULT_BACKEND
+from llmos_shell.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+APP_NAME = "llmos"
+ENV_PREFIX = "LLMOS_"
+
+
+class Settings(BaseSettings):
+    """Everything a person can configure, with its default."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    model: str | None = pydantic.Field(
+        None,
+        description="a GGUF file (llama-cpp); a GGUF file, model folder or cached hub id "
+        "(transformers); the served model's name (openai); empty means the embedded default",
+    )
+    backend: str = pydantic.Field(
+        DEFAULT_BACKEND, description=f"planning backend: {' or '.join(BACKENDS)}"
+    )
+    device: str | None = pydantic.Field(
+        None,
+        description="device for the transformers backend (cuda, cuda:1, mps, cpu); "
+        "empty means CUDA, then MPS, then the CPU",
+    )
+    base_url: str = pydantic.Field(
+        "http://127.0.0.1:8080/v1",
+        description="the OpenAI-compatible server's base URL, for the openai backend",
+    )
+    api_key_env: str = pydantic.Field(
+        "OPENAI_API_KEY",
+        description="name of the environment variable holding the openai backend's API key",
+    )
+    model_dirs: list[Path] = pydantic.Field(
+        default_factory=list,
+        description="extra folders searched for GGUF models by `llmos models`",
+    )
+    shortlist_size: int = pydantic.Field(
+        5,
+        ge=0,
+        le=100,
+        description="tools offered to the model per request, the most similar first; "
+        "0 offers every tool",
+    )
+    context_size: int = pydantic.Field(4096, ge=512, le=131072, description="context tokens")
+    threads: int | None = pydantic.Field(
+        None, ge=1, le=512, description="CPU threads for the model; empty means all cores"
+    )
+    max_steps: int = pydantic.Field(
+        4, ge=1, le=20, description="tool calls the planner may make for one request"
+    )
+    chain_after_success: bool = pydantic.Field(
+        False,
+        description="true or false: after a call succeeds, may the model call another tool "
+        "instead of answering (worth it with models of 1B parameters and more)",
+    )
+    max_answer_tokens: int = pydantic.Field(
+        160, ge=16, le=8192, description="longest answer the model may write, in tokens"
+    )
+    temperature: float = pydantic.Field(0.0, ge=0.0, le=2.0, description="sampling temperature")
+    observation_chars: int = pydantic.Field(
+        1500, ge=100, le=100000, description="tool output shown to the model, in characters"
+    )
+    tool_timeout_s: float = pydantic.Field(
+        60.0, gt=0, le=3600, description="seconds a tool call may run"
+    )
+    plugin_dir: Path | None = pydantic.Field(
+        None, description="folder of *.py tool plugins; empty means <config dir>/plugins"
+    )
+
+    @classmethod
+    def settings_customise_sources(  # type: ignore[override]
+        cls, settings_cls: type[BaseSettings], init_settings: Any, *args: Any, **kwargs: Any
+    ) -> tuple[Any, ...]:
+        """Validate only what `load_config` passes in; it reads the file and env itself."""
+        return (init_settings,)
+
+    @pydantic.field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"there is no backend {value!r}; the backends are {', '.join(BACKENDS)}")
+        return value
+
+    @pydantic.field_validator("model", "device", "threads", "plugin_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where llmos keeps its files; every one can be moved with an environment variable."""
+
+    config_dir: Path
+    data_dir: Path
+    state_dir: Path
+    cache_dir: Path
+
+    @classmethod
+    def from_env(cls) -> Paths:
+        """The platform's directories, or the LLMOS_{CONFIG,DATA,STATE,CACHE}_DIR variables."""
+        import platformdirs
+
+        env = os.environ
+
+        def pick(var: str, default: str) -> Path:
+            return Path(env[var]).expanduser() if env.get(var) else Path(default)
+
+        return cls(
+            config_dir=pick("LLMOS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME)),
+            data_dir=pick("LLMOS_DATA_DIR", platformdirs.user_data_dir(APP_NAME)),
+            state_dir=pick("LLMOS_STATE_DIR", platformdirs.user_state_dir(APP_NAME)),
+            cache_dir=pick("LLMOS_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME)),
+        )
+
+    @property
+    def config_file(self) -> Path:
+        """The TOML configuration file."""
+        return self.config_dir / "config.toml"
+
+    @property
+    def history_file(self) -> Path:
+        """The interactive shell's input history."""
+        return self.state_dir / "history"
+
+    @property
+    def audit_log(self) -> Path:
+        """Every executed call, one JSON object a line."""
+        return self.state_dir / "audit.jsonl"
+
+    @property
+    def default_plugin_dir(self) -> Path:
+        """The user's own tool plugins."""
+        return self.config_dir / "plugins"
+
+
+# Variables that configure where files live rather than a setting.
+_PATH_VARS = {"LLMOS_CONFIG_DIR", "LLMOS_DATA_DIR", "LLMOS_STATE_DIR", "LLMOS_CACHE_DIR"}
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The effective settings, where each came from, and the paths in use."""
+
+    settings: Settings
+    sources: dict[str, str]
+    paths: Paths
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def plugin_dir(self) -> Path:
+        """The plugin folder in effect."""
+        return self.settings.plugin_dir or self.paths.default_plugin_dir
+
+
+def load_config(
+    paths: Paths | None = None, overrides: dict[str, Any] | None = None
+) -> LoadedConfig:
+    """Merge defaults, the TOML file, `LLMOS_*` variables and command-line overrides."""
+    paths = paths or Paths.from_env()
+    env = dict(os.environ)
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    warnings: list[str] = []
+    fields = Settings.model_fields
+
+    file_values = _read_toml(paths.config_file)
+    for key, value in file_values.items():
+        if key not in fields:
+            raise ConfigError(
+                f"{paths.config_file}: unknown key {key!r}; "
+                f"known keys are {', '.join(sorted(fields))} (fix or remove that line)"
+            )
+        values[key] = value
+        sources[key] = str(paths.config_file)
+
+    for var in sorted(env):
+        if not var.startswith(ENV_PREFIX) or var in _PATH_VARS:
+            continue
+        key = var[len(ENV_PREFIX) :].lower()
+        if key not in fields:
+            warnings.append(
+                f"environment variable {var} is not a setting and is ignored "
+                f"(settings: {', '.join(ENV_PREFIX + k.upper() for k in sorted(fields))})"
+            )
+    try:
+        env_values = EnvSettingsSource(Settings, case_sensitive=False)()
+    except Exception as exc:  # pydantic-settings raises SettingsError for unparsable values
+        raise ConfigError(f"an LLMOS_* environment variable is malformed: {exc}") from None
+    for key, value in env_values.items():
+        values[key] = value
+        sources[key] = f"environment ({ENV_PREFIX}{key.upper()})"
+
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            sources[key] = "command line"
+
+    try:
+        settings = Settings(**values)
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else "?"
+        where = sources.get(key, "defaults")
+        shown = values.get(key)
+        hint = fields[key].description if key in fields else ""
+        raise ConfigError(
+            f"{where}: {key} = {shown!r} is invalid ({err['msg']}); "
+            f"set it to {hint or 'a valid value'}"
+        ) from None
+    for key in fields:
+        sources.setdefault(key, "default")
+    return LoadedConfig(settings=settings, sources=sources, paths=paths, warnings=tuple(warnings))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML ({exc}); fix that line or delete the file to use defaults"
+        ) from None
+    return data
+
+
+def render_toml_value(value: Any) -> str:
+    """A value written as TOML would write it, for `llmos config`."""
+    if value is None:
+        return '""'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

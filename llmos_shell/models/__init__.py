@@ -1,0 +1,1 @@
+"""Models on this machine: locating, listing, naming, reading GGUF headers, and pulling."""

@@ -1,0 +1,56 @@
+"""Arguments grounded in what was said: invented values dropped, stated ones filled in.
+
+A small model picks the right tool and then drops, garbles or invents values. The request
+(and the results of earlier steps) are the evidence: optional values nothing mentions are
+dropped, values the request states are put in, and every value is written the way the tools
+read it best.
+"""
+
+from __future__ import annotations
+
+import re
+
+from llmos_shell.calls import ToolCall
+from llmos_shell.planning.normalize import normalize_arguments
+from llmos_shell.planning.slots import fill_arguments
+from llmos_shell.registry import Tool
+
+
+def ground_call(call: ToolCall, tool: Tool, request: str, evidence: str) -> ToolCall:
+    """The call with ungrounded guesses dropped, stated values filled in, and values tidied.
+
+    `evidence` is everything the values may come from: the request, earlier results and turns.
+    """
+    call = drop_ungrounded(call, tool, evidence)
+    call = fill_arguments(call, tool.parameters_schema(), request)
+    return normalize_arguments(call)
+
+
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+def drop_ungrounded(call: ToolCall, tool: Tool, grounding: str) -> ToolCall:
+    """Remove optional text arguments that nothing in the request or the results mentions.
+
+    Small models fill optional fields with values from the examples ("~/Desktop" for a
+    question about free space); the tool's own default is the better guess then. Required
+    arguments, and values of other types, are kept as they are; so is a number that appears
+    in the request or a result (a pid found by an earlier call).
+    """
+    required = set(tool.parameters_schema().get("required", []))
+    known = set(_WORD.findall(grounding.lower()))
+    numbers = set(re.findall(r"\d+", grounding))
+    kept = {}
+    for name, value in call.arguments.items():
+        if name not in required:
+            if isinstance(value, str):
+                words = _WORD.findall(value.lower())
+                if words and not any(word in known for word in words):
+                    continue
+            elif isinstance(value, int) and not isinstance(value, bool):
+                if str(value) not in numbers:
+                    continue
+        kept[name] = value
+    return call if kept == call.arguments else ToolCall(call.tool, kept)
+
+

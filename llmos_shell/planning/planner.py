@@ -1,0 +1,210 @@
+"""The planner: turns a request into the next action, a tool call or an answer.
+
+The model's output is constrained to an action schema generated from the registry, so only
+a real tool name with arguments of the right shape, or an answer, can come out. The static
+part of the prompt (instructions, tool list, examples) comes first and is the same for every
+request, so the backend evaluates it once and reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmos_shell.backends.base import Backend, ChatMessage
+from llmos_shell.calls import ToolCall, ToolResult
+from llmos_shell.planning.grounding import ground_call
+from llmos_shell.planning.replies import Action, AnswerStreamer, parse_action
+from llmos_shell.planning.schema import action_schema
+from llmos_shell.planning.shortlist import Selection, ToolShortlist
+from llmos_shell.prompts import load_prompt
+from llmos_shell.registry import Registry
+
+CALL_MAX_TOKENS = 384
+
+
+@dataclass(frozen=True)
+class Turn:
+    """An earlier request of the same conversation and its first call, for follow-ups."""
+
+    request: str
+    call: ToolCall | None
+    answer: str | None = None
+
+
+@dataclass
+class Transcript:
+    """The conversation of one request: the request, the calls made and their results.
+
+    `history` holds the turns before it ("kill it" needs the list it refers to);
+    `selection` is the shortlist chosen for the request, kept for all its steps.
+    """
+
+    request: str
+    steps: list[tuple[ToolCall, ToolResult]] = field(default_factory=list)
+    history: Sequence[Turn] = ()
+    selection: Selection | None = None
+
+
+def _turns(conversation: dict[str, Any]) -> list[ChatMessage]:
+    return [
+        ChatMessage(role, content if isinstance(content, str) else json.dumps(content))
+        for role, content in conversation["turns"]
+    ]
+
+
+class Planner:
+    """Chooses the next action for a request, on any backend."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        registry: Registry,
+        *,
+        observation_chars: int = 1500,
+        max_answer_tokens: int = 256,
+        shortlist: ToolShortlist | None = None,
+        static_examples: bool = True,
+        conversations: bool = True,
+        tidy_arguments: bool = True,
+    ) -> None:
+        """`tidy_arguments` drops invented values, fills stated ones and normalises them;
+        without it the model's arguments pass as written (the bare baseline)."""
+        self.backend = backend
+        self.registry = registry
+        self.observation_chars = observation_chars
+        self.max_answer_tokens = max_answer_tokens
+        self.shortlist = shortlist
+        self.static_examples = static_examples
+        self.conversations = conversations
+        self.tidy_arguments = tidy_arguments
+        self._prefix = self._static_prefix()
+        self._schema = action_schema(registry)
+        self._answer_schema = action_schema([], allow_answer=True)
+
+    def _static_prefix(self) -> list[ChatMessage]:
+        """The system prompt and example turns: the same for every request."""
+        # Names and purposes only: the grammar supplies the argument names as the model
+        # writes them, and a shorter prompt measured better on the embedded model.
+        tool_lines = "\n".join(f"- {item.name}: {item.description}" for item in self.registry)
+        system = load_prompt("planner_system.txt").replace("{tools}", tool_lines)
+        messages = [ChatMessage("system", system.strip())]
+        # Whole conversations teach the shape of a turn: call, read the result, answer from
+        # it; or answer plainly. Their place matters to small models, so each says it.
+        conversations = json.loads(load_prompt("conversations.json"))
+        usable = [c for c in conversations if all(name in self.registry for name in c["uses"])]
+        if not self.conversations or not any(item.examples for item in self.registry):
+            # Tools given without examples (plan --json - with OpenAI specs): an answer
+            # example with no call example beside it teaches a small model to only answer.
+            usable = []
+        for c in usable:
+            if c["place"] == "before":
+                messages.extend(_turns(c))
+        for item in self.registry if self.static_examples else ():
+            for example in item.examples[:1]:
+                messages.append(ChatMessage("user", example.request))
+                call = {"tool": item.name, "arguments": dict(example.arguments)}
+                messages.append(ChatMessage("assistant", json.dumps(call)))
+        for c in usable:
+            if c["place"] == "after":
+                messages.extend(_turns(c))
+        return messages
+
+    @property
+    def prefix(self) -> Sequence[ChatMessage]:
+        """The static prompt prefix (read-only view)."""
+        return tuple(self._prefix)
+
+    def warm_up(self) -> None:
+        """Evaluate the static prefix now so that requests only pay for their own tokens."""
+        self.backend.prepare(self._prefix)
+
+    def select(self, transcript: Transcript) -> Selection | None:
+        """The tools and examples offered for this request (chosen once, on its first step)."""
+        if self.shortlist is None:
+            return None
+        if transcript.selection is None:
+            context = transcript.history[-1].request if transcript.history else ""
+            transcript.selection = self.shortlist.select(transcript.request, context)
+        return transcript.selection
+
+    def messages_for(self, transcript: Transcript, *, final: bool = False) -> list[ChatMessage]:
+        """The full conversation for the next step of `transcript`.
+
+        After the static prefix come the examples chosen for this request, then the earlier
+        turns of the conversation, then the request and its steps so far.
+        """
+        messages = list(self._prefix)
+        selection = self.select(transcript)
+        for example in selection.examples if selection else ():
+            messages.append(ChatMessage("user", example.request))
+            messages.append(ChatMessage("assistant", example.reply()))
+        for turn in transcript.history:
+            messages.append(ChatMessage("user", turn.request))
+            if turn.call is not None:
+                messages.append(ChatMessage("assistant", json.dumps(turn.call.to_json())))
+            else:
+                messages.append(ChatMessage("assistant", json.dumps({"answer": turn.answer or ""})))
+        messages.append(ChatMessage("user", transcript.request))
+        observation = load_prompt("observation.txt")
+        for call, result in transcript.steps:
+            messages.append(ChatMessage("assistant", json.dumps(call.to_json())))
+            text = observation.replace("{tool}", call.tool).replace(
+                "{result}", result.for_model(self.observation_chars)
+            )
+            if final and (call, result) == transcript.steps[-1]:
+                text = text.rstrip() + "\n" + load_prompt("final_answer.txt")
+            messages.append(ChatMessage("user", text.strip()))
+        return messages
+
+    def next_action(
+        self,
+        transcript: Transcript,
+        *,
+        final: bool = False,
+        on_answer_text: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Action:
+        """Ask the model for the next action; with `final`, only an answer may come out."""
+        streamer = AnswerStreamer(on_answer_text)
+        messages = self.messages_for(transcript, final=final)
+        if final:
+            schema = self._answer_schema
+        elif transcript.selection is not None:
+            selection = transcript.selection
+            # After a failed call the model may always give up and explain.
+            allow_answer = selection.allow_answer or bool(transcript.steps)
+            if selection.tools:
+                schema = action_schema(selection.tools, allow_answer=allow_answer)
+            else:
+                schema = self._answer_schema
+        else:
+            schema = self._schema
+        generation = self.backend.generate(
+            messages,
+            schema=schema,
+            max_tokens=self.max_answer_tokens
+            if final
+            else max(self.max_answer_tokens, CALL_MAX_TOKENS),
+            on_text=streamer.feed,
+            cancel=cancel,
+        )
+        if streamer.looped:
+            return Action(call=None, answer=streamer.answer.strip(), generation=generation)
+        action = parse_action(generation)
+        if self.tidy_arguments and action.call is not None and action.call.tool in self.registry:
+            evidence = " ".join(
+                [
+                    transcript.request,
+                    *(r.for_model(self.observation_chars) for _, r in transcript.steps),
+                    *(turn.request for turn in transcript.history),
+                    *(json.dumps(t.call.arguments) for t in transcript.history if t.call),
+                ]
+            )
+            tool = self.registry.get(action.call.tool)
+            call = ground_call(action.call, tool, transcript.request, evidence)
+            action = Action(call=call, answer=None, generation=generation)
+        return action

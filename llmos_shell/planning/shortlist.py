@@ -1,0 +1,220 @@
+"""Per-request help for a small model: a shortlist of tools and the most similar examples.
+
+Every tool's description and example requests are embedded once. For a request, the tools
+whose examples are closest are offered (the grammar allows only those and the answer), and
+the closest examples, tool calls and plain answers alike, are shown as earlier turns. All of
+it goes after the static prompt, so the cached prefix stays the same for every request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmos_shell.registry import Registry, Tool
+
+if TYPE_CHECKING:
+    from llmos_shell.retrieval.embeddings import Embedder
+
+
+@dataclass(frozen=True)
+class PlanExample:
+    """A request and what a right first step is: a call (`tool` set) or a plain answer."""
+
+    request: str
+    tool: str | None = None
+    arguments: dict[str, Any] = field(default_factory=dict)
+    answer: str | None = None
+    source: str = "tool"
+
+    def reply(self) -> str:
+        """The assistant turn this example teaches, as JSON."""
+        if self.tool is None:
+            return json.dumps({"answer": self.answer or ""})
+        return json.dumps({"tool": self.tool, "arguments": self.arguments})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one request is offered: tools (best first), whether a plain answer is, and
+    examples (most similar last)."""
+
+    tools: tuple[Tool, ...]
+    examples: tuple[PlanExample, ...]
+    scores: dict[str, float] = field(default_factory=dict)
+    allow_answer: bool = True
+
+
+def examples_from_registry(registry: Registry) -> list[PlanExample]:
+    """Every example request the tools declare, as plan examples."""
+    return [
+        PlanExample(example.request, item.name, dict(example.arguments), source="tool")
+        for item in registry
+        for example in item.examples
+    ]
+
+
+def answer_examples(items: Iterable[dict[str, Any]]) -> list[PlanExample]:
+    """Plan examples for requests no tool serves, from `{"request", "answer"}` records."""
+    return [
+        PlanExample(item["request"], None, {}, answer=item["answer"], source="answer")
+        for item in items
+    ]
+
+
+def shipped_examples(text: str) -> list[PlanExample]:
+    """Plan examples for the built-in tools from JSON Lines `{"request", "tool", "arguments"}`."""
+    return [
+        PlanExample(item["request"], item["tool"], dict(item.get("arguments") or {}), source="pool")
+        for item in map(json.loads, text.splitlines())
+        if item
+    ]
+
+
+_NUMBER = re.compile(r"\d+")
+_FILE_NAME = re.compile(r"[\w-]+\.[A-Za-z0-9]{1,5}")
+_FILE_END = re.compile(r"\.\w{1,5}$")
+
+
+def delexicalize(text: str) -> str:
+    """The request with its concrete values replaced by their kind ("file", "folder", "5").
+
+    Similar requests then match by what they ask, not by a shared file name: "what's inside
+    config.yaml" should look like "show me notes.txt", not like "copy config.yaml".
+    """
+    words = []
+    for word in text.split():
+        core = word.strip("'\",.?!()")
+        if _NUMBER.fullmatch(core):
+            words.append("5")
+        elif "/" in core or core.startswith("~"):
+            words.append("file" if _FILE_END.search(core) else "folder")
+        elif _FILE_NAME.fullmatch(core) and not re.fullmatch(r"\d+\.\d+", core):
+            words.append("file")
+        else:
+            words.append(word)
+    return " ".join(words)
+
+
+class ToolShortlist:
+    """Chooses the tools and examples for a request by embedding similarity."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        embedder: Embedder,
+        *,
+        pool: Sequence[PlanExample] = (),
+        size: int = 5,
+        examples: int = 4,
+        margin: float = 0.12,
+    ) -> None:
+        self.registry = registry
+        self.embedder = embedder
+        self.size = size
+        self.examples = examples
+        self.margin = margin
+        known = [e for e in pool if e.tool is None or e.tool in registry]
+        self.pool: list[PlanExample] = [*examples_from_registry(registry), *known]
+        self._tools = list(registry)
+        self._pool_vectors = embedder.embed([delexicalize(e.request) for e in self.pool])
+        self._description_vectors = embedder.embed(
+            [f"{item.name.replace('_', ' ')}: {item.description}" for item in self._tools]
+        )
+
+    def select(self, request: str, context: str = "") -> Selection:
+        """The options and examples for `request`; `context` (an earlier turn) counts less.
+
+        Tools are ranked by the mean similarity of their three closest examples; a plain
+        answer by its single closest answer example (those cover unrelated topics). Every
+        option within `margin` of the best is offered, up to `size` tools: a clear request
+        gets one tool, an unclear one a few, and the model chooses among them.
+        """
+        import numpy as np
+
+        query = self.embedder.embed([delexicalize(request)])[0]
+        if context:
+            # A follow-up ("now the same for downloads") borrows the topic of the turn before.
+            query = query + 0.5 * self.embedder.embed([delexicalize(context)])[0]
+            query = query / max(float(np.linalg.norm(query)), 1e-12)
+        pool_sims = self._pool_vectors @ query
+        desc_sims = self._description_vectors @ query
+        by_tool: dict[str, list[float]] = {item.name: [] for item in self._tools}
+        answer_score = -1.0
+        for index, example in enumerate(self.pool):
+            if example.tool is None:
+                answer_score = max(answer_score, float(pool_sims[index]))
+            else:
+                by_tool[example.tool].append(float(pool_sims[index]))
+        scores: dict[str, float] = {}
+        for index, item in enumerate(self._tools):
+            closest = sorted(by_tool[item.name], reverse=True)[:3]
+            description = float(desc_sims[index]) - 0.1
+            mean = sum(closest) / len(closest) if closest else description
+            scores[item.name] = max(mean, description)
+        ranked = sorted(self._tools, key=lambda item: -scores[item.name])
+        if self.size <= 0:
+            return Selection(tuple(ranked), self._examples(pool_sims, request, None, True), scores)
+        best = max(scores[ranked[0].name] if ranked else -1.0, answer_score)
+        floor = best - self.margin
+        offered = tuple(item for item in ranked[: self.size] if scores[item.name] >= floor)
+        allow_answer = answer_score >= floor or not offered
+        names = {item.name for item in offered}
+        examples = self._examples(pool_sims, request, names, allow_answer)
+        return Selection(offered, examples, scores, allow_answer)
+
+    def _examples(
+        self, sims: Any, request: str, names: set[str] | None, allow_answer: bool
+    ) -> tuple[PlanExample, ...]:
+        """The closest examples of the offered options: first the closest of each option,
+        then the closest of any; most similar last, nearest the request."""
+        import numpy as np
+
+        order = [int(i) for i in np.argsort(-sims, kind="stable")]
+        usable = [
+            i
+            for i in order
+            if (self.pool[i].tool is None and allow_answer)
+            or (self.pool[i].tool is not None and (names is None or self.pool[i].tool in names))
+        ]
+        usable = [
+            i for i in usable if self.pool[i].request.strip().lower() != request.strip().lower()
+        ]
+        chosen: list[int] = []
+        seen: set[str | None] = set()
+        for i in usable:  # the closest example of each option
+            option = self.pool[i].tool
+            if option not in seen:
+                seen.add(option)
+                chosen.append(i)
+        chosen = chosen[: self.examples]
+        for i in usable:
+            if len(chosen) >= self.examples:
+                break
+            if i not in chosen:
+                chosen.append(i)
+        chosen.sort(key=lambda i: float(sims[i]))
+        return tuple(self.pool[i] for i in chosen)
+
+
+def default_shortlist(
+    registry: Registry,
+    *,
+    size: int = 5,
+    examples: int = 4,
+    cache_dir: Path | None = None,
+) -> ToolShortlist:
+    """The shortlist llmos uses: MiniLM embeddings, the tools' examples and answer examples."""
+    from llmos_shell.prompts import load_prompt
+    from llmos_shell.retrieval.embeddings import CachedEmbedder, shared_embedder
+
+    embedder = CachedEmbedder(shared_embedder(), cache_dir)
+    pool = [
+        *shipped_examples(load_prompt("plan_examples.jsonl")),
+        *answer_examples(json.loads(load_prompt("answer_examples.json"))),
+    ]
+    return ToolShortlist(registry, embedder, pool=pool, size=size, examples=examples)

@@ -1,0 +1,178 @@
+"""Finding tools: built-ins, installed entry-point plugins and the user's plugin folder.
+
+A plugin that fails to import or declares a bad tool is reported and skipped; it never takes
+the shell down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import importlib.util
+import pkgutil
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from llmos_shell.errors import PluginError, UnknownToolError
+from llmos_shell.registry.tool import NAME_RE, Tool
+
+ENTRY_POINT_GROUP = "llmos_shell.tools"
+
+
+def tools_in_module(module: ModuleType) -> list[Tool]:
+    """Every `Tool` defined at the top level of a module, in definition order."""
+    return [value for value in vars(module).values() if isinstance(value, Tool)]
+
+
+@dataclass
+class Registry:
+    """The tools the planner may call, keyed by name, with the warnings met while loading."""
+
+    _tools: dict[str, Tool] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, new: Tool, source: str) -> Tool:
+        """Register a tool; on a name clash the first one keeps the name, visibly."""
+        new = dataclasses.replace(new, source=source)
+        if new.name in self._tools:
+            label = Path(source.split(":", 1)[-1]).stem.rsplit(".", 1)[-1]
+            prefix = re.sub(r"[^a-z0-9_]", "_", label.lower())
+            renamed = f"{prefix}_{new.name}"[:64]
+            if renamed in self._tools or not NAME_RE.match(renamed):
+                self.warnings.append(
+                    f"tool {new.name!r} from {source} clashes with the one from "
+                    f"{self._tools[new.name].source}; skipped it, rename it in its plugin"
+                )
+                return self._tools[new.name]
+            self.warnings.append(
+                f"tool {new.name!r} from {source} clashes with the one from "
+                f"{self._tools[new.name].source}; it is available as {renamed!r}"
+            )
+            new = dataclasses.replace(new, name=renamed)
+        self._tools[new.name] = new
+        return new
+
+    def add_module(self, module: ModuleType, source: str) -> int:
+        """Register every tool a module defines; returns how many."""
+        found = tools_in_module(module)
+        for item in found:
+            self.add(item, source)
+        return len(found)
+
+    def get(self, name: str) -> Tool:
+        """The tool called `name`; raises UnknownToolError naming the ones that exist."""
+        try:
+            return self._tools[name]
+        except KeyError:
+            known = ", ".join(sorted(self._tools)) or "none"
+            raise UnknownToolError(
+                f"there is no tool called {name!r}; known tools: {known} "
+                "(run `llmos tools` to see them)"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def names(self) -> list[str]:
+        """Tool names in registration order."""
+        return list(self._tools)
+
+    def shell_tool(self) -> Tool:
+        """The tool that runs shell commands (the first whose `shell_command_arg` is set)."""
+        for item in self._tools.values():
+            if item.shell_command_arg is not None:
+                return item
+        raise UnknownToolError(
+            "no tool runs shell commands, so a suggested command cannot run here; copy it "
+            "and run it yourself, or install a plugin that declares shell_command_arg"
+        )
+
+    def subset(self, names: Sequence[str]) -> Registry:
+        """A registry holding only the named tools (unknown names raise)."""
+        return Registry({name: self.get(name) for name in names})
+
+
+def discover(
+    plugin_dir: Path | None = None,
+    *,
+    builtins: bool = True,
+    entry_point_group: str = ENTRY_POINT_GROUP,
+) -> Registry:
+    """Load built-in tools, installed entry-point plugins, then `*.py` files in `plugin_dir`.
+
+    A plugin that fails to import or declares a bad tool is reported in `warnings` and skipped.
+    """
+    registry = Registry()
+    if builtins:
+        import llmos_tools
+
+        for info in pkgutil.iter_modules(llmos_tools.__path__):
+            if info.name.startswith("_"):
+                continue
+            _load(
+                registry,
+                f"built-in:{info.name}",
+                functools.partial(importlib.import_module, f"llmos_tools.{info.name}"),
+            )
+    for ep in entry_points(group=entry_point_group):
+        _load(registry, f"plugin:{ep.name}", functools.partial(_entry_point_module, ep))
+    if plugin_dir is not None and plugin_dir.is_dir():
+        for path in sorted(plugin_dir.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            _load(registry, f"file:{path}", functools.partial(_import_file, path))
+    return registry
+
+
+def _entry_point_module(ep: Any) -> ModuleType:
+    loaded = ep.load()
+    if isinstance(loaded, ModuleType):
+        return loaded
+    if isinstance(loaded, Tool):
+        module = ModuleType(ep.value)
+        module.__dict__[loaded.name] = loaded
+        return module
+    raise PluginError(f"entry point {ep.value!r} is neither a module nor a tool")
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = f"llmos_user_plugin_{re.sub(r'[^0-9a-zA-Z_]', '_', path.stem)}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def _load(registry: Registry, source: str, importer: Callable[[], ModuleType]) -> None:
+    try:
+        module = importer()
+    except PluginError as exc:
+        registry.warnings.append(f"plugin {source} skipped: {exc}")
+        return
+    except Exception as exc:  # a broken plugin must never take the shell down
+        registry.warnings.append(
+            f"plugin {source} skipped: it failed to import ({type(exc).__name__}: {exc})"
+        )
+        return
+    if registry.add_module(module, source) == 0:
+        registry.warnings.append(f"plugin {source} defines no @tool functions; nothing loaded")

@@ -1,0 +1,267 @@
+"""The `@tool` decorator and the `Tool` it builds from a typed function.
+
+A tool is a plain typed Python function with a docstring. The decorator turns it into a
+`Tool`: a name, a description, a pydantic model of its arguments (which gives the JSON Schema
+and validation), and policy metadata that the model never sees (risk, reversibility).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+from pydantic.fields import FieldInfo
+
+from llmos_shell.calls import Risk
+from llmos_shell.errors import PluginError, describe_validation
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Example:
+    """An example request and the arguments a right call would use for it."""
+
+    request: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Tool:
+    """A registered tool: the model-facing definition plus the policy's metadata."""
+
+    name: str
+    description: str
+    args_model: type[pydantic.BaseModel]
+    func: Callable[..., Any]
+    risk: Risk
+    reversible: bool = True
+    examples: tuple[Example, ...] = ()
+    shell_command_arg: str | None = None
+    source: str = "unknown"
+    schema: dict[str, Any] | None = None  # set for tools described by a JSON Schema only
+
+    @property
+    def executable(self) -> bool:
+        """Whether the tool has an implementation here (described-only tools do not)."""
+        return self.schema is None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the underlying function directly, as plain Python."""
+        return self.func(*args, **kwargs)
+
+    def parameters_schema(self) -> dict[str, Any]:
+        """JSON Schema of the arguments, inlined and without titles (what the model sees)."""
+        if self.schema is not None:
+            return copy.deepcopy(self.schema)
+        return _clean_schema(self.args_model.model_json_schema())
+
+    def definition(self) -> dict[str, Any]:
+        """OpenAI-style function definition: name, description, parameters."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters_schema(),
+        }
+
+    def validate(self, arguments: Mapping[str, Any]) -> pydantic.BaseModel:
+        """Check arguments against the schema; raises pydantic.ValidationError."""
+        return self.args_model.model_validate(dict(arguments))
+
+    def invoke(self, arguments: Mapping[str, Any]) -> Any:
+        """Validate the arguments and run the function with them."""
+        model = self.validate(arguments)
+        values = {name: getattr(model, name) for name in type(model).model_fields}
+        return self.func(**values)
+
+
+def tool(
+    func: Callable[..., Any] | None = None,
+    *,
+    risk: Risk | str = Risk.READ_ONLY,
+    name: str | None = None,
+    reversible: bool | None = None,
+    examples: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    shell_command_arg: str | None = None,
+) -> Any:
+    """Turn a typed function into a `Tool`.
+
+    `risk` is one of read-only, write, destructive, network, privileged. `examples` are
+    `(request, arguments)` pairs. `shell_command_arg` names an argument that holds a shell
+    command, whose risk the policy then reads from the command itself.
+    """
+
+    def build(fn: Callable[..., Any]) -> Tool:
+        return _build_tool(
+            fn,
+            risk=Risk(risk),
+            name=name,
+            reversible=reversible,
+            examples=examples,
+            shell_command_arg=shell_command_arg,
+        )
+
+    if func is not None:
+        return build(func)
+    return build
+
+
+def _build_tool(
+    fn: Callable[..., Any],
+    *,
+    risk: Risk,
+    name: str | None,
+    reversible: bool | None,
+    examples: Sequence[tuple[str, Mapping[str, Any]]],
+    shell_command_arg: str | None,
+) -> Tool:
+    tool_name = name or fn.__name__
+    where = f"{fn.__module__}.{fn.__qualname__}"
+    if not NAME_RE.match(tool_name):
+        raise PluginError(
+            f"tool {where}: name {tool_name!r} must be lower-case letters, digits and "
+            "underscores, starting with a letter"
+        )
+    doc = inspect.getdoc(fn) or ""
+    summary, arg_docs = _parse_docstring(doc)
+    if not summary:
+        raise PluginError(f"tool {where}: add a docstring; its first line is what the model reads")
+    args_model = _args_model(fn, tool_name, where, arg_docs)
+    fields = args_model.model_fields
+    if shell_command_arg is not None and shell_command_arg not in fields:
+        raise PluginError(
+            f"tool {where}: shell_command_arg {shell_command_arg!r} is not one of its parameters"
+        )
+    checked: list[Example] = []
+    for request, arguments in examples:
+        try:
+            args_model.model_validate(dict(arguments))
+        except pydantic.ValidationError as exc:
+            raise PluginError(
+                f"tool {where}: example {request!r} has arguments that do not fit the "
+                f"parameters ({describe_validation(exc, limit=1)})"
+            ) from None
+        checked.append(Example(request=request, arguments=dict(arguments)))
+    return Tool(
+        name=tool_name,
+        description=summary,
+        args_model=args_model,
+        func=fn,
+        risk=risk,
+        reversible=(risk in (Risk.READ_ONLY, Risk.WRITE)) if reversible is None else reversible,
+        examples=tuple(checked),
+        shell_command_arg=shell_command_arg,
+        source=fn.__module__,
+    )
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its description and per-argument texts."""
+    lines = doc.splitlines()
+    summary_lines: list[str] = []
+    arg_docs: dict[str, str] = {}
+    in_args = False
+    current: str | None = None
+    for line in lines:
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:", "Parameters:"):
+            in_args = True
+            continue
+        if in_args:
+            if stripped.endswith(":") and " " not in stripped:
+                in_args = False  # another section such as Returns:
+                continue
+            match = re.match(r"^(\w+)\s*(\([^)]*\))?\s*:\s*(.*)$", stripped)
+            if match and line.startswith((" ", "\t")) and not line.startswith(" " * 8):
+                current = match.group(1)
+                arg_docs[current] = match.group(3)
+            elif current and stripped:
+                arg_docs[current] += " " + stripped
+            continue
+        if stripped in ("Returns:", "Raises:", "Example:", "Examples:"):
+            break
+        summary_lines.append(stripped)
+    summary = " ".join(part for part in summary_lines if part).strip()
+    return summary, arg_docs
+
+
+def _args_model(
+    fn: Callable[..., Any], tool_name: str, where: str, arg_docs: dict[str, str]
+) -> type[pydantic.BaseModel]:
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as exc:  # a hint that names something undefined
+        raise PluginError(f"tool {where}: its type hints cannot be resolved ({exc})") from None
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise PluginError(f"tool {where}: *args and **kwargs cannot be described to a model")
+        if param.name not in hints:
+            raise PluginError(f"tool {where}: parameter {param.name!r} needs a type hint")
+        hint = hints[param.name]
+        default: Any = ... if param.default is inspect.Parameter.empty else param.default
+        if isinstance(default, FieldInfo):
+            fields[param.name] = (hint, default)
+            continue
+        description = arg_docs.get(param.name)
+        fields[param.name] = (hint, pydantic.Field(default, description=description))
+    config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+    try:
+        model = pydantic.create_model(  # type: ignore[call-overload]
+            f"{_camel(tool_name)}Arguments", __config__=config, **fields
+        )
+        model.model_json_schema()
+    except Exception as exc:
+        raise PluginError(f"tool {where}: its parameters have no JSON Schema ({exc})") from None
+    return typing.cast("type[pydantic.BaseModel]", model)
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Inline `$defs` references and drop titles, so the schema is small and self-contained."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                target = node["$ref"].rsplit("/", 1)[-1]
+                merged = {**defs.get(target, {}), **{k: v for k, v in node.items() if k != "$ref"}}
+                return walk(merged)
+            return {
+                key: walk(value)
+                for key, value in node.items()
+                if key not in ("title", "$defs")
+                and not (key == "default" and value is None and "anyOf" in node)
+            }
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    cleaned = walk(schema)
+    cleaned.setdefault("properties", {})
+    cleaned["additionalProperties"] = False
+    return typing.cast("dict[str, Any]", cleaned)
+
+
+def signature(item: Tool) -> str:
+    """The tool's arguments as a person reads them: `name(path?: string, top?: integer)`."""
+    schema = item.parameters_schema()
+    required = set(schema.get("required", []))
+    params = []
+    for name, spec in schema.get("properties", {}).items():
+        kind = spec.get("type") or "/".join(
+            str(option.get("type", "?")) for option in spec.get("anyOf", [])
+        )
+        if "enum" in spec:
+            kind = "|".join(str(v) for v in spec["enum"])
+        params.append(f"{name}{'' if name in required else '?'}: {kind}")
+    return f"{item.name}({', '.join(params)})"

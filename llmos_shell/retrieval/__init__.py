@@ -1,0 +1,1 @@
+"""Finding similar texts: sentence embeddings and lexical (BM25) search."""

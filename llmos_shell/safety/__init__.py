@@ -1,0 +1,1 @@
+"""Safety: the policy gate, the bash reader, the executor and the audit log."""

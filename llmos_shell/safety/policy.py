@@ -1,0 +1,183 @@
+"""The policy gate: before any tool call runs, decide allow, ask or deny. Pure, no I/O.
+
+Read-only calls are allowed; anything else, and any read of a secret (an SSH key, a .env
+file), is asked about; shell commands no plan should ever run (`rm -rf ~`, a fork bomb) are
+denied, though the person can still type them with `!cmd`. A shell tool's risk comes from its
+command, analysed by `shellparse`, never from the tool's own declared risk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
+from llmos_shell.safety.shell import ShellAnalysis, analyse, is_catastrophic, sensitive_kind
+
+if TYPE_CHECKING:
+    from llmos_shell.registry import Tool
+
+_RISK_PHRASES = {
+    Risk.READ_ONLY: "only reads",
+    Risk.WRITE: "changes files or settings",
+    Risk.NETWORK: "uses the network",
+    Risk.DESTRUCTIVE: "can delete or overwrite data",
+    Risk.PRIVILEGED: "needs administrator rights",
+}
+_MAX_SHOWN = 200  # characters of one argument shown by `explain`
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """What the person approved in advance on the command line (`--yes`, `--yes-destructive`)."""
+
+    yes_writes: bool = False
+    yes_destructive: bool = False
+
+
+def decide(call: ToolCall, tool: Tool) -> Decision:
+    """The verdict on one call: deny catastrophes, ask for anything not plainly read-only."""
+    analysis: ShellAnalysis | None = None
+    reasons: list[str] = []
+    sensitive: list[str] = []
+    command_arg = tool.shell_command_arg
+    if command_arg is not None:
+        command = call.arguments.get(command_arg)
+        if not isinstance(command, str) or not command.strip():
+            reason = f"the {command_arg} argument holds no shell command"
+            return Decision(Verdict.ASK, Risk.WRITE, reason, (reason,))
+        analysis = analyse(command)
+        catastrophe = is_catastrophic(analysis)
+        if catastrophe is not None:
+            reason = (
+                f"refused: {catastrophe}. If you really mean it, run it yourself by typing "
+                f"!{command}"
+            )
+            return Decision(
+                Verdict.DENY,
+                analysis.risk,
+                reason,
+                (reason,),
+                analysis.sensitive_paths,
+                analysis.programs,
+                analysis.parsed_ok,
+            )
+        risk = analysis.risk
+        reasons += analysis.reasons
+        sensitive += analysis.sensitive_paths
+    else:
+        risk = tool.risk
+        if risk is not Risk.READ_ONLY:
+            undo = "" if tool.reversible else " and cannot be undone"
+            reasons.append(f"{tool.name} {_RISK_PHRASES[risk]}{undo}")
+    sensitive += [
+        text
+        for text in _strings(call.arguments, skip=command_arg)
+        if _looks_like_path(text) and sensitive_kind(text)
+    ]
+    sensitive = list(dict.fromkeys(sensitive))
+    programs = analysis.programs if analysis is not None else ()
+    parsed = analysis.parsed_ok if analysis is not None else True
+    verb = "reads" if risk is Risk.READ_ONLY else "touches"
+    reasons += [f"{verb} {sensitive_kind(path)} ({path})" for path in sensitive]
+    if risk is Risk.READ_ONLY and not sensitive:
+        reason = _read_only_reason(tool, analysis)
+        return Decision(Verdict.ALLOW, risk, reason, (reason,), programs=programs, parsed=parsed)
+    return Decision(
+        Verdict.ASK, risk, "; ".join(reasons), tuple(reasons), tuple(sensitive), programs, parsed
+    )
+
+
+def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
+    """True when the call may run unasked, False when it must not run, None to ask the person.
+
+    `--yes` approves writes and network use; `--yes-destructive` also approves destructive
+    calls. Privileged calls, secrets, commands that could not be parsed and denied calls are
+    never approved in advance.
+    """
+    if decision.verdict is Verdict.DENY:
+        return False
+    if decision.verdict is Verdict.ALLOW:
+        return True
+    if decision.sensitive or not decision.parsed:
+        return None
+    risk = decision.risk
+    if risk in (Risk.WRITE, Risk.NETWORK) and (options.yes_writes or options.yes_destructive):
+        return True
+    if risk is Risk.DESTRUCTIVE and options.yes_destructive:
+        return True
+    return None
+
+
+def explain(call: ToolCall, tool: Tool, decision: Decision) -> str:
+    """A few plain lines on what the call does and why the policy judged it so."""
+    lines = [f"{tool.name}: {tool.description}"]
+    if call.arguments:
+        lines.append("Arguments:")
+        lines += [f"  {name} = {_shown(value)}" for name, value in call.arguments.items()]
+    else:
+        lines.append("Arguments: none")
+    if decision.programs:
+        lines.append(f"Runs: {', '.join(decision.programs)}")
+    if tool.shell_command_arg is not None:
+        reversible = decision.risk in (Risk.READ_ONLY, Risk.WRITE)
+    else:
+        reversible = tool.reversible
+    if decision.risk is Risk.READ_ONLY:
+        undo = "it changes nothing"
+    else:
+        undo = "it can be undone" if reversible else "it cannot be undone"
+    lines.append(f"Risk: {decision.risk.value} ({_RISK_PHRASES[decision.risk]}); {undo}")
+    reasons = decision.reasons
+    if len(reasons) > 1:
+        lines.append("Why:")
+        lines += [f"  - {reason}" for reason in reasons]
+    else:
+        lines.append(f"Why: {decision.reason}")
+    lines.append(f"Verdict: {_VERDICT_WORDS[decision.verdict]}")
+    return "\n".join(lines)
+
+
+_VERDICT_WORDS = {
+    Verdict.ALLOW: "allowed without asking",
+    Verdict.ASK: "needs your yes before it runs",
+    Verdict.DENY: "refused",
+}
+
+
+def _read_only_reason(tool: Tool, analysis: ShellAnalysis | None) -> str:
+    if analysis is not None:
+        programs = analysis.programs
+        verb = "only reads" if len(programs) == 1 else "only read"
+        return f"{', '.join(programs)} {verb}" if programs else "the command does nothing"
+    return f"{tool.name} only reads"
+
+
+def _strings(value: Any, skip: str | None = None, depth: int = 0) -> Iterator[str]:
+    """Every string inside a tool's arguments (nested lists and mappings included)."""
+    if depth > 8:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if depth == 0 and key == skip:
+                continue
+            yield from _strings(item, depth=depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _strings(item, depth=depth + 1)
+
+
+def _looks_like_path(text: str) -> bool:
+    if not text or len(text) > 4096 or "\n" in text or "\0" in text:
+        return False
+    return "/" in text or text.startswith(("~", ".")) or not any(c.isspace() for c in text)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    if len(text) > _MAX_SHOWN:
+        return text[:_MAX_SHOWN] + f"... ({len(text) - _MAX_SHOWN} more characters)"
+    return text

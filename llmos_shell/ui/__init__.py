@@ -1,0 +1,1 @@
+"""The front ends: the interactive shell, rendering in the terminal, JSON Lines batches."""

@@ -1,0 +1,106 @@
+"""JSON Lines in, JSON Lines out, for scripts and evaluation: `plan --json -`, `suggest --json -`.
+
+One output line for every input line, in order, even when a line is bad; the model is loaded
+once for the whole batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import IO, Any
+
+from llmos_shell.app import App
+from llmos_shell.errors import LlmosError, TruncatedOutputError
+from llmos_shell.planning.planner import Planner, Transcript
+
+
+def _request_line(line: str, extra: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """The request of one input line (a JSON string or object) and its other fields."""
+    if not line.strip():
+        raise ValueError("the line is empty; give a JSON string or object")
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the line is not JSON ({exc.msg} at column {exc.colno})") from None
+    if isinstance(data, str):
+        return data, {}
+    if not isinstance(data, dict):
+        raise ValueError("the line must be a JSON string or an object with a request")
+    request = data.get("request")
+    if not isinstance(request, str):
+        raise ValueError('the object has no "request" string')
+    unknown = set(data) - {"request", *extra}
+    if unknown:
+        raise ValueError(
+            f"unknown field(s) {', '.join(sorted(unknown))}; known: request, {', '.join(extra)}"
+        )
+    return request, {k: data[k] for k in extra if k in data}
+
+
+def _run(
+    lines: Iterable[str],
+    out: IO[str],
+    handle: Callable[[str], dict[str, Any]],
+    failure: Callable[[str], dict[str, Any]],
+) -> int:
+    """Apply `handle` to each line and write one JSON line per input; returns the failures."""
+    failures = 0
+    for line in lines:
+        try:
+            result = handle(line.rstrip("\n"))
+        except (ValueError, LlmosError, TruncatedOutputError) as exc:
+            result = failure(str(exc))
+        except Exception as exc:  # one bad line must not end the batch
+            result = failure(f"internal error: {type(exc).__name__}: {exc}")
+        if "error" in result:
+            failures += 1
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.flush()
+    return failures
+
+
+def plan_batch(app: App, lines: Iterable[str], out: IO[str]) -> int:
+    """`llmos plan --json -`: the planned calls for each request, nothing executed."""
+    from llmos_shell.registry.specs import tools_from_specs
+
+    planners: dict[str, Planner] = {}
+    settings = app.config.settings
+
+    def planner_for(tools: Any) -> Planner:
+        if tools is None:
+            return app.planner
+        key = json.dumps(tools, sort_keys=True)
+        if key not in planners:
+            planners.clear()  # one tool set at a time; its prompt stays in the model's cache
+            planner = Planner(
+                app.backend,
+                tools_from_specs(tools),
+                observation_chars=settings.observation_chars,
+                max_answer_tokens=settings.max_answer_tokens,
+            )
+            planner.warm_up()
+            planners[key] = planner
+        return planners[key]
+
+    def handle(line: str) -> dict[str, Any]:
+        request, extra = _request_line(line, ("tools",))
+        action = planner_for(extra.get("tools")).next_action(Transcript(request))
+        calls = [action.call.to_json()] if action.call else []
+        return {"calls": calls, "answer": action.answer}
+
+    return _run(lines, out, handle, lambda error: {"calls": [], "answer": None, "error": error})
+
+
+def suggest_batch(app: App, lines: Iterable[str], out: IO[str]) -> int:
+    """`llmos suggest --json -`: one shell command for each request."""
+
+    def handle(line: str) -> dict[str, Any]:
+        # "cwd" says where the command will run; the command is written to work there as
+        # relative paths do, so it is accepted and checked but not shown to the model.
+        request, extra = _request_line(line, ("cwd",))
+        if "cwd" in extra and not isinstance(extra["cwd"], str):
+            raise ValueError('"cwd" must be a string naming a directory')
+        return {"command": app.suggester.suggest(request).command}
+
+    return _run(lines, out, handle, lambda error: {"command": None, "error": error})

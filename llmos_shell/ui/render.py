@@ -1,0 +1,175 @@
+"""Showing calls, decisions and results in the terminal, with rich."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
+from llmos_shell.registry import Registry, signature
+
+RISK_STYLE = {
+    Risk.READ_ONLY: "green",
+    Risk.WRITE: "yellow",
+    Risk.NETWORK: "yellow",
+    Risk.DESTRUCTIVE: "bold red",
+    Risk.PRIVILEGED: "bold red",
+}
+MAX_TABLE_ROWS = 200
+MAX_CELL_CHARS = 48  # long cells (command lines) are cut in tables; --json has them whole
+
+
+def format_call(call: ToolCall) -> str:
+    """A call the way a person reads it: name(arg=value, ...)."""
+    args = ", ".join(
+        f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in call.arguments.items()
+    )
+    return f"{call.tool}({args})"
+
+
+def render_call(console: Console, call: ToolCall, decision: Decision) -> None:
+    """One line for a planned call, coloured by its risk; a red warning when destructive."""
+    style = RISK_STYLE[decision.risk]
+    marker = "✗" if decision.verdict is Verdict.DENY else "→"
+    console.print(
+        f"[{style}]{marker} {escape(format_call(call))}[/]  [dim]{decision.risk.value}[/]"
+    )
+    if (
+        decision.risk in (Risk.DESTRUCTIVE, Risk.PRIVILEGED)
+        or decision.verdict is not Verdict.ALLOW
+    ):
+        console.print(
+            f"  [{style}]{'⚠ ' if decision.risk.rank >= 3 else ''}{escape(decision.reason)}[/]"
+        )
+
+
+def render_result(console: Console, result: ToolResult) -> None:
+    """A result in full: a table for rows, key/value pairs for a record, text for text."""
+    if not result.ok:
+        console.print(f"[red]{escape(result.call.tool)} failed: {escape(result.error or '')}[/]")
+        return
+    render_data(console, result.data)
+
+
+def render_data(console: Console, data: Any) -> None:
+    """Pick the form that reads best for `data`."""
+    if isinstance(data, str):
+        console.print(escape(data), highlight=False, soft_wrap=True)
+    elif _is_rows(data):
+        console.print(_rows_table(data))
+    elif isinstance(data, dict):
+        plain = {k: v for k, v in data.items() if not _is_rows(v) and f"{k}_human" not in data}
+        if plain:
+            table = Table(show_header=False, box=None, pad_edge=False)
+            table.add_column(style="bold")
+            table.add_column()
+            for key, value in plain.items():
+                table.add_row(escape(str(key)), escape(_cell(value)))
+            console.print(table)
+        for key, value in data.items():
+            if _is_rows(value):
+                console.print(f"[bold]{escape(str(key))}[/]")
+                console.print(_rows_table(value))
+    elif data is None:
+        console.print("[dim](no output)[/]")
+    else:
+        console.print(escape(json.dumps(data, indent=2, default=str, ensure_ascii=False)))
+
+
+def _is_rows(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _rows_table(rows: list[dict[str, Any]]) -> Table:
+    """One line per row; a raw column is hidden where a `<name>_human` twin exists."""
+    columns: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    columns = [c for c in columns if f"{c}_human" not in columns]
+    table = Table(show_lines=False, header_style="bold")
+    for column in columns:
+        label = str(column).removesuffix("_human").replace("_percent", " %")
+        table.add_column(escape(label), overflow="fold")
+    for row in rows[:MAX_TABLE_ROWS]:
+        table.add_row(*(escape(_clip(_cell(row.get(c)))) for c in columns))
+    if len(rows) > MAX_TABLE_ROWS:
+        table.caption = f"{len(rows) - MAX_TABLE_ROWS} more rows not shown"
+    return table
+
+
+def tools_table(registry: Registry) -> Table:
+    """Every tool: its signature and purpose, its risk, and where it came from."""
+    table = Table(header_style="bold", show_lines=True)
+    table.add_column("tool and what it does", overflow="fold")
+    table.add_column("risk")
+    table.add_column("source", overflow="fold")
+    for item in registry:
+        table.add_row(
+            f"[bold]{escape(signature(item))}[/]\n{escape(item.description)}",
+            f"[{RISK_STYLE[item.risk]}]{item.risk.value}[/]",
+            escape(item.source),
+        )
+    return table
+
+
+def _clip(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return " ".join(str(value).split())  # one line per row
+
+
+class ConsoleEvents:
+    """Pipeline events shown in a terminal: calls, warnings, results, a streamed answer."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._streaming = False
+
+    def planned(self, call: ToolCall, decision: Decision) -> None:
+        """Show the planned call."""
+        self._end_stream()
+        render_call(self.console, call, decision)
+
+    def answer_text(self, text: str) -> None:
+        """Stream a piece of the answer."""
+        if not self._streaming:
+            self._streaming = True
+        self.console.print(text, end="", highlight=False, markup=False, soft_wrap=True)
+
+    def result(self, result: ToolResult) -> None:
+        """Show a result in full."""
+        self._end_stream()
+        render_result(self.console, result)
+
+    def declined(self, call: ToolCall, approval: Any) -> None:
+        """Say a call did not run and why."""
+        self._end_stream()
+        self.console.print(f"[yellow]Not run: {escape(call.tool)} ({escape(approval.by)}).[/]")
+
+    def notice(self, text: str) -> None:
+        """Show a dim note."""
+        self._end_stream()
+        self.console.print(f"[dim]{escape(text)}[/]")
+
+    def finish(self) -> None:
+        """End the streamed answer's line."""
+        self._end_stream()
+
+    def _end_stream(self) -> None:
+        if self._streaming:
+            self.console.print()
+            self._streaming = False

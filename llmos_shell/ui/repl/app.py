@@ -1,0 +1,370 @@
+"""The interactive shell: prompt-toolkit for input, rich for output, the session for work.
+
+The loop never dies: every error in a request is reported in one sentence and the prompt
+comes back. Ctrl-C cancels the request in progress (or clears the line), Ctrl-D exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.keys import Keys
+from prompt_toolkit.output import Output
+from rich.console import Console
+from rich.markup import escape
+
+from llmos_shell.app import App
+from llmos_shell.errors import ExitStatus, LlmosError
+from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.session import Status
+from llmos_shell.ui.interrupt import cancel_on_sigint
+from llmos_shell.ui.render import ConsoleEvents
+from llmos_shell.ui.repl.confirm import InteractiveConfirmer
+from llmos_shell.ui.repl.slash import SLASH_COMMANDS, slash_command
+from llmos_shell.ui.repl.slash import find as find_slash
+
+MAX_REQUEST_CHARS = 4000
+SHELL_TIMEOUT_S = 600.0
+
+
+HELP = """\
+Type a request in plain words, e.g. "how much disk space is free?".
+Calls that change anything ask first: y(es), n(o), e(dit the arguments), x (explain).
+!COMMAND runs a shell command yourself, e.g. !ls -la
+Ctrl-C cancels the request in progress; Ctrl-D leaves.
+"""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Bytes that are not UTF-8 reach us as lone surrogates (prompt-toolkit decodes input with
+# surrogateescape); they cannot be encoded again, so they become U+FFFD before going further.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+class ShellHistory(FileHistory):
+    """FileHistory that survives what a terminal can send: undecodable bytes, a full disk."""
+
+    def store_string(self, string: str) -> None:
+        """Append one entry; a line that cannot be saved is not worth ending the prompt for."""
+        try:
+            super().store_string(_SURROGATES.sub("\ufffd", string))
+        except OSError:
+            pass
+
+
+def _ignore_mouse_events() -> KeyBindings:
+    """Mouse reporting is never switched on, so a "mouse event" is typed junk such as ESC[31m.
+
+    prompt-toolkit's own handler fails on such junk with a traceback, and then waits for Enter.
+    """
+    bindings = KeyBindings()
+
+    @bindings.add(Keys.Vt100MouseEvent)
+    def _ignore(event: KeyPressEvent) -> None:
+        return None
+
+    return bindings
+
+
+class ShellCompleter(Completer):
+    """Completes slash commands, and paths in the word under the cursor."""
+
+    def __init__(self) -> None:
+        self._paths = PathCompleter(expanduser=True)
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        """Slash commands at the start of the line; paths where a word looks like one."""
+        text = document.text_before_cursor
+        if text.startswith("/") and " " not in text:
+            for name, command in SLASH_COMMANDS.items():
+                if name.startswith(text):
+                    yield Completion(name, start_position=-len(text), display_meta=command.help)
+            return
+        word = document.get_word_before_cursor(WORD=True)
+        if word.startswith(("/", "~", "./", "../")) or "/" in word:
+            sub = Document(word, len(word))
+            yield from self._paths.get_completions(sub, complete_event)
+
+
+@dataclass
+class ReplState:
+    """What the loop keeps between requests."""
+
+    model_error: str | None = None
+    requests: int = 0
+
+
+class Repl:
+    """One interactive shell over an App."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        options: PolicyOptions | None = None,
+        input: Input | None = None,
+        output: Output | None = None,
+        console: Console | None = None,
+    ) -> None:
+        self.app = app
+        self.options = options or PolicyOptions(yes_writes=False, yes_destructive=False)
+        self.console = console or Console(highlight=False)
+        paths = app.config.paths
+        history: Any
+        try:
+            paths.history_file.parent.mkdir(parents=True, exist_ok=True)
+            history = ShellHistory(str(paths.history_file))
+        except OSError as exc:
+            history = InMemoryHistory()
+            self.console.print(f"[yellow]warning: history is not saved ({escape(str(exc))})[/]")
+        self.history = history
+        self.prompt_session: PromptSession[str] = PromptSession(
+            history=history,
+            completer=ShellCompleter(),
+            complete_while_typing=False,
+            key_bindings=_ignore_mouse_events(),
+            input=input,
+            output=output,
+        )
+        self._ask_session: PromptSession[str] = PromptSession(
+            key_bindings=_ignore_mouse_events(), input=input, output=output
+        )
+        self.state = ReplState()
+        self._real_terminal = input is None and sys.stdout.isatty()
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Read and handle lines until Ctrl-D or /exit."""
+        for warning in (*self.app.config.warnings, *self.app.registry.warnings):
+            self.console.print(f"[yellow]warning: {escape(warning)}[/]")
+        self._load_model()
+        self.console.print("[bold]llmos[/] — ask in plain words; /help for help, Ctrl-D to leave.")
+        while True:
+            try:
+                line = self.prompt_session.prompt("llmos> ")
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
+                break
+            try:
+                if self.handle(line) is False:
+                    break
+            except KeyboardInterrupt:
+                self.console.print("\n[yellow]Cancelled.[/]")
+            except LlmosError as exc:
+                self.console.print(f"[red]{escape(str(exc))}[/]")
+            except Exception as exc:  # the loop never dies
+                if self.app.debug:
+                    self.console.print_exception()
+                else:
+                    self.console.print(
+                        f"[red]internal error: {escape(type(exc).__name__)}: {escape(str(exc))} "
+                        "(start with --debug for the traceback)[/]"
+                    )
+        self.console.print("Bye.")
+        return int(ExitStatus.OK)
+
+    def _load_model(self) -> None:
+        try:
+            with self.console.status("Loading the model…"):
+                self.app.planner  # noqa: B018 - loads the model and its prompt
+            self.state.model_error = None
+        except LlmosError as exc:
+            self.state.model_error = str(exc)
+            self.console.print(f"[red]{escape(str(exc))}[/]")
+            self.console.print(
+                "[dim]Requests need a model; /model PATH loads one. !commands and /tools work.[/]"
+            )
+
+    def handle(self, line: str) -> bool | None:
+        """Handle one input line; returns False to leave the shell."""
+        text = _CONTROL.sub("", line).strip()
+        if not text:
+            return None
+        if text.startswith("!"):
+            self.run_command(text[1:].strip())  # undecodable bytes pass on, as in file names
+            return None
+        text = _SURROGATES.sub("\ufffd", text)
+        if text.startswith("/"):
+            return self.slash(text)
+        if len(text) > MAX_REQUEST_CHARS:
+            self.console.print(
+                f"[red]That request is {len(text)} characters long; the limit is "
+                f"{MAX_REQUEST_CHARS}. Shorten it, or put the text in a file and ask about "
+                "the file.[/]"
+            )
+            return None
+        self.request(text)
+        return None
+
+    def request(self, text: str) -> None:
+        """Plan and run one request, asking before risky calls."""
+        if self.state.model_error:
+            self.console.print(f"[red]{escape(self.state.model_error)}[/]")
+            return
+        confirmer = InteractiveConfirmer(self.console, self._ask)
+        session = self.app.session(confirmer=confirmer, options=self.options)
+        events = ConsoleEvents(self.console)
+        self.state.requests += 1
+        try:
+            with cancel_on_sigint() as cancel:  # errors are reported by the loop in run()
+                outcome = session.run(text, events, cancel=cancel)
+        finally:
+            events.finish()
+        if outcome.status is Status.CANCELLED:
+            self.console.print("[yellow]Cancelled.[/]")
+        elif outcome.answer is None and not outcome.steps:
+            self.console.print("[dim](no answer)[/]")
+
+    def _ask(self, message: str, default: str) -> str:
+        return self._ask_session.prompt(message, default=default)
+
+    # -- ! and / ---------------------------------------------------------------------------
+
+    def run_command(self, command: str) -> None:
+        """Run a raw shell command the person typed (their own command: no planning)."""
+        if not command:
+            self.console.print("[yellow]Type a command after !, e.g. !ls -la[/]")
+            return
+        shell = os.environ.get("SHELL") or "/bin/sh"
+        if self._real_terminal:
+            code = subprocess.call(command, shell=True, executable=shell)
+        else:
+            proc = subprocess.run(
+                command,
+                shell=True,
+                executable=shell,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=SHELL_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
+            if proc.stdout:
+                self.console.print(proc.stdout.rstrip("\n"), markup=False, highlight=False)
+            if proc.stderr:
+                self.console.print(proc.stderr.rstrip("\n"), markup=False, style="red")
+            code = proc.returncode
+        if code != 0:
+            self.console.print(f"[dim](exit status {code})[/]")
+
+    def slash(self, text: str) -> bool | None:
+        """Run a slash command."""
+        name, _, rest = text.partition(" ")
+        command = find_slash(name)
+        if command is None:
+            known = ", ".join(SLASH_COMMANDS)
+            self.console.print(
+                f"[yellow]Unknown command {escape(name)}; the commands are {known}.[/]"
+            )
+            return None
+        return command.handler(self, rest.strip())
+
+    @slash_command("/help", "show this help")
+    def show_help(self, rest: str) -> None:
+        """What can be typed."""
+        self.console.print(HELP, markup=False)
+        for name, command in SLASH_COMMANDS.items():
+            self.console.print(f"  {name:<10} {command.help}", markup=False)
+
+    @slash_command("/tools", "list the tools (or /tools NAME for one tool's arguments)")
+    def show_tools(self, name: str) -> None:
+        """All tools, or one tool's full definition."""
+        from llmos_shell.ui.render import RISK_STYLE, tools_table
+
+        registry = self.app.registry
+        if name:
+            item = registry.get(name)
+            self.console.print(f"[bold]{escape(item.name)}[/] — {escape(item.description)}")
+            self.console.print(
+                f"risk: [{RISK_STYLE[item.risk]}]{item.risk.value}[/], "
+                f"{'reversible' if item.reversible else 'not reversible'}, from {escape(item.source)}"
+            )
+            self.console.print(escape(json.dumps(item.parameters_schema(), indent=2)))
+            for example in item.examples:
+                self.console.print(f"  e.g. {escape(example.request)}")
+            return
+        self.console.print(tools_table(registry))
+
+    @slash_command("/history", "show recent requests (/history N for the last N)")
+    def show_history(self, count: str) -> None:
+        """The last N lines typed (default 20)."""
+        try:
+            n = int(count) if count else 20
+        except ValueError:
+            n = -1
+        if n < 0:  # a negative slice would show all but the oldest lines
+            self.console.print(
+                f"[yellow]/history takes a count such as 20, not {escape(count)!r}.[/]"
+            )
+            return
+        lines = list(self.history.load_history_strings())[:n]  # newest first
+        for index, line in enumerate(reversed(lines), 1):
+            self.console.print(f"{index:>4}  {line}", markup=False, highlight=False)
+
+    @slash_command("/stats", "show tokens per second, time and memory in use of this session")
+    def show_stats(self, rest: str = "") -> None:
+        """The backend's totals and speeds so far, and the memory this process uses."""
+        from llmos_shell.backends.usage import live_json, live_lines
+
+        for line in live_lines(live_json(self.app.loaded_backend)):
+            self.console.print(line, markup=False, highlight=False)
+
+    @slash_command("/model", "show the model in use (/model PATH to load another GGUF file)")
+    def model(self, path: str) -> None:
+        """Show the model, or load another one (the old one stays if the new one fails)."""
+        if not path:
+            if self.state.model_error:
+                self.console.print(f"[red]{escape(self.state.model_error)}[/]")
+            else:
+                self.console.print(escape(self.app.backend.describe()))
+            return
+        candidate = self.app.with_model(path)
+        try:
+            with self.console.status("Loading the model…"):
+                candidate.planner  # noqa: B018 - loads the model and its prompt
+        except LlmosError as exc:
+            self.console.print(f"[red]{escape(str(exc))}[/]")
+            if not self.state.model_error:
+                self.console.print("[dim]Still using the previous model.[/]")
+            return
+        old, self.app = self.app, candidate
+        old.close()
+        self.state.model_error = None
+        self.console.print(f"Now using {escape(candidate.backend.describe())}.")
+
+    @slash_command("/exit", "leave the shell (Ctrl-D works too)", aliases=("/quit",))
+    def leave(self, rest: str) -> bool:
+        """Leave the shell."""
+        return False
+
+
+def run_shell(
+    app: App,
+    *,
+    options: PolicyOptions | None = None,
+    input: Input | None = None,
+    output: Output | None = None,
+    console: Console | None = None,
+) -> int:
+    """Start the interactive shell and return its exit code; the app it ends on is closed."""
+    repl = Repl(app, options=options, input=input, output=output, console=console)
+    try:
+        return repl.run()
+    finally:
+        repl.app.close()  # records the model's usage for `llmos stats`

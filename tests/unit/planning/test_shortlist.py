@@ -1,0 +1,115 @@
+"""The per-request tool shortlist and examples, on the real offline embedding model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.planning.planner import Planner, Transcript
+from llmos_shell.planning.shortlist import (
+    ToolShortlist,
+    default_shortlist,
+    delexicalize,
+    shipped_examples,
+)
+from llmos_shell.prompts import load_prompt
+from llmos_shell.registry import Registry, discover
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    return discover(tmp_path_factory.mktemp("plugins"))
+
+
+@pytest.fixture(scope="module")
+def shortlist(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> ToolShortlist:
+    return default_shortlist(registry, size=4, examples=3, cache_dir=tmp_path_factory.mktemp("c"))
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tool"),
+    [
+        ("how much room is left on my drive", "disk_usage"),
+        ("which app is eating the processor", "list_processes"),
+        ("show me what's inside config.yaml", "read_file"),
+        ("what's my ip", "network_info"),
+    ],
+)
+def test_the_right_tool_is_on_the_shortlist(
+    shortlist: ToolShortlist, request_text: str, tool: str
+) -> None:
+    selection = shortlist.select(request_text)
+    names = [item.name for item in selection.tools]
+    assert 1 <= len(names) <= 4
+    assert names[0] == tool
+    assert not selection.allow_answer  # a plain request for a tool is not chit-chat
+
+
+def test_examples_belong_to_offered_tools_and_the_closest_comes_last(
+    shortlist: ToolShortlist,
+) -> None:
+    selection = shortlist.select("find the pdf files in my documents")
+    offered = {item.name for item in selection.tools}
+    assert len(selection.examples) == 3
+    assert all(e.tool is None or e.tool in offered for e in selection.examples)
+    query = shortlist.embedder.embed([delexicalize("find the pdf files in my documents")])[0]
+    sims = [
+        float(shortlist.embedder.embed([delexicalize(e.request)])[0] @ query)
+        for e in selection.examples
+    ]
+    assert sims == sorted(sims)
+
+
+def test_chit_chat_brings_answer_examples(shortlist: ToolShortlist) -> None:
+    selection = shortlist.select("tell me something funny")
+    assert selection.allow_answer
+    assert selection.examples[-1].tool is None
+    assert json.loads(selection.examples[-1].reply())["answer"]
+
+
+def test_the_shortlist_keeps_the_static_prefix(
+    registry: Registry, shortlist: ToolShortlist
+) -> None:
+    class NoModel:
+        name = "none"
+        stats = GenerationStats()
+
+        def prepare(self, prefix: object) -> None: ...
+
+        def generate(self, *args: object, **kwargs: object) -> Generation:
+            raise AssertionError("not called")
+
+        def describe(self) -> str:
+            return "none"
+
+    planner = Planner(NoModel(), registry, shortlist=shortlist, static_examples=False)
+    first = planner.messages_for(Transcript("how much disk space is left"))
+    second = planner.messages_for(Transcript("kill firefox"))
+    prefix = list(planner.prefix)
+    assert first[: len(prefix)] == prefix == second[: len(prefix)]
+    assert first[len(prefix) :] != second[len(prefix) :]
+    assert first[-1] == ChatMessage("user", "how much disk space is left")
+
+
+def test_shipped_examples_are_valid_calls(registry: Registry) -> None:
+    pool = shipped_examples(load_prompt("plan_examples.jsonl"))
+    assert len(pool) >= 100
+    for example in pool:
+        assert example.tool is not None
+        registry.get(example.tool).args_model(**example.arguments)
+
+
+def test_no_dev_request_is_among_the_examples(registry: Registry) -> None:
+    dev = ROOT / "bench" / "data" / "plan_dev.jsonl"
+    if not dev.is_file():
+        pytest.skip("the dev set is not in this checkout")
+    asked = {json.loads(line)["request"].strip().lower() for line in dev.read_text().splitlines()}
+    shown = [e.request for e in shipped_examples(load_prompt("plan_examples.jsonl"))]
+    shown += [item["request"] for item in json.loads(load_prompt("answer_examples.json"))]
+    shown += [e.request for tool in registry for e in tool.examples]
+    assert not [text for text in shown if text.strip().lower() in asked]

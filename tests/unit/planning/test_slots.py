@@ -1,0 +1,131 @@
+"""Reading the values a request states outright, and filling them into calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmos_shell.calls import ToolCall
+from llmos_shell.planning.slots import extract, fill_arguments
+from llmos_shell.registry import Registry, discover
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    return discover(tmp_path_factory.mktemp("plugins"))
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("files bigger than 10 megs in downloads", {"paths": ["~/Downloads"], "min_size": "10MB"}),
+        ("tiny files under 1kb in /tmp", {"paths": ["/tmp"], "max_size": "1KB"}),
+        ("between 100mb and 500mb in ~/Videos", {"min_size": "100MB", "max_size": "500MB"}),
+        ("stuff in ~/Downloads i havent touched in 6 months", {"modified_before": "180d"}),
+        ("what did i change in the last 3 hours", {"modified_within": "3h"}),
+        ("pdfs from last week", {"modified_within": "7d", "glob": "*.pdf"}),
+        ("find . -name '*.py'", {"paths": ["."], "glob": "*.py"}),
+        ("whats in my dwonloads", {"paths": ["~/Downloads"]}),
+        ("the last 100 lines of /var/log/syslog", {"count": 100, "count_kind": "last"}),
+        ("kill -9 8812", {"pid": 8812, "kill_hard": True}),
+        ("grep -i error here", {"paths": ["."], "ignore_case": True}),
+        ("echo 'ok' >> log.txt", {"append": True, "quoted": ["ok"]}),
+        ("sort this folder by size", {"paths": ["."], "sort": "size"}),
+    ],
+)
+def test_extract_reads_stated_values(request_text: str, expected: dict[str, object]) -> None:
+    slots = extract(request_text)
+    for name, value in expected.items():
+        assert getattr(slots, name) == value, name
+
+
+def test_extract_invents_nothing_for_a_plain_request() -> None:
+    slots = extract("how much disk space is free")
+    assert slots.paths == [] and slots.min_size is None and slots.glob is None
+    assert slots.count is None and slots.pid is None and not slots.hidden
+
+
+def test_fill_adds_what_the_model_left_out(registry: Registry) -> None:
+    schema = registry.get("find_files").parameters_schema()
+    call = ToolCall("find_files", {"path": "~/Downloads"})
+    filled = fill_arguments(call, schema, "files bigger than 10 megs in downloads")
+    assert filled.arguments == {"path": "~/Downloads", "min_size": "10MB"}
+
+
+def test_fill_replaces_a_value_the_request_does_not_support(registry: Registry) -> None:
+    schema = registry.get("list_directory").parameters_schema()
+    call = ToolCall("list_directory", {"path": "~/Desktop"})  # copied from an example
+    assert fill_arguments(call, schema, "ls -la ~/projects").arguments == {
+        "path": "~/projects",
+        "show_hidden": True,
+    }
+
+
+def test_fill_keeps_grounded_values_and_respects_enums(registry: Registry) -> None:
+    schema = registry.get("list_processes").parameters_schema()
+    call = ToolCall("list_processes", {"name": "firefox"})
+    filled = fill_arguments(call, schema, "is firefox using a lot of memory")
+    assert filled.arguments == {"name": "firefox", "sort_by": "memory"}
+    schema = registry.get("list_directory").parameters_schema()
+    filled = fill_arguments(ToolCall("list_directory", {}), schema, "sort by cpu")
+    assert "sort_by" not in filled.arguments  # list_directory cannot sort by cpu
+
+
+def test_fill_orders_source_and_destination(registry: Registry) -> None:
+    schema = registry.get("copy_path").parameters_schema()
+    call = ToolCall("copy_path", {"source": "report.pdf", "destination": "~/Desktop"})
+    filled = fill_arguments(call, schema, "cp ~/Documents/taxes.pdf /media/usb")
+    assert filled.arguments == {"source": "~/Documents/taxes.pdf", "destination": "/media/usb"}
+
+
+def test_fill_leaves_a_call_alone_when_nothing_is_stated(
+    tmp_path: Path, registry: Registry
+) -> None:
+    schema = registry.get("disk_usage").parameters_schema()
+    call = ToolCall("disk_usage", {})
+    assert fill_arguments(call, schema, "am i out of space") is call
+
+
+def test_fill_keeps_a_path_the_model_spelled_out(registry: Registry) -> None:
+    schema = registry.get("write_file").parameters_schema()
+    call = ToolCall("write_file", {"path": "/home/alex/notes/hello.txt", "content": "hi"})
+    assert fill_arguments(call, schema, "write hi to notes/hello.txt") is call
+
+
+def test_a_forced_kill_needs_words_that_ask_for_it(registry: Registry) -> None:
+    schema = registry.get("kill_process").parameters_schema()
+    call = ToolCall("kill_process", {"name": "firefox", "signal": "KILL"})
+    assert fill_arguments(call, schema, "kill firefox").arguments == {"name": "firefox"}
+    assert fill_arguments(call, schema, "firefox froze, force quit it") is call
+
+
+@pytest.mark.parametrize(
+    ("tool", "written", "request_text", "expected"),
+    [
+        ("list_directory", {"path": "/projects"}, "ls ~/projects", {"path": "~/projects"}),
+        ("list_directory", {"path": "."}, "list everything in /etc", {"path": "/etc"}),
+        ("list_processes", {}, "ps aux | grep node", {"name": "node"}),
+        (
+            "kill_process",
+            {"pid": 9, "signal": "KILL"},
+            "killall -9 java",
+            {"name": "java", "signal": "KILL"},
+        ),
+        (
+            "write_file",
+            {"path": "~/.bashrc", "content": "Hello", "mode": "append"},
+            "append 'export EDITOR=vim' to my bashrc",
+            {"path": "~/.bashrc", "content": "export EDITOR=vim\n", "mode": "append"},
+        ),
+    ],
+)
+def test_fill_corrects_what_the_request_contradicts(
+    registry: Registry,
+    tool: str,
+    written: dict[str, object],
+    request_text: str,
+    expected: dict[str, object],
+) -> None:
+    schema = registry.get(tool).parameters_schema()
+    assert fill_arguments(ToolCall(tool, written), schema, request_text).arguments == expected

@@ -1,0 +1,204 @@
+"""The one pipeline: `Session.run_call` decides, asks, runs and audits; cancel stops it.
+
+A scripted backend stands in for the model: these tests check the pipeline's logic, not what
+a model plans.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmos_shell.backends.scripted import ScriptedBackend
+from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
+from llmos_shell.errors import ExitStatus
+from llmos_shell.planning.planner import Planner
+from llmos_shell.registry import Registry, Tool, tool
+from llmos_shell.safety.audit import AuditLog
+from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.session import Approval, Session, SilentEvents, Status
+from llmos_shell.ui.interrupt import cancel_on_sigint
+
+STARTED = threading.Event()
+
+
+@tool(risk=Risk.READ_ONLY)
+def slow_count(seconds: float = 5.0) -> dict[str, Any]:
+    """Count up for a while (a stand-in for a tool that takes long)."""
+    STARTED.set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"done": True}
+
+
+@tool(risk=Risk.WRITE)
+def save_text(path: str, text: str) -> dict[str, Any]:
+    """Save text to a file."""
+    Path(path).write_text(text)
+    return {"saved": path}
+
+
+def make_session(
+    backend: ScriptedBackend,
+    tmp_path: Path,
+    *,
+    confirmer: Any = None,
+    options: PolicyOptions | None = None,
+) -> Session:
+    registry = Registry()
+    for item in (slow_count, save_text):
+        registry.add(item, source="test")
+    planner = Planner(backend, registry)
+    kwargs: dict[str, Any] = {"confirmer": confirmer} if confirmer else {}
+    return Session(
+        planner,
+        registry,
+        audit=AuditLog(tmp_path / "audit.jsonl"),
+        options=options,
+        tool_timeout_s=30,
+        **kwargs,
+    )
+
+
+def audit_records(tmp_path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+
+
+class CancelAfterFirstPiece(SilentEvents):
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.pieces: list[str] = []
+
+    def answer_text(self, text: str) -> None:
+        self.pieces.append(text)
+        self.cancel.set()
+
+
+def test_cancel_during_generation_ends_the_request_as_cancelled(tmp_path: Path) -> None:
+    backend = ScriptedBackend([{"answer": "a long answer that goes on and on and on"}])
+    session = make_session(backend, tmp_path)
+    cancel = threading.Event()
+    events = CancelAfterFirstPiece(cancel)
+    outcome = session.run("tell me a story", events, cancel=cancel)
+    assert outcome.status is Status.CANCELLED
+    assert outcome.status.exit_status is ExitStatus.INTERRUPTED
+    assert outcome.answer is None and not outcome.steps
+    assert 0 < len("".join(events.pieces)) < 20  # it stopped early, between pieces
+
+
+def test_cancel_during_a_tool_stops_waiting_and_says_cancelled(tmp_path: Path) -> None:
+    backend = ScriptedBackend([{"tool": "slow_count", "arguments": {"seconds": 3}}])
+    session = make_session(backend, tmp_path)
+    cancel = threading.Event()
+    STARTED.clear()
+    threading.Thread(target=lambda: STARTED.wait(10) and cancel.set(), daemon=True).start()
+    started = time.monotonic()
+    outcome = session.run("count slowly", cancel=cancel)
+    assert time.monotonic() - started < 10
+    assert outcome.status is Status.CANCELLED
+    [step] = outcome.steps
+    assert step.result is not None and step.result.cancelled and not step.result.ok
+    assert "cancelled" in (step.result.error or "")
+    [record] = audit_records(tmp_path)
+    assert record["call"]["tool"] == "slow_count"
+    assert record["outcome"]["status"] == "error"
+
+
+def test_a_real_ctrl_c_cancels_the_running_tool(tmp_path: Path) -> None:
+    """SIGINT in the main thread, as a person's Ctrl-C, goes through the same event."""
+    backend = ScriptedBackend([{"tool": "slow_count", "arguments": {"seconds": 3}}])
+    session = make_session(backend, tmp_path)
+    STARTED.clear()
+
+    def press_ctrl_c() -> None:
+        if STARTED.wait(10):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    with cancel_on_sigint() as cancel:
+        outcome = session.run("count slowly", cancel=cancel)
+    assert outcome.status is Status.CANCELLED
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_a_second_ctrl_c_interrupts() -> None:
+    with pytest.raises(KeyboardInterrupt), cancel_on_sigint() as cancel:
+        os.kill(os.getpid(), signal.SIGINT)
+        deadline = time.monotonic() + 5
+        while not cancel.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cancel.is_set()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the handler raises before this ends
+
+
+def test_run_call_asks_the_confirmer_and_audits_who_approved(tmp_path: Path) -> None:
+    asked: list[Decision] = []
+
+    def confirmer(call: ToolCall, item: Tool, decision: Decision) -> Approval:
+        asked.append(decision)
+        return Approval(True, by="person")
+
+    session = make_session(ScriptedBackend(), tmp_path, confirmer=confirmer)
+    target = tmp_path / "note.txt"
+    call = ToolCall("save_text", {"path": str(target), "text": "hi"})
+    step = session.run_call(call, request="save a note")
+    assert [d.verdict for d in asked] == [Verdict.ASK]
+    assert step.result is not None and step.result.ok
+    assert target.read_text() == "hi"
+    [record] = audit_records(tmp_path)
+    assert record["approved_by"] == "person"
+
+
+def test_run_call_applies_the_yes_flags_without_asking(tmp_path: Path) -> None:
+    def never(call: ToolCall, item: Tool, decision: Decision) -> Approval:
+        raise AssertionError("a --yes write must not ask")
+
+    session = make_session(
+        ScriptedBackend(), tmp_path, confirmer=never, options=PolicyOptions(yes_writes=True)
+    )
+    target = tmp_path / "note.txt"
+    step = session.run_call(
+        ToolCall("save_text", {"path": str(target), "text": "hi"}), request="save"
+    )
+    assert step.approval is not None and step.approval.by == "--yes flag"
+    assert target.exists()
+
+
+def test_an_edited_call_is_judged_again(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def edits_to_another_file(call: ToolCall, item: Tool, decision: Decision) -> Approval:
+        seen.append(dict(call.arguments))
+        return Approval(True, by="person", arguments={"path": str(tmp_path / "b.txt"), "text": "x"})
+
+    session = make_session(ScriptedBackend(), tmp_path, confirmer=edits_to_another_file)
+    step = session.run_call(
+        ToolCall("save_text", {"path": str(tmp_path / "a.txt"), "text": "x"}), request="save"
+    )
+    assert step.call.arguments["path"].endswith("b.txt")
+    assert (tmp_path / "b.txt").exists() and not (tmp_path / "a.txt").exists()
+
+
+def test_an_unknown_tool_is_refused_and_never_runs(tmp_path: Path) -> None:
+    session = make_session(ScriptedBackend(), tmp_path)
+    step = session.run_call(ToolCall("format_disk", {}), request="wipe it")
+    assert step.decision.verdict is Verdict.DENY
+    assert step.result is None
+
+
+def test_dry_run_judges_but_runs_nothing(tmp_path: Path) -> None:
+    backend = ScriptedBackend([{"tool": "save_text", "arguments": {"path": "x", "text": "y"}}])
+    outcome = make_session(backend, tmp_path).run("save", dry_run=True)
+    assert outcome.status is Status.PLANNED
+    [step] = outcome.steps
+    assert step.result is None and step.decision.risk is Risk.WRITE
+    assert not (tmp_path / "audit.jsonl").exists()
