@@ -17,7 +17,13 @@ string of one, as OpenAI writes it; missing means no arguments).
 
 `tool_spec` is the spec of the expected tool as `unseen_tools.json` holds it (the
 `{"type": "function", "function": {...}}` wrapper or the bare function object), or None.
-Only its parameters' `default` values are used, see rule 2.
+Only its parameters' `default` values are used, see rule 2. Where the expectation has
+alternatives naming other tools (below), pass a mapping of tool names to specs instead.
+
+An expectation may list alternatives under `"or"`: further `{"tool", "arguments"}`
+objects, any one of which is as right as the first (`followups.jsonl` uses this where
+either of two calls resolves a reference, e.g. stopping a process by its pid or by its
+name). The step is scored against each and the best result counts.
 
 Rules for arguments:
 
@@ -71,6 +77,18 @@ Examples (the doctests, run by `python bench/unseen_scoring.py`):
 >>> score({"tool": "get_weather", "arguments": {}}, {"tool": None, "arguments": {}}, None)
 (False, False)
 
+Alternatives, and a mapping of specs for them:
+
+>>> kill = {"tool": "kill_process", "arguments": {"pid": [48213]},
+...         "or": [{"tool": "kill_process", "arguments": {"name": ["zoom"]}}]}
+>>> specs = {"kill_process": {"name": "kill_process", "parameters": {"properties": {
+...     "pid": {"type": "integer"}, "name": {"type": "string"},
+...     "signal": {"type": "string", "enum": ["TERM", "KILL"], "default": "TERM"}}}}}
+>>> score({"tool": "kill_process", "arguments": {"name": "zoom", "signal": "TERM"}}, kill, specs)
+(True, True)
+>>> score({"tool": "kill_process", "arguments": {"pid": 48213, "name": "zoom"}}, kill, specs)
+(True, False)
+
 Numbers, arrays, free text and nested objects:
 
 >>> mail = {"tool": "send_email", "arguments": {
@@ -114,6 +132,31 @@ def score(
     tool_spec: Mapping[str, Any] | None,
 ) -> tuple[bool, bool]:
     """(right tool or right abstention, right tool and arguments); see the module docstring."""
+    alternatives = [expect, *expect.get("or", [])]
+    if len(alternatives) > 1:
+        results = [
+            _score_one(call_or_none, alternative, _spec_for(tool_spec, alternative.get("tool")))
+            for alternative in alternatives
+        ]
+        return max(results, key=lambda result: (result[1], result[0]))
+    return _score_one(call_or_none, expect, _spec_for(tool_spec, expect.get("tool")))
+
+
+def _spec_for(tool_spec: Mapping[str, Any] | None, name: str | None) -> Mapping[str, Any] | None:
+    """The spec of one tool from a single spec or a mapping of names to specs."""
+    if not tool_spec:
+        return None
+    if "function" in tool_spec or "parameters" in tool_spec or "name" in tool_spec:
+        function = tool_spec.get("function", tool_spec)
+        return tool_spec if function.get("name") in (None, name) else None
+    return tool_spec.get(name) if name else None
+
+
+def _score_one(
+    call_or_none: Mapping[str, Any] | None,
+    expect: Mapping[str, Any],
+    tool_spec: Mapping[str, Any] | None,
+) -> tuple[bool, bool]:
     wanted_tool = expect.get("tool")
     if wanted_tool is None:
         right = call_or_none is None
