@@ -16,6 +16,8 @@ Standard library only. What is checked (see bench/data/README.md for the format)
   confusable, number, enum, array, nested, long) are exactly where they apply, and the ones
   that need judgement have what they claim (optional-unset: an optional argument must stay
   unset; paraphrased-value: exactly the items with a value not copyable from the request);
+- satisfiable: a call built from the first accepted value of every argument fits the tool's
+  schema and scores right under `unseen_scoring.score`;
 - the mix: 270+ items, every tool expected at least 3 times, about 30% single-tool calls, 50%
   multi-tool calls and 20% no-fit.
 """
@@ -30,7 +32,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parent / "data"
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+sys.path.insert(0, str(HERE))
+
+from unseen_scoring import score  # noqa: E402
 
 # Tools a planner easily takes for one another; `confusable` marks a call item that offers
 # a partner of its expected tool.
@@ -299,6 +305,8 @@ class Checker:
                 continue
             derived = self.check_expect(where, request, offered, expect, tools)
             self.check_tags(where, item, derived, tools)
+            if not any(p.startswith(f"{where}:") for p in self.problems):
+                check_witness(self, where, expect, tools)
 
     def check_expect(
         self,
@@ -410,6 +418,45 @@ class Checker:
         if "long-string" in given and name is not None:
             if not any(_is_long_text(spec) for spec in item["expect"]["arguments"].values()):
                 self.fail(where, "long-string, yet no argument expects a sentence of text")
+
+
+def witness_value(spec: Any) -> Any:
+    """The first value an argument's listing accepts (None when it may only be absent)."""
+    if isinstance(spec, dict) and "$contains" in spec:
+        return " ".join(spec["$contains"])
+    if isinstance(spec, dict) and "$fields" in spec:
+        return witness_arguments(spec["$fields"])
+    if isinstance(spec, dict):
+        return {k: witness_value([v]) for k, v in spec.items() if v is not None}
+    for option in spec:
+        if isinstance(option, dict):
+            return witness_value(option)
+        if isinstance(option, list):
+            return [witness_value([element]) for element in option]
+        if option is not None:
+            return option
+    return None
+
+
+def witness_arguments(listing: dict[str, Any]) -> dict[str, Any]:
+    values = {key: witness_value(spec) for key, spec in listing.items()}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def check_witness(checker: Checker, where: str, expect: dict[str, Any], tools: dict[str, Any]) -> None:
+    """Every alternative of an expectation can be met by a call that fits the schema."""
+    for alternative in [expect, *expect.get("or", [])]:
+        name = alternative.get("tool")
+        if name is None or name not in tools or not isinstance(alternative.get("arguments"), dict):
+            continue
+        try:
+            call = {"tool": name, "arguments": witness_arguments(alternative["arguments"])}
+        except (TypeError, AttributeError):
+            continue  # malformed; reported by the structural checks
+        for problem in checker.value_problems(call["arguments"], tools[name]["parameters"]):
+            checker.fail(where, f"the call its expectation describes does not fit the schema: {problem}")
+        if score(call, expect, tools) != (True, True):
+            checker.fail(where, "the call its expectation describes does not score right")
 
 
 def _is_long_text(spec: Any) -> bool:
