@@ -73,7 +73,11 @@ def _annotation_schema(node: ast.expr | None) -> dict[str, Any]:
     if node is None:
         return {}
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        parts = [p for p in (node.left, node.right) if not (isinstance(p, ast.Constant) and p.value is None)]
+        parts = [
+            p
+            for p in (node.left, node.right)
+            if not (isinstance(p, ast.Constant) and p.value is None)
+        ]
         return _annotation_schema(parts[0]) if len(parts) == 1 else {}
     if isinstance(node, ast.Name):
         return {
@@ -97,14 +101,15 @@ def builtin_specs(tools_dir: Path = TOOLS_DIR) -> dict[str, dict[str, Any]]:
             if not isinstance(node, ast.FunctionDef):
                 continue
             if not any(
-                isinstance(d, ast.Call) and getattr(d.func, "id", "") == "tool" for d in node.decorator_list
+                isinstance(d, ast.Call) and getattr(d.func, "id", "") == "tool"
+                for d in node.decorator_list
             ):
                 continue
             args = node.args.args
             defaults = [None] * (len(args) - len(node.args.defaults)) + list(node.args.defaults)
             properties: dict[str, Any] = {}
             required: list[str] = []
-            for arg, default in zip(args, defaults):
+            for arg, default in zip(args, defaults, strict=True):
                 schema = _annotation_schema(arg.annotation)
                 if default is None:
                     required.append(arg.arg)
@@ -193,11 +198,17 @@ class FollowupChecker(Checker):
             self.fail(where, f"first.call: {problem}")
 
     def check_expect(self, where: str, expect: Any, specs: dict[str, Any]) -> None:  # type: ignore[override]
-        if not isinstance(expect, dict) or not {"tool", "arguments"} <= set(expect) <= {"tool", "arguments", "or"}:
+        if not isinstance(expect, dict) or not {"tool", "arguments"} <= set(expect) <= {
+            "tool",
+            "arguments",
+            "or",
+        }:
             self.fail(where, 'second.expect must be {"tool", "arguments"} with an optional "or"')
             return
         for alternative in [expect, *expect.get("or", [])]:
-            if set(alternative) - {"tool", "arguments", "or"} or "or" in alternative and alternative is not expect:
+            if set(alternative) - {"tool", "arguments", "or"} or (
+                "or" in alternative and alternative is not expect
+            ):
                 self.fail(where, "an alternative is a plain {tool, arguments}")
                 continue
             name, arguments = alternative.get("tool"), alternative.get("arguments")
@@ -239,7 +250,12 @@ class FollowupChecker(Checker):
             if item["kind"] not in KINDS:
                 self.fail(where, f"kind {item['kind']!r}")
             first, second = item["first"], item["second"]
-            if not isinstance(first, dict) or set(first) != {"request", "call", "answer", "outcome"}:
+            if not isinstance(first, dict) or set(first) != {
+                "request",
+                "call",
+                "answer",
+                "outcome",
+            }:
                 self.fail(where, "first must have request, call, answer, outcome")
                 continue
             if not isinstance(second, dict) or set(second) != {"request", "expect"}:
@@ -309,9 +325,17 @@ class FollowupChecker(Checker):
         for alternative in [expect, *expect.get("or", [])]:
             for key, spec in alternative.get("arguments", {}).items():
                 options = listing_options(spec)
-                leaked = [o for o in options for k, v in earlier if same_value(key if key in PATH_ARGS else k, o, v)]
+                leaked = [
+                    o
+                    for o in options
+                    for k, v in earlier
+                    if same_value(key if key in PATH_ARGS else k, o, v)
+                ]
                 if leaked and not any(stated_in(o, request) for o in options):
-                    self.fail(where, f"{key}: {leaked[0]!r} comes from the first turn, not the second request")
+                    self.fail(
+                        where,
+                        f"{key}: {leaked[0]!r} comes from the first turn, not the second request",
+                    )
 
     def check_carries_over(self, where: str, item: dict[str, Any]) -> None:
         """A follow-up takes something from the first turn: its tool again (an elliptical
@@ -321,14 +345,18 @@ class FollowupChecker(Checker):
         if expect.get("tool") is None:
             return
         earlier = plain_values(first["call"]["arguments"]) if first["call"] else []
-        if first["call"] and any(alt.get("tool") == first["call"]["tool"] for alt in [expect, *expect.get("or", [])]):
+        if first["call"] and any(
+            alt.get("tool") == first["call"]["tool"] for alt in [expect, *expect.get("or", [])]
+        ):
             return
         texts = " ".join(t for t in (first["request"], first["answer"] or "") if t)
         second_request = item["second"]["request"]
         for alternative in [expect, *expect.get("or", [])]:
             for key, spec in alternative.get("arguments", {}).items():
                 for option in listing_options(spec):
-                    if any(same_value(key if key in PATH_ARGS else k, option, v) for k, v in earlier):
+                    if any(
+                        same_value(key if key in PATH_ARGS else k, option, v) for k, v in earlier
+                    ):
                         return
                     if stated_in(option, texts) and not stated_in(option, second_request):
                         return
@@ -344,8 +372,14 @@ class FollowupChecker(Checker):
 def report(items: list[dict[str, Any]], checker: FollowupChecker) -> None:
     kinds = Counter(item.get("kind") for item in items)
     tags = Counter(tag for item in items for tag in item.get("tags", []))
-    by_kind = {k: Counter(t for i in items if i.get("kind") == k for t in i.get("tags", [])) for k in KINDS}
-    tools = Counter(str(item["second"]["expect"].get("tool")) for item in items if isinstance(item.get("second"), dict))
+    by_kind = {
+        k: Counter(t for i in items if i.get("kind") == k for t in i.get("tags", [])) for k in KINDS
+    }
+    tools = Counter(
+        str(item["second"]["expect"].get("tool"))
+        for item in items
+        if isinstance(item.get("second"), dict)
+    )
     print(f"{len(items)} pairs: " + ", ".join(f"{k} {kinds[k]}" for k in sorted(KINDS)))
     print("tags:", ", ".join(f"{t} {c}" for t, c in sorted(tags.items())))
     for kind in sorted(KINDS):

@@ -61,7 +61,17 @@ CONFUSABLE_GROUPS = [
     {"log_workout", "get_activity_summary"},
 ]
 
-DERIVED_TAGS = {"single", "multi", "no-fit", "confusable", "number", "enum", "array", "nested", "long"}
+DERIVED_TAGS = {
+    "single",
+    "multi",
+    "no-fit",
+    "confusable",
+    "number",
+    "enum",
+    "array",
+    "nested",
+    "long",
+}
 JUDGED_TAGS = {
     "optional-unset",  # an optional argument a planner is tempted to fill must stay unset
     "paraphrased-value",  # a value the request states in other words (checked both ways)
@@ -207,7 +217,11 @@ class Checker:
             words = matcher["$contains"]
             if schema.get("type") != "string" or "enum" in schema:
                 return ["$contains on an argument that is not free text"]
-            if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            if (
+                not isinstance(words, list)
+                or not words
+                or not all(isinstance(w, str) and w.strip() for w in words)
+            ):
                 return ["$contains needs a non-empty list of words"]
             return []
         fields = matcher["$fields"]
@@ -407,7 +421,10 @@ class Checker:
         name = item["expect"]["tool"]
         no_fit_kinds = given & {"chit-chat", "knowledge", "not-served", "unrelated-tools"}
         if name is None and len(no_fit_kinds) != 1:
-            self.fail(where, "a no-fit item has exactly one of chit-chat, knowledge, not-served, unrelated-tools")
+            self.fail(
+                where,
+                "a no-fit item has exactly one of chit-chat, knowledge, not-served, unrelated-tools",
+            )
         if name is not None and no_fit_kinds:
             self.fail(where, f"{sorted(no_fit_kinds)} only go on no-fit items")
         if "optional-unset" in given:
@@ -443,7 +460,9 @@ def witness_arguments(listing: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def check_witness(checker: Checker, where: str, expect: dict[str, Any], tools: dict[str, Any]) -> None:
+def check_witness(
+    checker: Checker, where: str, expect: dict[str, Any], tools: dict[str, Any]
+) -> None:
     """Every alternative of an expectation can be met by a call that fits the schema."""
     for alternative in [expect, *expect.get("or", [])]:
         name = alternative.get("tool")
@@ -454,7 +473,9 @@ def check_witness(checker: Checker, where: str, expect: dict[str, Any], tools: d
         except (TypeError, AttributeError):
             continue  # malformed; reported by the structural checks
         for problem in checker.value_problems(call["arguments"], tools[name]["parameters"]):
-            checker.fail(where, f"the call its expectation describes does not fit the schema: {problem}")
+            checker.fail(
+                where, f"the call its expectation describes does not fit the schema: {problem}"
+            )
         if score(call, expect, tools) != (True, True):
             checker.fail(where, "the call its expectation describes does not score right")
 
@@ -470,7 +491,9 @@ def _is_long_text(spec: Any) -> bool:
 def report(items: list[dict[str, Any]], tools: dict[str, Any], checker: Checker) -> None:
     total = len(items)
     tags = Counter(tag for item in items for tag in item.get("tags", []))
-    expected = Counter(item["expect"]["tool"] for item in items if isinstance(item.get("expect"), dict))
+    expected = Counter(
+        item["expect"]["tool"] for item in items if isinstance(item.get("expect"), dict)
+    )
     offered = Counter(name for item in items for name in item.get("tools", []))
     sizes = Counter(len(item.get("tools", [])) for item in items)
     no_fit = expected[None]

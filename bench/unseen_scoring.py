@@ -201,7 +201,11 @@ def _fields_match(got: Mapping[str, Any], listing: Mapping[str, Any], schema: An
         if value is None:
             continue
         prop = properties.get(key, {})
-        if isinstance(prop, Mapping) and "default" in prop and _strict_equal(value, prop["default"]):
+        if (
+            isinstance(prop, Mapping)
+            and "default" in prop
+            and _strict_equal(value, prop["default"])
+        ):
             given[key] = ("default", value)
         else:
             given[key] = ("value", value)
