@@ -72,6 +72,10 @@ class GGUFError(LlmosError):
     """A file is not a GGUF file, or its header is truncated or malformed."""
 
 
+class GrammarError(LlmosError):
+    """A schema that cannot be turned into a grammar the model is held to."""
+
+
 class ToolSpecError(LlmosError):
     """A tool spec (OpenAI style, given to `plan --json -`) that cannot be offered to the model."""
 
@@ -103,6 +107,19 @@ class TruncatedOutputError(LlmosError):
             f"the model's tool call was cut off after {len(text)} characters "
             f"({text[:80]!r}...) and nothing was run; rephrase the request more simply, "
             "or use a larger model with --model"
+        )
+        self.text = text
+
+
+class LoopedCallError(TruncatedOutputError):
+    """The model repeated itself inside a tool call; the call was stopped, not run."""
+
+    def __init__(self, text: str) -> None:
+        LlmosError.__init__(
+            self,
+            f"the model kept repeating itself inside its tool call ({text[:80]!r}...), so it "
+            "was stopped and nothing was run; rephrase the request, or use a larger model "
+            "with --model",
         )
         self.text = text
 

@@ -15,15 +15,16 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.backends.gbnf import schema_to_gbnf
 from llmos_shell.errors import (
     BackendUnavailableError,
     Cancelled,
     ContextOverflowError,
+    GrammarError,
     ModelNotFoundError,
 )
 
@@ -100,6 +101,7 @@ class LlamaCppBackend:
         self.stats.load_s = time.perf_counter() - started
         self._formatter = self._make_formatter()
         self._lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
 
     # -- prompt rendering ------------------------------------------------------------------
 
@@ -259,7 +261,7 @@ class LlamaCppBackend:
         if room < 8:
             raise ContextOverflowError(len(prompt_tokens), self._llm.n_ctx())
         max_tokens = min(max_tokens, room)
-        grammar = _grammar_for(json.dumps(schema)) if schema is not None else None
+        grammar = self._grammar(schema) if schema is not None else None
         temp = self.temperature if temperature is None else temperature
         with self._lock:
             cached = self._llm.longest_token_prefix(self._llm._input_ids.tolist(), prompt_tokens)
@@ -305,6 +307,36 @@ class LlamaCppBackend:
         self.stats.record(gen)
         return gen
 
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        """The grammar for `schema`, checked by llama.cpp's own parser before any use.
+
+        llama.cpp returns no sampler for a grammar it rejects, and sampling with that
+        crashes the process; a rejected grammar is a GrammarError instead.
+        """
+        key = json.dumps(schema, sort_keys=True)
+        cached = self._grammars.get(key)
+        if cached is not None:
+            return cached
+        import llama_cpp
+        from llama_cpp import LlamaGrammar
+
+        text = schema_to_gbnf(schema).text
+        with _quiet_stderr():
+            sampler = llama_cpp.llama_sampler_init_grammar(
+                self._llm._model.vocab, text.encode("utf-8"), b"root"
+            )
+        if not sampler:
+            raise GrammarError(
+                "llama.cpp rejected the grammar made from the tool schema; simplify the "
+                "schema (fewer nested options, shorter enum values) and try again"
+            )
+        llama_cpp.llama_sampler_free(sampler)
+        grammar = LlamaGrammar.from_string(text, verbose=False)
+        if len(self._grammars) >= _GRAMMAR_CACHE:
+            self._grammars.pop(next(iter(self._grammars)))
+        self._grammars[key] = grammar
+        return grammar
+
     def _stops(self) -> list[str]:
         stops = ["<|im_end|>", "<end_of_turn>", "<|eot_id|>"]
         eos = self._token_text(self._llm.token_eos())
@@ -323,6 +355,7 @@ class LlamaCppBackend:
 
 
 _CACHE_MAGIC = b"LLMOSKV1"
+_GRAMMAR_CACHE = 64  # grammars kept per backend, one per distinct schema
 _CACHE_KEEP = 4
 
 
@@ -332,14 +365,6 @@ def _prune(folder: Path, keep: int) -> None:
     for old in files[keep:]:
         with contextlib.suppress(OSError):
             old.unlink()
-
-
-@lru_cache(maxsize=64)
-def _grammar_for(schema_json: str) -> Any:
-    from llama_cpp import LlamaGrammar
-
-    with _quiet_stderr():
-        return LlamaGrammar.from_json_schema(schema_json, verbose=False)
 
 
 @contextlib.contextmanager

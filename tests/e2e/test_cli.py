@@ -70,6 +70,7 @@ def llmos(
     cache: Path | None = None,
     env: dict[str, str] | None = None,
     timeout: float = QUICK_TIMEOUT_S,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m llmos_shell ARGS` with the test's (isolated) environment."""
     environ = os.environ.copy()  # the autouse fixture points every dir into tmp_path
@@ -80,7 +81,8 @@ def llmos(
         [sys.executable, "-m", "llmos_shell", *args],
         env=environ,
         cwd=cwd,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if input is None else None,
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -245,6 +247,31 @@ def test_plan_json_is_a_valid_call_or_an_answer(prefix_cache: Path, audit_log: P
         registry.get(planned["tool"]).validate(planned["arguments"])  # raises if invalid
     assert data["calls"] or (isinstance(data["answer"], str) and data["answer"].strip())
     assert not audit_log.exists()  # planning runs nothing
+
+
+def _spec(name: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "description": name, "parameters": parameters}}
+
+
+def test_plan_batch_survives_schemas_a_grammar_engine_chokes_on(prefix_cache: Path) -> None:
+    """Valid JSON Schemas that once crashed the process (SIGSEGV in llama.cpp) give a line each."""
+    awkward = [
+        _spec("pick", {"type": "object", "properties": {"x": {"enum": ['say "hi"', "a\\b"]}}}),
+        _spec("quote", {"type": "object", "properties": {'we"ird': {"type": "string"}}}),
+        _spec("empty", {"type": "object", "properties": {"x": {"anyOf": []}}, "required": ["x"]}),
+        _spec("many", {"type": "object", "properties": {"x": {"type": "array", "maxItems": 5000}}}),
+    ]
+    lines = [json.dumps({"request": "pick say hi", "tools": [spec]}) for spec in awkward]
+    lines.append('"how much disk space is free?"')
+    proc = llmos(
+        "plan", "--json", "-", cache=prefix_cache, timeout=MODEL_TIMEOUT_S, input="\n".join(lines)
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rows) == len(lines)
+    assert "anyOf needs at least one option" in rows[2]["error"]
+    for row in (rows[0], rows[1], rows[3], rows[4]):
+        assert "error" not in row, row
 
 
 def test_a_one_shot_request_prints_a_result(prefix_cache: Path, workdir: Path) -> None:
