@@ -153,6 +153,7 @@ def _name_matcher(pattern: str | None, root: Path) -> Callable[[os.DirEntry[str]
             {"path": "~/projects", "sort_by": "modified"},
         ),
     ],
+    kinds={"path": "path", "sort_by": "choice", "limit": "count", "show_hidden": "flag"},
 )
 def list_directory(
     path: str = ".",
@@ -218,6 +219,15 @@ def list_directory(
             {"path": "/var/log", "name": "*.log", "modified_before": "30d"},
         ),
     ],
+    kinds={
+        "path": "path",
+        "name": "glob",
+        "min_size": "size",
+        "max_size": "size",
+        "modified_within": "age",
+        "modified_before": "age",
+        "limit": "count",
+    },
 )
 def find_files(
     path: str = ".",
@@ -309,6 +319,7 @@ def find_files(
         ),
         ("find where PATH is set in my bashrc", {"pattern": "PATH=", "path": "~/.bashrc"}),
     ],
+    kinds={"pattern": "pattern", "path": "path", "glob": "glob", "max_matches": "count"},
 )
 def search_text(
     pattern: str,
@@ -431,6 +442,7 @@ def _clip(line: str, found: re.Match[str]) -> str:
         ("tail the syslog", {"path": "/var/log/syslog", "tail": 50}),
         ("cat /etc/hosts", {"path": "/etc/hosts"}),
     ],
+    kinds={"path": "path", "head": "count-first", "tail": "count-last", "max_bytes": "number"},
 )
 def read_file(
     path: str,
@@ -539,6 +551,7 @@ def _read_tail(handle: Any, size: int, lines: int, max_bytes: int) -> tuple[byte
             {"path": "notes/ideas.md", "content": "# Ideas\n", "create_parents": True},
         ),
     ],
+    kinds={"path": "path", "content": "text"},
 )
 def write_file(
     path: str,
@@ -634,6 +647,7 @@ def _make_parent(target: Path) -> None:
             {"source": "config.yaml", "destination": "config.yaml.bak", "overwrite": True},
         ),
     ],
+    kinds={"source": "path", "destination": "path"},
 )
 def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[str, Any]:
     """Copy a file or a whole folder; into the destination when it is an existing folder.
@@ -692,6 +706,7 @@ def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[st
             {"source": "photos", "destination": "/mnt/backup/photos_2023"},
         ),
     ],
+    kinds={"source": "path", "destination": "path"},
 )
 def move_path(source: str, destination: str, overwrite: bool = False) -> dict[str, Any]:
     """Move or rename a file or folder; into the destination when it is an existing folder.
@@ -784,6 +799,7 @@ def _move_across(source: Path, target: Path) -> None:
         ("rm -r ~/Downloads/junk", {"path": "~/Downloads/junk"}),
         ("throw away the build folder", {"path": "build"}),
     ],
+    kinds={"path": "path"},
 )
 def delete_path(path: str) -> dict[str, Any]:
     """Delete a file or folder by moving it to the trash, from where it can be restored.
@@ -871,6 +887,7 @@ def _trash_items(trash: Path) -> list[_TrashItem]:
         ("did I delete any pdfs recently", {"name": ".pdf"}),
         ("show the last 10 things I deleted", {"limit": 10}),
     ],
+    kinds={"name": "name", "limit": "count"},
 )
 def list_trash(name: str | None = None, limit: int = 50) -> dict[str, Any]:
     """List what is in the trash, most recently deleted first, with where each item came from.
@@ -942,6 +959,7 @@ def _trash_matches(items: list[_TrashItem], text: str) -> list[_TrashItem]:
             {"path": "report.2.pdf", "destination": "~/Desktop"},
         ),
     ],
+    kinds={"path": "path", "destination": "path"},
 )
 def restore_from_trash(path: str, destination: str | None = None) -> dict[str, Any]:
     """Restore a deleted file or folder from the trash to where it was, or to a destination.
@@ -1098,6 +1116,7 @@ def _usage_row(mountpoint: str, usage: Any, device: str, fstype: str) -> dict[st
         ("what is taking up space in my home folder", {"path": "~"}),
         ("how big is my Downloads folder", {"path": "~/Downloads", "top": 5}),
     ],
+    kinds={"path": "path", "top": "count"},
 )
 def disk_usage(path: str | None = None, top: int = 10) -> dict[str, Any]:
     """Show free space per disk, or with a path, the size of a folder and its biggest items.

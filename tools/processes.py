@@ -62,6 +62,7 @@ def _snapshot(proc: psutil.Process) -> dict[str, Any] | None:
         ("show python processes", {"name": "python", "sort_by": "pid"}),
         ("ps aux", {"sort_by": "pid", "limit": 100}),
     ],
+    kinds={"name": "process", "limit": "count"},
 )
 def list_processes(
     sort_by: Literal["cpu", "memory", "pid", "name"] = "cpu",
@@ -140,6 +141,7 @@ def _gone(proc: psutil.Process) -> bool:
         ("stop all the sleep processes", {"name": "sleep"}),
         ("kill -9 31337", {"pid": 31337, "signal": "KILL"}),
     ],
+    kinds={"pid": "pid", "name": "process"},
 )
 def kill_process(
     pid: int | None = None,

@@ -98,6 +98,7 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
         ("run the tests", {"command": "pytest -q", "timeout_s": 300}),
         ("what version of node do I have", {"command": "node --version"}),
     ],
+    kinds={"command": "command", "cwd": "path", "timeout_s": "number"},
 )
 def run_shell(command: str, cwd: str | None = None, timeout_s: float = 30) -> dict[str, Any]:
     """Run a bash command line and return its output and exit code (when no other tool fits).

@@ -14,6 +14,7 @@ from llmos_shell.calls import ToolCall
 from llmos_shell.planning.normalize import normalize_arguments
 from llmos_shell.planning.slots import fill_arguments
 from llmos_shell.registry import Tool
+from llmos_shell.registry.kinds import Kind
 
 
 def ground_call(call: ToolCall, tool: Tool, request: str, evidence: str) -> ToolCall:
@@ -22,8 +23,8 @@ def ground_call(call: ToolCall, tool: Tool, request: str, evidence: str) -> Tool
     `evidence` is everything the values may come from: the request, earlier results and turns.
     """
     call = drop_ungrounded(call, tool, evidence)
-    call = fill_arguments(call, tool.parameters_schema(), request)
-    return normalize_arguments(call)
+    call = fill_arguments(call, tool, request)
+    return normalize_arguments(call, tool.kinds)
 
 
 _WORD = re.compile(r"[a-z0-9]{3,}")
@@ -33,16 +34,23 @@ def drop_ungrounded(call: ToolCall, tool: Tool, grounding: str) -> ToolCall:
     """Remove optional text arguments that nothing in the request or the results mentions.
 
     Small models fill optional fields with values from the examples ("~/Desktop" for a
-    question about free space); the tool's own default is the better guess then. Required
-    arguments, and values of other types, are kept as they are; so is a number that appears
-    in the request or a result (a pid found by an earlier call).
+    question about free space) or copy one value into a second field (the city into the
+    country); the tool's own default is the better guess then. Required arguments, values
+    that are written rather than copied (contents, commands), and values of other types are
+    kept as they are; so is a number that appears in the request or a result (a pid found
+    by an earlier call).
     """
     required = set(tool.parameters_schema().get("required", []))
     known = set(_WORD.findall(grounding.lower()))
     numbers = set(re.findall(r"\d+", grounding))
-    kept = {}
+    kept: dict[str, object] = {}
     for name, value in call.arguments.items():
-        if name not in required:
+        kind = tool.kinds.get(name, Kind.NAME)
+        if name not in required and not kind.free_text:
+            if isinstance(value, str) and value and any(
+                value == other for key, other in call.arguments.items() if key != name
+            ) and kind is not Kind.PATH:
+                continue  # the same words put in a second field: the model's filler
             if isinstance(value, str):
                 words = _WORD.findall(value.lower())
                 if words and not any(word in known for word in words):

@@ -9,16 +9,14 @@ for the downloads folder when no such folder is beside you), sizes and ages get 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from llmos_shell.calls import ToolCall
+from llmos_shell.registry.kinds import Kind
 from llmos_shell.vocabulary.places import HERE_PHRASES, HOME_FOLDERS, HOME_PHRASES
 from llmos_shell.vocabulary.units import normalize_age, normalize_size
-
-PATH_ARGS = frozenset({"path", "source", "destination", "cwd", "directory", "folder"})
-SIZE_ARGS = frozenset({"min_size", "max_size", "size"})
-AGE_ARGS = frozenset({"modified_within", "modified_before", "since", "older_than", "newer_than"})
 
 _FOLDER_WORDS = re.compile(r"^(?:the\s+|my\s+)?([a-z]+?)(?:\s+(?:folder|directory|dir))?$")
 
@@ -42,15 +40,18 @@ def normalize_path(value: str, cwd: Path | None = None) -> str:
     return text
 
 
-def normalize_arguments(call: ToolCall, cwd: Path | None = None) -> ToolCall:
-    """The call with its paths, sizes and ages written the way the tools read them best."""
+def normalize_arguments(
+    call: ToolCall, kinds: Mapping[str, Kind], cwd: Path | None = None
+) -> ToolCall:
+    """The call with its paths, sizes and ages (by kind) written as the tools read them best."""
     fixed: dict[str, Any] = {}
     for name, value in call.arguments.items():
-        if name in PATH_ARGS and isinstance(value, str) and value.strip():
+        kind = kinds.get(name)
+        if kind is Kind.PATH and isinstance(value, str) and value.strip():
             fixed[name] = normalize_path(value, cwd)
-        elif name in SIZE_ARGS:
+        elif kind is Kind.SIZE:
             fixed[name] = normalize_size(value)
-        elif name in AGE_ARGS:
+        elif kind is Kind.AGE:
             fixed[name] = normalize_age(value)
         else:
             fixed[name] = value

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmos_shell.calls import ToolCall
-from llmos_shell.planning.normalize import PATH_ARGS
+from llmos_shell.registry import Tool
+from llmos_shell.registry.kinds import Kind
+from llmos_shell.vocabulary.choices import CHOICE_PHRASES, stated_choices, stated_flags
 from llmos_shell.vocabulary.places import FOLDER_TYPOS, HERE_IN_TEXT, place_phrases
 from llmos_shell.vocabulary.units import (
     AGE_WORDS,
@@ -134,12 +136,10 @@ class Slots:
     glob: str | None = None
     count: int | None = None
     count_kind: str | None = None
-    sort: str | None = None
-    hidden: bool = False
-    dirs: bool = False
-    ignore_case: bool = False
-    append: bool = False
-    kill_hard: bool = False
+    choices: list[str] = field(default_factory=list)  # enum values stated ("size", "append")
+    size_numbers: set[float] = field(default_factory=set)  # the numbers of stated sizes
+    age_numbers: set[float] = field(default_factory=set)  # the numbers of stated ages
+    flags: set[str] = field(default_factory=set)  # switches stated in other words ("hidden")
     pid: int | None = None
     quoted: list[str] = field(default_factory=list)
     process: str | None = None
@@ -182,6 +182,7 @@ def extract(request: str) -> Slots:
             elif re.search(r"\bdid i download\b|\bi downloaded\b", lowered):
                 slots.paths.append("~/Downloads")
     for match in _SIZE.finditer(lowered):
+        slots.size_numbers.add(float(match.group("num")))
         value = _size(match)
         cmp = (match.group("cmp") or "").lower()
         if cmp.startswith(("smaller", "less", "under", "below", "at most", "tiny", "<")):
@@ -197,6 +198,8 @@ def extract(request: str) -> Slots:
             slots.min_size, slots.max_size = sizes
     for match in _AGE.finditer(lowered):
         count = match.group("num")
+        if count and count.isdigit():
+            slots.age_numbers.add(float(count))
         number = NUMBER_WORDS.get(count or "", None) if not (count or "").isdigit() else int(count)
         unit = AGE_WORDS[match.group("unit").lower()].spelling
         if number is None:
@@ -228,37 +231,8 @@ def extract(request: str) -> Slots:
         slots.count = int(match.group("num") or match.group("num2"))
         slots.count_kind = (match.group("kind") or "").lower() or None
         break
-    if re.search(r"\b(?:cpu|processor)\b", lowered):
-        slots.sort = "cpu"
-    elif re.search(r"\b(?:memory|ram|mem)\b", lowered):
-        slots.sort = "memory"
-    elif re.search(r"\b(?:biggest|largest|by size|big ones|size order|heaviest)", lowered) or (
-        re.search(r"(?:^|\s)-[lahr1]*S[lahr1]*\b", text)
-    ):
-        slots.sort = "size"
-    elif re.search(
-        r"\b(?:newest|latest|most recent(?:ly)?|by date|by time|recently|last modified)",
-        lowered,
-    ) or re.search(r"(?:^|\s)-[lahr1]*t[lahr1]*\b", text):
-        slots.sort = "modified"
-    elif re.search(r"\bby pid\b", lowered):
-        slots.sort = "pid"
-    elif re.search(r"\bby name\b|alphabetical", lowered):
-        slots.sort = "name"
-    slots.hidden = bool(
-        re.search(r"\bhidden\b|\bdot ?files\b|(?:^|\s)-[lhtrsS1]*a[lhtrsS1]*\b", lowered)
-    )
-    slots.dirs = bool(re.search(r"\b(?:folders|directories|dirs)\b|-type d\b", lowered))
-    slots.ignore_case = bool(
-        re.search(
-            r"any case|ignor\w* case|case[- ]insensitive|upper or lower|\s-[rRnlwHE]*i[rRnlwHE]*\b",
-            lowered,
-        )
-    )
-    slots.append = bool(re.search(r"\bappend\b|\badd\b.*\bto\b|>>|to the end of", lowered))
-    slots.kill_hard = bool(
-        re.search(r"-9\b|-kill\b|sigkill|\bforce\b|\bhard\b|\bfrozen\b|\bfroze\b", lowered)
-    )
+    slots.choices = stated_choices(text)
+    slots.flags = stated_flags(text)
     if re.search(r"\b(?:pid|process|kill|stop|end|terminate|sig\w*)\b", lowered):
         numbers = re.findall(r"(?<![\w.-])(\d{2,7})(?![\w.])", lowered)
         if len(numbers) == 1:
@@ -305,26 +279,39 @@ def _same_place(written: str, stated: str) -> bool:
     return written.startswith("/") and written.endswith("/" + tail)
 
 
-def fill_arguments(call: ToolCall, schema: Mapping[str, Any], request: str) -> ToolCall:
-    """The call with the values the request states put where the model missed them."""
+FIRST_WORDS = frozenset({"first", "head", "head -n", "-n", "top"})
+LAST_WORDS = frozenset({"last", "tail", "tail -n"})
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def fill_arguments(call: ToolCall, tool: Tool, request: str) -> ToolCall:
+    """The call with the values the request states put where the model missed them.
+
+    Everything is keyed on what each argument holds (its kind), never on a tool's name:
+    stated paths go to path arguments (two of them: from, then to), sizes and ages to size
+    and age arguments (two of them: the lower bound, then the upper), counts by whether
+    they count from the start or the end, enum values the request states to the argument
+    that offers them. An enum value or a switch the request does not state goes back to
+    the tool's default.
+    """
+    schema = tool.parameters_schema()
     props: Mapping[str, Any] = schema.get("properties", {})
+    required = set(schema.get("required") or [])
+    kinds = tool.kinds
     slots = extract(request)
     args = dict(call.arguments)
-
-    def enum_ok(name: str, value: Any) -> bool:
-        spec = props.get(name, {})
-        options = spec.get("enum") or [
-            v for option in spec.get("anyOf", []) for v in option.get("enum", [])
-        ]
-        return not options or value in options
+    named = lambda kind: [name for name in props if kinds.get(name) is kind]  # noqa: E731
 
     def put(name: str, value: Any, *, override: bool = True, exact: bool = False) -> None:
-        if name not in props or value is None or not enum_ok(name, value):
+        if value is None or not _enum_ok(props.get(name, {}), value):
             return
         current = args.get(name)
         if isinstance(current, str) and isinstance(value, str) and _same_place(current, value):
             return  # the model spelled out the stated path in full
-        is_path = name in PATH_ARGS
+        is_path = kinds.get(name) is Kind.PATH
         if (
             current in (None, "")
             or exact
@@ -332,58 +319,94 @@ def fill_arguments(call: ToolCall, schema: Mapping[str, Any], request: str) -> T
         ):
             args[name] = value
 
-    if "source" in props and "destination" in props:
-        if len(slots.paths) >= 2:
-            put("source", slots.paths[0], exact=slots.explicit_paths)
-            put("destination", slots.paths[-1], exact=slots.explicit_paths)
-    elif "path" in props and slots.paths:
+    # Paths inside a command line belong to the command, not to its other arguments.
+    paths = named(Kind.PATH) if not named(Kind.COMMAND) else []
+    if len(paths) >= 2 and len(slots.paths) >= 2:
+        put(paths[0], slots.paths[0], exact=slots.explicit_paths)
+        put(paths[-1], slots.paths[-1], exact=slots.explicit_paths)
+    elif paths and slots.paths:
         # A path written out beats the model's; one read from words ("downloads", "here")
         # only replaces a guess ("tmp" in "the tmp folder in this project" stays).
-        put("path", slots.paths[0], exact=slots.explicit_paths)
+        put(paths[0], slots.paths[0], exact=slots.explicit_paths)
     # Sizes and ages read with their units beat the model's spelling ("10" for "10 megs").
-    for name in ("min_size", "max_size", "modified_within", "modified_before"):
-        value = getattr(slots, name)
-        if value is not None and name in props:
-            args[name] = value
-    if slots.glob:
-        if "glob" in props:
-            put("glob", slots.glob)
-        elif "name" in props and call.tool == "find_files":
-            put("name", slots.glob)
-    if slots.sort:
-        put("sort_by", slots.sort, override=False)
+    for kind, low, high in (
+        (Kind.SIZE, slots.min_size, slots.max_size),
+        (Kind.AGE, slots.modified_within, slots.modified_before),
+    ):
+        names = named(kind)
+        if len(names) >= 2:
+            for name, value in ((names[0], low), (names[1], high)):
+                if value is not None:
+                    args[name] = value
+        elif names and (low or high):
+            args[names[0]] = low or high
+    for name in named(Kind.GLOB)[:1]:
+        put(name, slots.glob)
     if slots.count is not None:
-        kind = slots.count_kind or ""
-        if "tail" in props and kind in ("last", "tail", "tail -n"):
-            put("tail", slots.count, override=False)
-        elif "head" in props and kind in ("first", "head", "head -n", "-n", "top"):
-            put("head", slots.count, override=False)
-        elif "top" in props:
-            put("top", slots.count, override=False)
-        elif "limit" in props:
-            put("limit", slots.count, override=False)
-    for name in ("show_hidden", "include_hidden"):
-        if slots.hidden and name in props and not args.get(name):
+        qualifier = slots.count_kind or ""
+        if qualifier in LAST_WORDS and named(Kind.COUNT_LAST):
+            target = named(Kind.COUNT_LAST)
+        elif qualifier in FIRST_WORDS and named(Kind.COUNT_FIRST):
+            target = named(Kind.COUNT_FIRST)
+        else:
+            target = named(Kind.COUNT)
+        for name in target[:1]:
+            put(name, slots.count, override=False)
+    # A count from the end when the request counts from the start, or the other way round.
+    if (slots.count_kind or "") in FIRST_WORDS:
+        for name in named(Kind.COUNT_LAST):
+            args.pop(name, None)
+    elif (slots.count_kind or "") in LAST_WORDS:
+        for name in named(Kind.COUNT_FIRST):
+            args.pop(name, None)
+    said = _words(request)
+    for name in named(Kind.CHOICE):
+        options = _enum_values(props.get(name, {}))
+        lowered = {str(o).lower(): o for o in options}
+        stated = next((lowered[c] for c in slots.choices if c in lowered), None)
+        if stated is not None:
+            args[name] = stated
+        elif name not in required and name in args:
+            value = args[name]
+            default = props.get(name, {}).get("default")
+            word = str(value).lower()
+            # A value of the phrase table is stated only by its phrases ("KILL" by "-9" or
+            # "force", not by the verb "kill"); any other value by its own word.
+            mentioned = word in slots.choices or (word not in CHOICE_PHRASES and word in said)
+            if value != default and not mentioned:
+                del args[name]  # not what the request says: the tool's default
+    for name in named(Kind.FLAG):
+        concept = _words(name) - _GENERIC
+        stated_flag = bool(concept & (slots.flags | said))
+        if stated_flag and args.get(name) is not True:
             args[name] = True
-    if slots.dirs and "type" in props and args.get("type") in (None, "any", "file"):
-        if call.tool == "find_files" and enum_ok("type", "dir"):
-            args["type"] = "dir"
-    if slots.ignore_case and "ignore_case" in props:
-        args["ignore_case"] = True
-    if slots.append and "mode" in props and enum_ok("mode", "append"):
-        args["mode"] = "append"
-    if slots.kill_hard and "signal" in props and enum_ok("signal", "KILL"):
-        args["signal"] = "KILL"
-    elif args.get("signal") == "KILL" and "signal" in props:
-        del args["signal"]  # a forced kill only when the person asks for one; TERM first
-    if slots.pid is not None and "pid" in props:
-        put("pid", slots.pid)
-    elif "pid" in props and args.get("pid") == 9 and slots.kill_hard:
-        del args["pid"]  # the 9 of "kill -9", not a process id
-    if slots.process and "name" in props and ("pid" in props or "sort_by" in props):
-        if ("pid" not in props or slots.pid is None) and args.get("name") != slots.process:
-            args["name"] = slots.process
-            args.pop("pid", None)
-    if slots.quoted and "content" in props and not _grounded(args.get("content"), request):
-        args["content"] = slots.quoted[0] + "\n"
+        elif args.get(name) is True and not stated_flag and name not in required:
+            del args[name]
+    for name in named(Kind.PID)[:1]:
+        put(name, slots.pid)
+    processes = named(Kind.PROCESS)
+    if slots.process and processes:
+        pid_stated = slots.pid is not None and bool(named(Kind.PID))
+        if not pid_stated and args.get(processes[0]) != slots.process:
+            args[processes[0]] = slots.process
+            for name in named(Kind.PID):
+                args.pop(name, None)
+    texts = named(Kind.TEXT)
+    if slots.quoted and texts and not _grounded(args.get(texts[0]), request):
+        args[texts[0]] = slots.quoted[0] + "\n"
     return call if args == dict(call.arguments) else ToolCall(call.tool, args)
+
+
+# Words of switch names that say nothing by themselves ("show_hidden": only "hidden" counts).
+_GENERIC = frozenset({"show", "include", "ignore", "use", "create", "all", "only", "is", "with"})
+
+
+def _enum_values(spec: Mapping[str, Any]) -> list[Any]:
+    return list(spec.get("enum") or []) + [
+        v for option in spec.get("anyOf", []) for v in option.get("enum", [])
+    ]
+
+
+def _enum_ok(spec: Mapping[str, Any], value: Any) -> bool:
+    options = _enum_values(spec)
+    return not options or value in options

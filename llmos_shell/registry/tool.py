@@ -8,11 +8,12 @@ and validation), and policy metadata that the model never sees (risk, reversibil
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic
@@ -20,6 +21,7 @@ from pydantic.fields import FieldInfo
 
 from llmos_shell.calls import Risk
 from llmos_shell.errors import PluginError, describe_validation
+from llmos_shell.registry.kinds import Kind, argument_kinds
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -46,6 +48,12 @@ class Tool:
     shell_command_arg: str | None = None
     source: str = "unknown"
     schema: dict[str, Any] | None = None  # set for tools described by a JSON Schema only
+    declared_kinds: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def kinds(self) -> dict[str, Kind]:
+        """The kind of each argument: declared by the tool, else read from its schema."""
+        return argument_kinds(self.parameters_schema(), self.declared_kinds)
 
     @property
     def executable(self) -> bool:
@@ -89,12 +97,15 @@ def tool(
     reversible: bool | None = None,
     examples: Sequence[tuple[str, Mapping[str, Any]]] = (),
     shell_command_arg: str | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> Any:
     """Turn a typed function into a `Tool`.
 
     `risk` is one of read-only, write, destructive, network, privileged. `examples` are
     `(request, arguments)` pairs. `shell_command_arg` names an argument that holds a shell
-    command, whose risk the policy then reads from the command itself.
+    command, whose risk the policy then reads from the command itself. `kinds` says what
+    some arguments hold ({"path": "path", "limit": "count"}; see registry.kinds.Kind), so
+    the planner fills and checks them well; the others are read from their schema.
     """
 
     def build(fn: Callable[..., Any]) -> Tool:
@@ -105,6 +116,7 @@ def tool(
             reversible=reversible,
             examples=examples,
             shell_command_arg=shell_command_arg,
+            kinds=kinds or {},
         )
 
     if func is not None:
@@ -120,6 +132,7 @@ def _build_tool(
     reversible: bool | None,
     examples: Sequence[tuple[str, Mapping[str, Any]]],
     shell_command_arg: str | None,
+    kinds: Mapping[str, str],
 ) -> Tool:
     tool_name = name or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
@@ -138,6 +151,12 @@ def _build_tool(
         raise PluginError(
             f"tool {where}: shell_command_arg {shell_command_arg!r} is not one of its parameters"
         )
+    for argument, kind in kinds.items():
+        if argument not in fields:
+            raise PluginError(f"tool {where}: kinds names {argument!r}, which is not a parameter")
+        if kind not in {k.value for k in Kind}:
+            known = ", ".join(k.value for k in Kind)
+            raise PluginError(f"tool {where}: kind {kind!r} of {argument!r} is not one of {known}")
     checked: list[Example] = []
     for request, arguments in examples:
         try:
@@ -158,6 +177,7 @@ def _build_tool(
         examples=tuple(checked),
         shell_command_arg=shell_command_arg,
         source=fn.__module__,
+        declared_kinds=dict(kinds),
     )
 
 

@@ -13,6 +13,7 @@ from llmos_shell.planning.normalize import (
     normalize_path,
     normalize_size,
 )
+from llmos_shell.registry.kinds import Kind
 from llmos_shell.vocabulary.units import parse_age, parse_size
 
 
@@ -66,8 +67,13 @@ def test_normalize_age(value: str, expected: str) -> None:
 
 
 def test_normalize_arguments_touches_only_known_kinds(tmp_path: Path) -> None:
+    kinds = {"path": Kind.PATH, "min_size": Kind.SIZE, "name": Kind.GLOB}
     call = ToolCall("find_files", {"path": "here", "min_size": "10 megs", "name": "here"})
-    fixed = normalize_arguments(call, cwd=tmp_path)
+    fixed = normalize_arguments(call, kinds, cwd=tmp_path)
     assert fixed.arguments == {"path": ".", "min_size": "10MB", "name": "here"}
     same = ToolCall("find_files", {"path": "."})
-    assert normalize_arguments(same, cwd=tmp_path) is same
+    assert normalize_arguments(same, kinds, cwd=tmp_path) is same
+    # A plugin's argument is tidied by the kind it declares, whatever its name.
+    other = ToolCall("backup", {"where_to": "my downloads", "biggest": "2 gigs"})
+    tidied = normalize_arguments(other, {"where_to": Kind.PATH, "biggest": Kind.SIZE}, tmp_path)
+    assert tidied.arguments == {"where_to": "~/Downloads", "biggest": "2GB"}

@@ -28,10 +28,11 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
         ("find . -name '*.py'", {"paths": ["."], "glob": "*.py"}),
         ("whats in my dwonloads", {"paths": ["~/Downloads"]}),
         ("the last 100 lines of /var/log/syslog", {"count": 100, "count_kind": "last"}),
-        ("kill -9 8812", {"pid": 8812, "kill_hard": True}),
-        ("grep -i error here", {"paths": ["."], "ignore_case": True}),
-        ("echo 'ok' >> log.txt", {"append": True, "quoted": ["ok"]}),
-        ("sort this folder by size", {"paths": ["."], "sort": "size"}),
+        ("kill -9 8812", {"pid": 8812, "choices": ["kill"]}),
+        ("grep -i error here", {"paths": ["."], "flags": {"case"}}),
+        ("echo 'ok' >> log.txt", {"choices": ["append"], "quoted": ["ok"]}),
+        ("sort this folder by size", {"paths": ["."], "choices": ["size"]}),
+        ("ls -la ~/projects", {"flags": {"hidden"}}),
     ],
 )
 def test_extract_reads_stated_values(request_text: str, expected: dict[str, object]) -> None:
@@ -43,61 +44,61 @@ def test_extract_reads_stated_values(request_text: str, expected: dict[str, obje
 def test_extract_invents_nothing_for_a_plain_request() -> None:
     slots = extract("how much disk space is free")
     assert slots.paths == [] and slots.min_size is None and slots.glob is None
-    assert slots.count is None and slots.pid is None and not slots.hidden
+    assert slots.count is None and slots.pid is None and not slots.flags and not slots.choices
 
 
 def test_fill_adds_what_the_model_left_out(registry: Registry) -> None:
-    schema = registry.get("find_files").parameters_schema()
+    tool = registry.get("find_files")
     call = ToolCall("find_files", {"path": "~/Downloads"})
-    filled = fill_arguments(call, schema, "files bigger than 10 megs in downloads")
+    filled = fill_arguments(call, tool, "files bigger than 10 megs in downloads")
     assert filled.arguments == {"path": "~/Downloads", "min_size": "10MB"}
 
 
 def test_fill_replaces_a_value_the_request_does_not_support(registry: Registry) -> None:
-    schema = registry.get("list_directory").parameters_schema()
+    tool = registry.get("list_directory")
     call = ToolCall("list_directory", {"path": "~/Desktop"})  # copied from an example
-    assert fill_arguments(call, schema, "ls -la ~/projects").arguments == {
+    assert fill_arguments(call, tool, "ls -la ~/projects").arguments == {
         "path": "~/projects",
         "show_hidden": True,
     }
 
 
 def test_fill_keeps_grounded_values_and_respects_enums(registry: Registry) -> None:
-    schema = registry.get("list_processes").parameters_schema()
+    tool = registry.get("list_processes")
     call = ToolCall("list_processes", {"name": "firefox"})
-    filled = fill_arguments(call, schema, "is firefox using a lot of memory")
+    filled = fill_arguments(call, tool, "is firefox using a lot of memory")
     assert filled.arguments == {"name": "firefox", "sort_by": "memory"}
-    schema = registry.get("list_directory").parameters_schema()
-    filled = fill_arguments(ToolCall("list_directory", {}), schema, "sort by cpu")
+    tool = registry.get("list_directory")
+    filled = fill_arguments(ToolCall("list_directory", {}), tool, "sort by cpu")
     assert "sort_by" not in filled.arguments  # list_directory cannot sort by cpu
 
 
 def test_fill_orders_source_and_destination(registry: Registry) -> None:
-    schema = registry.get("copy_path").parameters_schema()
+    tool = registry.get("copy_path")
     call = ToolCall("copy_path", {"source": "report.pdf", "destination": "~/Desktop"})
-    filled = fill_arguments(call, schema, "cp ~/Documents/taxes.pdf /media/usb")
+    filled = fill_arguments(call, tool, "cp ~/Documents/taxes.pdf /media/usb")
     assert filled.arguments == {"source": "~/Documents/taxes.pdf", "destination": "/media/usb"}
 
 
 def test_fill_leaves_a_call_alone_when_nothing_is_stated(
     tmp_path: Path, registry: Registry
 ) -> None:
-    schema = registry.get("disk_usage").parameters_schema()
+    tool = registry.get("disk_usage")
     call = ToolCall("disk_usage", {})
-    assert fill_arguments(call, schema, "am i out of space") is call
+    assert fill_arguments(call, tool, "am i out of space") is call
 
 
 def test_fill_keeps_a_path_the_model_spelled_out(registry: Registry) -> None:
-    schema = registry.get("write_file").parameters_schema()
+    tool = registry.get("write_file")
     call = ToolCall("write_file", {"path": "/home/alex/notes/hello.txt", "content": "hi"})
-    assert fill_arguments(call, schema, "write hi to notes/hello.txt") is call
+    assert fill_arguments(call, tool, "write hi to notes/hello.txt") is call
 
 
 def test_a_forced_kill_needs_words_that_ask_for_it(registry: Registry) -> None:
-    schema = registry.get("kill_process").parameters_schema()
+    tool = registry.get("kill_process")
     call = ToolCall("kill_process", {"name": "firefox", "signal": "KILL"})
-    assert fill_arguments(call, schema, "kill firefox").arguments == {"name": "firefox"}
-    assert fill_arguments(call, schema, "firefox froze, force quit it") is call
+    assert fill_arguments(call, tool, "kill firefox").arguments == {"name": "firefox"}
+    assert fill_arguments(call, tool, "firefox froze, force quit it") is call
 
 
 @pytest.mark.parametrize(
@@ -127,5 +128,18 @@ def test_fill_corrects_what_the_request_contradicts(
     request_text: str,
     expected: dict[str, object],
 ) -> None:
-    schema = registry.get(tool).parameters_schema()
-    assert fill_arguments(ToolCall(tool, written), schema, request_text).arguments == expected
+    tool = registry.get(tool)
+    assert fill_arguments(ToolCall(tool, written), tool, request_text).arguments == expected
+
+
+def test_a_plugin_tool_is_filled_by_the_kinds_it_declares() -> None:
+    from llmos_shell.registry import tool as make_tool
+
+    @make_tool(kinds={"where": "path", "at_least": "size", "how_many": "count"})
+    def archive_big_files(where: str = ".", at_least: str = "1MB", how_many: int = 10) -> str:
+        """Archive the biggest files of a folder."""
+        return where
+
+    call = ToolCall("archive_big_files", {})
+    filled = fill_arguments(call, archive_big_files, "archive the top 3 files over 2 gigs in downloads")
+    assert filled.arguments == {"where": "~/Downloads", "at_least": "2GB", "how_many": 3}
