@@ -158,7 +158,11 @@ class Conversation:
     def add(self, outcome: RequestOutcome) -> None:
         """Remember a finished request and its first call (or its answer)."""
         first = outcome.steps[0].call if outcome.steps else None
-        self.turns = [*self.turns, Turn(outcome.request, first, outcome.answer)][-self.keep :]
+        results = tuple(
+            step.result.data for step in outcome.steps if step.result is not None and step.result.ok
+        )
+        turn = Turn(outcome.request, first, outcome.answer, results)
+        self.turns = [*self.turns, turn][-self.keep :]
 
     def clear(self) -> None:
         """Forget everything (a new topic)."""

@@ -16,14 +16,14 @@ from typing import Any
 
 from llmos_shell.backends.base import Backend, ChatMessage
 from llmos_shell.calls import ToolCall, ToolResult
+from llmos_shell.errors import LoopedCallError
+from llmos_shell.planning.evidence import Evidence
 from llmos_shell.planning.grounding import ground_call
 from llmos_shell.planning.replies import Action, AnswerStreamer, parse_action
-from llmos_shell.planning.schema import action_schema
+from llmos_shell.planning.schema import action_schema, call_chars, grounded_parameters
 from llmos_shell.planning.shortlist import Selection, ToolShortlist
 from llmos_shell.prompts import load_prompt
-from llmos_shell.registry import Registry
-
-CALL_MAX_TOKENS = 384
+from llmos_shell.registry import Registry, Tool
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Turn:
     request: str
     call: ToolCall | None
     answer: str | None = None
+    results: tuple[Any, ...] = ()  # the data its calls returned, for "kill it", "delete those"
 
 
 @dataclass
@@ -160,6 +161,42 @@ class Planner:
             messages.append(ChatMessage("user", text.strip()))
         return messages
 
+    def evidence(self, transcript: Transcript) -> Evidence:
+        """What this step's values may come from: the request, its own results so far, and
+        the turns before it when the request builds on them."""
+        results = [r.data for _, r in transcript.steps if r.ok]
+        extra: list[str] = []
+        for turn in transcript.history:
+            extra.append(turn.request)
+            results.extend(turn.results)
+        return Evidence(transcript.request, tuple(results), tuple(extra))
+
+    def schema_for(self, transcript: Transcript, *, final: bool = False) -> dict[str, Any]:
+        """The JSON Schema of the next step: an offered tool's call, or an answer.
+
+        The tools are the shortlist's for the request (all of them without a shortlist);
+        their arguments are held to what the request states (`grounded_parameters`).
+        """
+        if final:
+            return self._answer_schema
+        allow_answer = True
+        tools: Sequence[Tool] = list(self.registry)
+        if transcript.selection is not None:
+            selection = transcript.selection
+            # After a failed call the model may always give up and explain.
+            allow_answer = selection.allow_answer or bool(transcript.steps)
+            tools = selection.tools
+        if not tools:
+            return self._answer_schema
+        if not self.tidy_arguments:
+            return action_schema(tools, allow_answer=allow_answer)
+        evidence = self.evidence(transcript)
+        return action_schema(
+            tools,
+            allow_answer=allow_answer,
+            parameters=lambda item: grounded_parameters(item, evidence),
+        )
+
     def next_action(
         self,
         transcript: Transcript,
@@ -169,29 +206,17 @@ class Planner:
         cancel: threading.Event | None = None,
     ) -> Action:
         """Ask the model for the next action; with `final`, only an answer may come out."""
-        streamer = AnswerStreamer(on_answer_text)
         messages = self.messages_for(transcript, final=final)
-        if final:
-            schema = self._answer_schema
-        elif transcript.selection is not None:
-            selection = transcript.selection
-            # After a failed call the model may always give up and explain.
-            allow_answer = selection.allow_answer or bool(transcript.steps)
-            if selection.tools:
-                schema = action_schema(selection.tools, allow_answer=allow_answer)
-            else:
-                schema = self._answer_schema
-        else:
-            schema = self._schema
+        schema = self.schema_for(transcript, final=final)
+        # Enough tokens for the longest call the grammar allows, so no call is cut off; an
+        # answer is stopped at max_answer_tokens by the streamer.
+        max_tokens = max(self.max_answer_tokens, call_chars(schema))
+        streamer = AnswerStreamer(on_answer_text, max_answer_pieces=self.max_answer_tokens)
         generation = self.backend.generate(
-            messages,
-            schema=schema,
-            max_tokens=self.max_answer_tokens
-            if final
-            else max(self.max_answer_tokens, CALL_MAX_TOKENS),
-            on_text=streamer.feed,
-            cancel=cancel,
+            messages, schema=schema, max_tokens=max_tokens, on_text=streamer.feed, cancel=cancel
         )
+        if streamer.call_looped:
+            raise LoopedCallError(generation.text)
         if streamer.looped:
             return Action(call=None, answer=streamer.answer.strip(), generation=generation)
         action = parse_action(generation)

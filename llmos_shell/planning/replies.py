@@ -92,14 +92,15 @@ class JsonStringDecoder:
         return "".join(out)
 
 
-def repeated_tail(text: str) -> int:
+def repeated_tail(text: str, max_period: int | None = None) -> int:
     """Length of a loop at the end of `text` (a piece repeated back to back), or 0.
 
     Small models fall into loops ("and you can use it, and you can use it, ..."); a piece of
     20+ characters seen twice in a row, or 8+ seen three times, counts as one.
     """
     n = len(text)
-    for period in range(8, n // 2 + 1):
+    longest = n // 2 if max_period is None else min(n // 2, max_period)
+    for period in range(8, longest + 1):
         copies = 2 if period >= 20 else 3
         if period * copies > n:
             break
@@ -109,20 +110,33 @@ def repeated_tail(text: str) -> int:
     return 0
 
 
-class AnswerStreamer:
-    """Watches a generation: passes on the text of an answer and stops it when it loops."""
+_CALL_LOOP_PERIOD = 120  # longest repeated piece looked for inside a call
 
-    def __init__(self, sink: Callable[[str], None] | None) -> None:
+
+class AnswerStreamer:
+    """Watches a generation: passes on the text of an answer, stops it when it loops or runs
+    past `max_answer_pieces`, and stops a call that loops inside its arguments."""
+
+    def __init__(
+        self, sink: Callable[[str], None] | None, max_answer_pieces: int | None = None
+    ) -> None:
         self._sink = sink
         self._buffer = ""
         self._decoder: JsonStringDecoder | None = None
         self._not_answer = False
+        self._max_answer_pieces = max_answer_pieces
+        self._answer_pieces = 0
         self.answer = ""
         self.looped = False
+        self.call_looped = False
 
     def feed(self, piece: str) -> bool:
         """Take one generated piece; returns True when the generation should stop."""
         if self._not_answer:
+            self._buffer += piece
+            if repeated_tail(self._buffer, _CALL_LOOP_PERIOD):
+                self.call_looped = True
+                return True
             return False
         if self._decoder is None:
             self._buffer += piece
@@ -134,6 +148,9 @@ class AnswerStreamer:
             self._decoder = JsonStringDecoder()
             piece = self._buffer[match.end() :]
         text = self._decoder.feed(piece)
+        self._answer_pieces += 1
+        if self._max_answer_pieces is not None and self._answer_pieces > self._max_answer_pieces:
+            return True
         if not text:
             return False
         self.answer += text
