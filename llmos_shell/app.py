@@ -49,19 +49,23 @@ class App:
     @functools.cached_property
     def planner(self) -> Planner:
         """The planner over the registry, on the backend, its static prompt evaluated."""
+        return self.planner_for(self.registry)
+
+    def planner_for(self, registry: Registry) -> Planner:
+        """A planner over `registry` (the app's tools, or tools given as specs), warmed up."""
         settings = self.config.settings
         shortlist = None
         if settings.shortlist_size > 0:
             from llmos_shell.planning.shortlist import default_shortlist
 
             shortlist = default_shortlist(
-                self.registry,
+                registry,
                 size=settings.shortlist_size,
                 cache_dir=self.config.paths.cache_dir,
             )
         planner = Planner(
             self.backend,
-            self.registry,
+            registry,
             observation_chars=settings.observation_chars,
             max_answer_tokens=settings.max_answer_tokens,
             shortlist=shortlist,

@@ -224,6 +224,9 @@ class Session:
             self._run(outcome, events, dry_run=dry_run, cancel=cancel)
         except Cancelled:
             outcome.status = Status.CANCELLED
+        last = outcome.steps[-1].result if outcome.steps else None
+        if outcome.status is Status.ANSWERED and last is not None and not last.ok:
+            outcome.status = Status.TOOL_FAILED  # an answer after a failure is no success
         if self.conversation is not None and not dry_run:
             self.conversation.add(outcome)
         return outcome
@@ -255,7 +258,6 @@ class Session:
             call = action.call
             if transcript.steps and transcript.steps[-1][0] == call:
                 # Small models tend to repeat a call after its result; answer instead.
-                events.notice(f"{call.tool} was already run with these arguments.")
                 action = self.planner.next_action(
                     transcript, final=True, on_answer_text=events.answer_text, cancel=cancel
                 )

@@ -232,6 +232,10 @@ def process_memory() -> dict[str, int]:
                 memory["peak_gpu_bytes"] = int(torch.cuda.max_memory_allocated())
         except Exception:  # a broken CUDA setup must not break a stats line
             pass
+    # The two are read from different sources at different moments; a peak is never less.
+    for now, peak in (("rss_bytes", "peak_rss_bytes"), ("gpu_bytes", "peak_gpu_bytes")):
+        if now in memory:
+            memory[peak] = max(memory.get(peak, 0), memory[now])
     return memory
 
 

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_request(app: App, args: argparse.Namespace) -> int:
     from llmos_shell.session import SilentEvents, deny_all
-    from llmos_shell.ui.console import console, terminal_ask, warn
+    from llmos_shell.ui.console import console, terminal_ask, warn, wide_console
     from llmos_shell.ui.interrupt import cancel_on_sigint
     from llmos_shell.ui.render import ConsoleEvents
 
@@ -68,7 +68,7 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     request = base.joined_request(args)
     if request is None:
         return int(ExitStatus.USAGE)
-    out = console()
+    out = wide_console()
     confirmer: Any = deny_all
     if sys.stdin.isatty() and not args.json:
         from llmos_shell.ui.repl.confirm import InteractiveConfirmer

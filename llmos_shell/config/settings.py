@@ -6,6 +6,7 @@ is one sentence naming the file or variable, the key, and the fix.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -253,11 +254,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def render_toml_value(value: Any) -> str:
-    """A value written as TOML would write it, for `llmos config`."""
+    """A value written as TOML writes it, so `llmos config` can be pasted into config.toml."""
     if value is None:
-        return '""'
+        return '""'  # empty means unset for every setting that may be unset
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(render_toml_value(item) for item in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # JSON's escapes are valid TOML

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from llmos_shell.vocabulary.units import NUMBER_WORDS
@@ -34,6 +34,11 @@ class Evidence:
     request: str
     results: tuple[Any, ...] = ()  # data of earlier steps and turns that the request builds on
     extra: tuple[str, ...] = ()  # other texts the request refers to (an earlier request)
+    carried: tuple[Any, ...] = ()  # argument values of the turn it builds on ("the same...")
+
+    def carried_strings(self) -> list[str]:
+        """The string values of the earlier turn's call, which a follow-up may keep."""
+        return [v for v in _leaves(list(self.carried)) if isinstance(v, str) and v]
 
     def spans(self) -> list[str]:
         """Every span of the request (and of the texts it refers to), longest first."""
@@ -67,7 +72,7 @@ class Evidence:
             for word, value in NUMBER_WORDS.items():
                 if len(word) > 2 and re.search(rf"\b{re.escape(word)}\b", lowered):
                     found.setdefault(value, None)
-        for data in self.results:
+        for data in (*self.results, list(self.carried)):
             for value in _leaves(data):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     found.setdefault(value, None)
@@ -127,12 +132,3 @@ def _leaves(data: Any, depth: int = 0) -> Iterable[Any]:
             yield from _leaves(value, depth + 1)
     else:
         yield data
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The values an argument may take, when they can be listed; None means free."""
-
-    strings: tuple[str, ...] | None = None
-    numbers: tuple[int | float, ...] | None = None
-    extra: tuple[str, ...] = field(default_factory=tuple)

@@ -166,10 +166,13 @@ class Planner:
         the turns before it when the request builds on them."""
         results = [r.data for _, r in transcript.steps if r.ok]
         extra: list[str] = []
+        carried: list[Any] = []
         for turn in transcript.history:
             extra.append(turn.request)
             results.extend(turn.results)
-        return Evidence(transcript.request, tuple(results), tuple(extra))
+            if turn.call is not None:
+                carried.extend(turn.call.arguments.values())
+        return Evidence(transcript.request, tuple(results), tuple(extra), tuple(carried))
 
     def schema_for(self, transcript: Transcript, *, final: bool = False) -> dict[str, Any]:
         """The JSON Schema of the next step: an offered tool's call, or an answer.

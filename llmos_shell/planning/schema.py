@@ -65,6 +65,7 @@ TEXT_CHARS = 2000  # file contents, a message
 COMMAND_CHARS = 500  # a shell command line
 SHORT_CHARS = 64  # a date, a size or a name the request did not state
 MAX_ITEMS = 16  # array items when the schema gives no bound
+PATH_SPAN_WORDS = 2  # the longest span of the request offered as a path ("tmp", "old logs")
 
 
 def grounded_parameters(tool: Tool, evidence: Evidence) -> dict[str, Any]:
@@ -218,14 +219,19 @@ def _string_candidates(kind: Kind, evidence: Evidence, stated: Slots) -> list[st
     """The values a string argument of this kind may take; None: it is written freely."""
     if kind.free_text:
         return None
-    found = evidence.result_strings()
+    found = [*evidence.result_strings(), *evidence.carried_strings()]
     if kind is Kind.PATH:
-        # Paths come from the request's own path words ("downloads", "here", "notes.txt")
-        # and from earlier results; with neither, the tool's default place is the answer.
-        return list(dict.fromkeys([*stated.paths, *found]))
-    spans = evidence.spans()
+        # Paths come from the request's own path words ("downloads", "here", "notes.txt"),
+        # short names in it ("the tmp folder"), earlier results and the turn before; with
+        # none of those, the tool's default place is the answer.
+        places = [path for path, _ in stated.places]
+        if not places and not found and not evidence.carried:
+            return []
+        short = [s for s in evidence.spans() if len(s.split()) <= PATH_SPAN_WORDS]
+        return list(dict.fromkeys([*places, *evidence.carried_strings(), *found, *short]))
     if kind is Kind.GLOB and stated.glob:
-        spans = [stated.glob, *spans]
+        return [stated.glob]  # "pdfs" means *.pdf
+    spans = evidence.spans()
     if kind is Kind.PROCESS and stated.process:
         spans = [stated.process, *spans]
     return list(dict.fromkeys([*spans, *found]))

@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmos_shell.planning.relevance import (
+    RelevanceModel,
+    content_words,
+    lexical_overlap,
+    shipped_model,
+)
+from llmos_shell.planning.synthesis import synthesized_examples
 from llmos_shell.registry import Registry, Tool
 
 if TYPE_CHECKING:
@@ -30,6 +37,7 @@ class PlanExample:
     arguments: dict[str, Any] = field(default_factory=dict)
     answer: str | None = None
     source: str = "tool"
+    shown: bool = True  # False: only for matching requests, never shown as a turn
 
     def reply(self) -> str:
         """The assistant turn this example teaches, as JSON."""
@@ -47,15 +55,27 @@ class Selection:
     examples: tuple[PlanExample, ...]
     scores: dict[str, float] = field(default_factory=dict)
     allow_answer: bool = True
+    features: dict[str, float] = field(default_factory=dict)
+    fit: float | None = None  # calibrated probability that an offered tool fits
 
 
 def examples_from_registry(registry: Registry) -> list[PlanExample]:
-    """Every example request the tools declare, as plan examples."""
-    return [
-        PlanExample(example.request, item.name, dict(example.arguments), source="tool")
-        for item in registry
-        for example in item.examples
-    ]
+    """Every example request the tools declare, as plan examples; a tool that declares none
+    gets examples made from its name, purpose and schema (the first one shown, the others
+    used only for matching)."""
+    out: list[PlanExample] = []
+    for item in registry:
+        if item.examples:
+            out += [
+                PlanExample(example.request, item.name, dict(example.arguments), source="tool")
+                for example in item.examples
+            ]
+            continue
+        for index, (request, arguments) in enumerate(synthesized_examples(item)):
+            out.append(
+                PlanExample(request, item.name, arguments, source="synthesized", shown=index == 0)
+            )
+    return out
 
 
 def answer_examples(items: Iterable[dict[str, Any]]) -> list[PlanExample]:
@@ -112,12 +132,14 @@ class ToolShortlist:
         size: int = 5,
         examples: int = 4,
         margin: float = 0.12,
+        relevance: RelevanceModel | None = None,
     ) -> None:
         self.registry = registry
         self.embedder = embedder
         self.size = size
         self.examples = examples
         self.margin = margin
+        self.relevance = relevance
         known = [e for e in pool if e.tool is None or e.tool in registry]
         self.pool: list[PlanExample] = [*examples_from_registry(registry), *known]
         self._tools = list(registry)
@@ -125,6 +147,7 @@ class ToolShortlist:
         self._description_vectors = embedder.embed(
             [f"{item.name.replace('_', ' ')}: {item.description}" for item in self._tools]
         )
+        self._tool_words = {item.name: content_words(_tool_text(item)) for item in self._tools}
 
     def select(self, request: str, context: str = "") -> Selection:
         """The options and examples for `request`; `context` (an earlier turn) counts less.
@@ -157,15 +180,55 @@ class ToolShortlist:
             mean = sum(closest) / len(closest) if closest else description
             scores[item.name] = max(mean, description)
         ranked = sorted(self._tools, key=lambda item: -scores[item.name])
+        features = self._features(request, ranked, scores, answer_score, desc_sims)
         if self.size <= 0:
-            return Selection(tuple(ranked), self._examples(pool_sims, request, None, True), scores)
-        best = max(scores[ranked[0].name] if ranked else -1.0, answer_score)
-        floor = best - self.margin
-        offered = tuple(item for item in ranked[: self.size] if scores[item.name] >= floor)
-        allow_answer = answer_score >= floor or not offered
+            examples = self._examples(pool_sims, request, None, True)
+            return Selection(tuple(ranked), examples, scores, features=features)
+        best_tool = scores[ranked[0].name] if ranked else -1.0
+        model = self.relevance if ranked else None
+        fit = model.probability(features) if model is not None else None
+        if model is None or fit is None:
+            best = max(best_tool, answer_score)
+            floor = best - self.margin
+            offered = tuple(item for item in ranked[: self.size] if scores[item.name] >= floor)
+            allow_answer = answer_score >= floor or not offered
+        else:
+            # Whether to call at all is the calibrated model's; which tools, the margin's.
+            floor = best_tool - self.margin
+            offered = tuple(item for item in ranked[: self.size] if scores[item.name] >= floor)
+            if fit < model.answer_only_below:
+                offered = ()
+            allow_answer = not offered or fit <= model.call_only_above
         names = {item.name for item in offered}
         examples = self._examples(pool_sims, request, names, allow_answer)
-        return Selection(offered, examples, scores, allow_answer)
+        return Selection(offered, examples, scores, allow_answer, features, fit)
+
+    def _features(
+        self,
+        request: str,
+        ranked: list[Tool],
+        scores: dict[str, float],
+        answer_score: float,
+        desc_sims: Any,
+    ) -> dict[str, float]:
+        """How the request relates to the best tool and to a plain answer (see relevance)."""
+        if not ranked:
+            return {
+                "tool": -1.0,
+                "answer": answer_score,
+                "gap": -1.0 - answer_score,
+                "description": -1.0,
+                "lexical": 0.0,
+            }
+        best = ranked[0]
+        tool = scores[best.name]
+        return {
+            "tool": tool,
+            "answer": answer_score,
+            "gap": tool - answer_score,
+            "description": float(max(desc_sims)),
+            "lexical": lexical_overlap(request, self._tool_words[best.name]),
+        }
 
     def _examples(
         self, sims: Any, request: str, names: set[str] | None, allow_answer: bool
@@ -178,8 +241,11 @@ class ToolShortlist:
         usable = [
             i
             for i in order
-            if (self.pool[i].tool is None and allow_answer)
-            or (self.pool[i].tool is not None and (names is None or self.pool[i].tool in names))
+            if self.pool[i].shown
+            and (
+                (self.pool[i].tool is None and allow_answer)
+                or (self.pool[i].tool is not None and (names is None or self.pool[i].tool in names))
+            )
         ]
         usable = [
             i for i in usable if self.pool[i].request.strip().lower() != request.strip().lower()
@@ -201,6 +267,17 @@ class ToolShortlist:
         return tuple(self.pool[i] for i in chosen)
 
 
+def _tool_text(item: Tool) -> str:
+    """Everything a tool says about itself: name, purpose, arguments and their values."""
+    parts = [item.name.replace("_", " "), item.description]
+    for name, spec in (item.parameters_schema().get("properties") or {}).items():
+        parts.append(name.replace("_", " "))
+        if isinstance(spec, dict):
+            parts.append(str(spec.get("description") or ""))
+            parts.extend(str(v) for v in spec.get("enum") or [])
+    return " ".join(parts)
+
+
 def default_shortlist(
     registry: Registry,
     *,
@@ -217,4 +294,6 @@ def default_shortlist(
         *shipped_examples(load_prompt("plan_examples.jsonl")),
         *answer_examples(json.loads(load_prompt("answer_examples.json"))),
     ]
-    return ToolShortlist(registry, embedder, pool=pool, size=size, examples=examples)
+    return ToolShortlist(
+        registry, embedder, pool=pool, size=size, examples=examples, relevance=shipped_model()
+    )

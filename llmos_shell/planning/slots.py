@@ -129,6 +129,7 @@ class Slots:
 
     paths: list[str] = field(default_factory=list)
     explicit_paths: bool = False
+    places: list[tuple[str, bool]] = field(default_factory=list)  # every path said, in order
     min_size: str | None = None
     max_size: str | None = None
     modified_within: str | None = None
@@ -159,6 +160,7 @@ def extract(request: str) -> Slots:
     slots = Slots()
     slots.quoted = [a or b for a, b in _QUOTED.findall(text)]
     globs = [g for g in _GLOB.findall(text) if g != "*"]
+    mentions: list[tuple[int, str, bool]] = []  # (where, path, written out)
     for match in _PATH_TOKEN.finditer(text):
         token = match.group(1)
         if token.strip("."):
@@ -170,7 +172,15 @@ def extract(request: str) -> Slots:
         if token.lower().startswith(("http:", "https:", "e.g", "i.e")):
             continue
         slots.paths.append(token)
+        mentions.append((match.start(1), token, True))
     slots.explicit_paths = bool(slots.paths)
+    taken: set[int] = set()
+    for phrase, path in place_phrases().items():
+        for found in re.finditer(rf"\b{phrase}\b", lowered):
+            if not taken & set(range(found.start(), found.end())):
+                taken |= set(range(found.start(), found.end()))
+                mentions.append((found.start(), path, False))
+    slots.places = [(path, written) for _, path, written in sorted(mentions)]
     if not slots.paths:
         for phrase, path in place_phrases().items():
             if re.search(rf"\b{phrase}\b", lowered):
@@ -294,8 +304,8 @@ def fill_arguments(call: ToolCall, tool: Tool, request: str) -> ToolCall:
     stated paths go to path arguments (two of them: from, then to), sizes and ages to size
     and age arguments (two of them: the lower bound, then the upper), counts by whether
     they count from the start or the end, enum values the request states to the argument
-    that offers them. An enum value or a switch the request does not state goes back to
-    the tool's default.
+    that offers them, switches the request names. An enum value the request does not state
+    goes back to the tool's default.
     """
     schema = tool.parameters_schema()
     props: Mapping[str, Any] = schema.get("properties", {})
@@ -321,9 +331,10 @@ def fill_arguments(call: ToolCall, tool: Tool, request: str) -> ToolCall:
 
     # Paths inside a command line belong to the command, not to its other arguments.
     paths = named(Kind.PATH) if not named(Kind.COMMAND) else []
-    if len(paths) >= 2 and len(slots.paths) >= 2:
-        put(paths[0], slots.paths[0], exact=slots.explicit_paths)
-        put(paths[-1], slots.paths[-1], exact=slots.explicit_paths)
+    if len(paths) >= 2 and len(slots.places) >= 2:
+        (first, first_written), (last, last_written) = slots.places[0], slots.places[-1]
+        put(paths[0], first, exact=first_written)
+        put(paths[-1], last, exact=last_written)
     elif paths and slots.paths:
         # A path written out beats the model's; one read from words ("downloads", "here")
         # only replaces a guess ("tmp" in "the tmp folder in this project" stays).
@@ -376,12 +387,8 @@ def fill_arguments(call: ToolCall, tool: Tool, request: str) -> ToolCall:
             if value != default and not mentioned:
                 del args[name]  # not what the request says: the tool's default
     for name in named(Kind.FLAG):
-        concept = _words(name) - _GENERIC
-        stated_flag = bool(concept & (slots.flags | said))
-        if stated_flag and args.get(name) is not True:
+        if (_words(name) - _GENERIC) & (slots.flags | said):
             args[name] = True
-        elif args.get(name) is True and not stated_flag and name not in required:
-            del args[name]
     for name in named(Kind.PID)[:1]:
         put(name, slots.pid)
     processes = named(Kind.PROCESS)

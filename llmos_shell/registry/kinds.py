@@ -100,6 +100,8 @@ def infer_kind(name: str, schema: Mapping[str, Any]) -> Kind:
     if _enum(schema):
         return Kind.CHOICE
     types = _types(schema)
+    if types == {"array"} and isinstance(schema.get("items"), dict):
+        return infer_kind(name, {**schema["items"], "description": schema.get("description", "")})
     if "boolean" in types:
         return Kind.FLAG
     fmt = schema.get("format")

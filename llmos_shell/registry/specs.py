@@ -22,7 +22,6 @@ _DROPPED = {
     "title",
     "examples",
     "$schema",
-    "default",
 }
 # Type names seen in function-calling data sets beyond JSON Schema's own.
 _TYPE_ALIASES = {
@@ -110,6 +109,7 @@ def normalize_schema(node: Any, *, top: bool = False) -> dict[str, Any]:
             "maximum",
             "description",
             "additionalProperties",
+            "default",
         ):
             out[key] = value
     if top:

@@ -65,7 +65,6 @@ def plan_batch(app: App, lines: Iterable[str], out: IO[str]) -> int:
     from llmos_shell.registry.specs import tools_from_specs
 
     planners: dict[str, Planner] = {}
-    settings = app.config.settings
 
     def planner_for(tools: Any) -> Planner:
         if tools is None:
@@ -73,14 +72,7 @@ def plan_batch(app: App, lines: Iterable[str], out: IO[str]) -> int:
         key = json.dumps(tools, sort_keys=True)
         if key not in planners:
             planners.clear()  # one tool set at a time; its prompt stays in the model's cache
-            planner = Planner(
-                app.backend,
-                tools_from_specs(tools),
-                observation_chars=settings.observation_chars,
-                max_answer_tokens=settings.max_answer_tokens,
-            )
-            planner.warm_up()
-            planners[key] = planner
+            planners[key] = app.planner_for(tools_from_specs(tools))
         return planners[key]
 
     def handle(line: str) -> dict[str, Any]:

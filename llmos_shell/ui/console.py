@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-PIPED_WIDTH = 200  # columns for tables when output is not a terminal: nothing wraps early
+PIPED_WIDTH = 1000  # columns when output is not a terminal: tables are not wrapped at 80
 
 
 def error_line(message: str) -> None:

@@ -56,36 +56,63 @@ def render_result(console: Console, result: ToolResult) -> None:
 
 
 def render_data(console: Console, data: Any) -> None:
-    """Pick the form that reads best for `data`."""
+    """Pick the form that reads best for `data`: text as it is, rows as a table, a record as
+    key/value lines (nested records flattened, sizes in their human spelling), and long text
+    fields (a file's contents) as blocks with their lines kept."""
     if isinstance(data, str):
         console.print(escape(data), highlight=False, soft_wrap=True)
     elif _is_rows(data):
-        console.print(_rows_table(data))
+        console.print(_rows_table(data, clip=console.is_terminal))
     elif isinstance(data, dict):
-        plain = {k: v for k, v in data.items() if not _is_rows(v) and f"{k}_human" not in data}
+        pairs = list(_flatten(data))
+        blocks = [(k, v) for k, v in pairs if isinstance(v, str) and "\n" in v.rstrip("\n")]
+        plain = [(k, v) for k, v in pairs if (k, v) not in blocks and not _is_rows(v)]
         if plain:
             table = Table(show_header=False, box=None, pad_edge=False)
-            table.add_column(style="bold")
-            table.add_column()
-            for key, value in plain.items():
-                table.add_row(escape(str(key)), escape(_cell(value)))
+            table.add_column(style="bold", no_wrap=True)
+            table.add_column(overflow="fold")
+            for key, value in plain:
+                table.add_row(escape(key), escape(_cell(value)))
             console.print(table)
-        for key, value in data.items():
+        for key, value in pairs:
             if _is_rows(value):
-                console.print(f"[bold]{escape(str(key))}[/]")
-                console.print(_rows_table(value))
+                console.print(f"[bold]{escape(key)}[/]")
+                console.print(_rows_table(value, clip=console.is_terminal))
+        for key, value in blocks:
+            console.print(f"[bold]{escape(key)}[/]")
+            console.print(escape(value.rstrip("\n")), highlight=False, markup=False, soft_wrap=True)
     elif data is None:
         console.print("[dim](no output)[/]")
     else:
         console.print(escape(json.dumps(data, indent=2, default=str, ensure_ascii=False)))
 
 
+_UNIT_SUFFIXES = ("_s", "_ms", "_bytes")
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """A record's fields as (label, value): nested records as "memory total", raw numbers
+    hidden behind their `_human` twins, empty values left out."""
+    out: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        stem = str(key).rsplit("_", 1)[0] if str(key).endswith(_UNIT_SUFFIXES) else key
+        if f"{key}_human" in data or f"{stem}_human" in data or value in (None, [], {}):
+            continue
+        label = f"{prefix}{str(key).removesuffix('_human').replace('_', ' ')}"
+        if isinstance(value, dict) and not _is_rows(value):
+            out.extend(_flatten(value, f"{label} "))
+        else:
+            out.append((label, value))
+    return out
+
+
 def _is_rows(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
-def _rows_table(rows: list[dict[str, Any]]) -> Table:
-    """One line per row; a raw column is hidden where a `<name>_human` twin exists."""
+def _rows_table(rows: list[dict[str, Any]], *, clip: bool = True) -> Table:
+    """One line per row; a raw column is hidden where a `<name>_human` twin exists; long
+    cells are cut on a terminal and kept whole when the output goes to a file or pipe."""
     columns: list[str] = []
     for row in rows:
         for key in row:
@@ -97,7 +124,8 @@ def _rows_table(rows: list[dict[str, Any]]) -> Table:
         label = str(column).removesuffix("_human").replace("_percent", " %")
         table.add_column(escape(label), overflow="fold")
     for row in rows[:MAX_TABLE_ROWS]:
-        table.add_row(*(escape(_clip(_cell(row.get(c)))) for c in columns))
+        cells = (_cell(row.get(c)) for c in columns)
+        table.add_row(*(escape(_clip(cell) if clip else cell) for cell in cells))
     if len(rows) > MAX_TABLE_ROWS:
         table.caption = f"{len(rows) - MAX_TABLE_ROWS} more rows not shown"
     return table
@@ -125,10 +153,14 @@ def _clip(text: str, limit: int = MAX_CELL_CHARS) -> str:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.1f}"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, default=str, ensure_ascii=False)
+    if isinstance(value, list):
+        return ", ".join(_cell(item) for item in value)
+    if isinstance(value, dict):
+        return " ".join(_cell(v) for k, v in value.items() if f"{k}_human" not in value)
     return " ".join(str(value).split())  # one line per row
 
 

@@ -194,6 +194,20 @@ def test_config_shows_each_setting_and_where_it_came_from(config_dir: Path) -> N
     assert "context_size = 4096  # default" in shown
 
 
+def test_config_output_pasted_into_config_toml_loads_the_same_settings(config_dir: Path) -> None:
+    config_dir.mkdir()
+    (config_dir / "config.toml").write_text('model_dirs = ["~/models", "/opt/m"]\n')
+    shown = llmos("config")
+    assert shown.returncode == 0, shown.stderr
+    assert 'model_dirs = ["~/models", "/opt/m"]' in shown.stdout
+    (config_dir / "config.toml").write_text(shown.stdout)  # every line, comments and all
+    again = llmos("config", "--json")
+    assert again.returncode == 0, again.stderr
+    settings = json.loads(again.stdout)["settings"]
+    assert settings["model_dirs"]["value"] == ["~/models", "/opt/m"]
+    assert settings["threads"]["value"] is None and settings["model"]["value"] is None
+
+
 def test_config_json(config_dir: Path, tmp_path: Path) -> None:
     config_dir.mkdir()
     (config_dir / "config.toml").write_text("temperature = 0.5\n")
@@ -389,6 +403,16 @@ def test_yes_approves_a_write_but_not_a_delete(
     assert cli.main(["--yes", "--json", "delete todo.txt"]) == 3
     assert json.loads(capsys.readouterr().out)["status"] == "declined"
     assert target.exists()
+
+
+def test_a_failed_tool_exits_2_even_after_an_answer(
+    scripted_cli: ScriptedBackend, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(workdir / "missing.txt")
+    scripted_cli.replies = [call("read_file", path=missing), answer("It is not there.")]
+    assert cli.main(["--json", "show missing.txt"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "tool_failed"
 
 
 @pytest.mark.parametrize("command", [[], ["plan"], ["suggest"], ["plan", "--json"]])

@@ -148,7 +148,9 @@ def test_empty_and_blank_lines_do_nothing(scripted: ScriptedBackend) -> None:
     assert "internal error" not in run.out
 
 
-def test_a_100_kb_paste_is_refused_in_one_sentence(scripted: ScriptedBackend) -> None:
+def test_a_100_kb_paste_is_refused_in_one_sentence(
+    scripted: ScriptedBackend, state_dir: Path
+) -> None:
     paste = ("y" * 99 + "\n") * 1024  # 100 KiB over many lines, as a terminal pastes it
     keys = BRACKETED_PASTE_START + paste + BRACKETED_PASTE_END + "\r" + "!echo still here\r"
     run = drive(make_app(scripted), keys)
@@ -159,6 +161,23 @@ def test_a_100_kb_paste_is_refused_in_one_sentence(scripted: ScriptedBackend) ->
     assert f"the limit is {MAX_REQUEST_CHARS}" in message[0]
     assert "still here" in run.lines
     assert "internal error" not in run.out
+    history = (state_dir / "history").read_text(encoding="utf-8")
+    assert "yyyy" not in history  # a refused paste is not kept
+    assert "!echo still here" in history
+
+
+def test_cd_moves_the_shell_itself(
+    scripted: ScriptedBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub dir").mkdir()
+    keys = lines("!cd 'sub dir'", "!pwd", "!cd /no/such/place", "!cd -", "!pwd")
+    run = drive(make_app(scripted), keys)
+    inside, back = str(tmp_path / "sub dir"), str(tmp_path)
+    assert run.lines.count(inside) >= 2  # said after cd, and printed by pwd
+    assert any(line.startswith("Cannot change to /no/such/place") for line in run.lines)
+    assert run.lines[-2] == back  # `cd -` went back; pwd agrees
+    assert scripted.requests == []
 
 
 # Control characters, bytes that are not UTF-8 (they arrive as lone surrogates), a DEL and a
@@ -657,11 +676,12 @@ def test_a_repeated_call_after_a_failure_forces_an_answer(
     ]
     events = RecordingEvents()
     outcome = make_app(scripted).session().run("show missing.txt", events)
-    assert outcome.status is Status.ANSWERED
+    assert outcome.status is Status.TOOL_FAILED  # answered, but the tool failed: exit 2
+    assert outcome.status.exit_status == 2
     assert outcome.answer == "That file does not exist."
     [step] = outcome.steps
     assert step.result is not None and not step.result.ok
-    assert events.notices == ["read_file was already run with these arguments."]
+    assert events.notices == []  # the pipeline's own bookkeeping is not the person's concern
     assert [allows_calls(schema) for _messages, schema in scripted.requests] == [True, True, False]
     assert events.answer == "That file does not exist."
 

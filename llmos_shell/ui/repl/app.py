@@ -54,7 +54,13 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 class ShellHistory(FileHistory):
-    """FileHistory that survives what a terminal can send: undecodable bytes, a full disk."""
+    """FileHistory that survives what a terminal can send: undecodable bytes, a full disk,
+    and pastes too long to be requests (those are refused, so they are not kept either)."""
+
+    def append_string(self, string: str) -> None:
+        """Keep a line for Up-arrow and the file, unless it is refused as too long."""
+        if len(string) <= MAX_REQUEST_CHARS:
+            super().append_string(string)
 
     def store_string(self, string: str) -> None:
         """Append one entry; a line that cannot be saved is not worth ending the prompt for."""
@@ -144,6 +150,7 @@ class Repl:
             key_bindings=_ignore_mouse_events(), input=input, output=output
         )
         self.state = ReplState()
+        self._previous_dir: str | None = None
         self._real_terminal = input is None and sys.stdout.isatty()
 
     # -- the loop ----------------------------------------------------------------------------
@@ -241,6 +248,10 @@ class Repl:
         if not command:
             self.console.print("[yellow]Type a command after !, e.g. !ls -la[/]")
             return
+        target = _cd_target(command)
+        if target is not None:
+            self.change_directory(target)
+            return
         shell = os.environ.get("SHELL") or "/bin/sh"
         if self._real_terminal:
             code = subprocess.call(command, shell=True, executable=shell)
@@ -262,6 +273,22 @@ class Repl:
             code = proc.returncode
         if code != 0:
             self.console.print(f"[dim](exit status {code})[/]")
+
+    def change_directory(self, target: str) -> None:
+        """`!cd DIR`: a child shell's cd would be forgotten, so the shell itself moves."""
+        where = os.path.expanduser(target or "~")
+        if target == "-":
+            where = self._previous_dir or os.getcwd()
+        try:
+            here = os.getcwd()
+            os.chdir(where)
+        except OSError as exc:
+            self.console.print(
+                f"[red]Cannot change to {escape(where)}: {escape(exc.strerror or str(exc))}.[/]"
+            )
+            return
+        self._previous_dir = here
+        self.console.print(f"[dim]{escape(os.getcwd())}[/]")
 
     def slash(self, text: str) -> bool | None:
         """Run a slash command."""
@@ -352,6 +379,22 @@ class Repl:
     def leave(self, rest: str) -> bool:
         """Leave the shell."""
         return False
+
+
+def _cd_target(command: str) -> str | None:
+    """The folder of a plain `cd DIR` (or "" for `cd` alone); None for any other command."""
+    from llmos_shell.safety.shell import analyse
+
+    analysis = analyse(command)
+    if not analysis.parsed_ok or len(analysis.commands) != 1 or analysis.redirects:
+        return None
+    [only] = analysis.commands
+    if only.program != "cd" or len(only.args) > 1 or any(w.dynamic for w in only.args):
+        return None
+    stripped = command.strip()
+    if any(op in stripped for op in ("&&", "||", ";", "|", "&", "`", "$(")):
+        return None
+    return only.args[0].text if only.args else ""
 
 
 def run_shell(

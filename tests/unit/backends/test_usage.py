@@ -155,3 +155,11 @@ def test_live_stats_say_what_is_loaded_and_the_memory() -> None:
     assert "10 tokens (0 reused) in 0.50 s, 20.0 tok/s" in lines[2]
     assert "4 tokens in 1.00 s, 4.0 tok/s" in lines[3]
     assert lines[-1].startswith("memory in use ")
+
+
+def test_the_peak_is_never_below_what_is_in_use_now() -> None:
+    from llmos_shell.backends.usage import process_memory
+
+    memory = process_memory()
+    if "rss_bytes" in memory:
+        assert memory["peak_rss_bytes"] >= memory["rss_bytes"]
