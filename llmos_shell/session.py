@@ -16,6 +16,12 @@ from typing import Any, Protocol
 
 from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
 from llmos_shell.errors import Cancelled, ExitStatus, TruncatedOutputError, UnknownToolError
+from llmos_shell.planning.answers import (
+    claim_free_reply,
+    grounded_answer,
+    honest_limits,
+    summarize,
+)
 from llmos_shell.planning.planner import Planner, Transcript, Turn
 from llmos_shell.planning.replies import Action
 from llmos_shell.registry import Registry, Tool
@@ -245,23 +251,19 @@ class Session:
             last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
             final = step_index == self.max_steps or (last_ok and not self.chain_after_success)
             try:
-                action = self.planner.next_action(
-                    transcript, final=final, on_answer_text=events.answer_text, cancel=cancel
-                )
+                action = self.planner.next_action(transcript, final=final, cancel=cancel)
             except TruncatedOutputError as exc:
                 events.notice(str(exc))
                 outcome.status = Status.TOOL_FAILED
                 return
             if action.call is None:
-                outcome.answer = action.answer
+                self._answer(outcome, transcript, action.answer, events)
                 return
             call = action.call
             if transcript.steps and transcript.steps[-1][0] == call:
                 # Small models tend to repeat a call after its result; answer instead.
-                action = self.planner.next_action(
-                    transcript, final=True, on_answer_text=events.answer_text, cancel=cancel
-                )
-                outcome.answer = action.answer
+                action = self.planner.next_action(transcript, final=True, cancel=cancel)
+                self._answer(outcome, transcript, action.answer, events)
                 return
             step = self.run_call(call, request=request, events=events, dry_run=dry_run, cancel=cancel)
             outcome.steps.append(step)
@@ -274,6 +276,33 @@ class Session:
             if step.result.cancelled:
                 raise Cancelled()
             transcript.steps.append((step.call, step.result))
+
+    def _answer(
+        self, outcome: RequestOutcome, transcript: Transcript, text: str | None, events: Events
+    ) -> None:
+        """The answer as shown: held to what the results say, or an honest limit.
+
+        After tools ran, only an answer whose claims the results confirm is shown, else a
+        summary built from the result; with no tool used, a short reply without claims (a
+        greeting) is kept, anything else is one sentence of what the tools can do.
+        """
+        results = [result.data for _, result in transcript.steps if result.ok]
+        if results:
+            answer = grounded_answer(text, results, transcript.request) or summarize(
+                results, transcript.request
+            )
+        elif transcript.steps:  # every call failed; its error is shown already
+            answer = claim_free_reply(text)
+        else:
+            selection = transcript.selection
+            closest: list[Tool] = []
+            if selection is not None and selection.scores:
+                ranked = sorted(selection.scores, key=lambda n: -selection.scores[n])
+                closest = [self.registry.get(n) for n in ranked if n in self.registry]
+            answer = claim_free_reply(text) or honest_limits(closest)
+        outcome.answer = answer
+        if answer:
+            events.answer_text(answer)
 
     def run_call(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ class ScriptedBackend:
     requests: list[tuple[list[ChatMessage], dict[str, Any] | None]] = field(default_factory=list)
     prepared: list[list[ChatMessage]] = field(default_factory=list)
     closed: bool = False
+    piece_delay_s: float = 0.0  # time between pieces, as a model takes between tokens
 
     def prepare(self, prefix: Sequence[ChatMessage]) -> None:
         """Nothing to evaluate; the prefix is kept for tests to look at."""
@@ -60,6 +62,8 @@ class ScriptedBackend:
         for start in range(0, len(text), 5):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
+            if self.piece_delay_s:
+                time.sleep(self.piece_delay_s)
             piece = text[start : start + 5]
             shown += piece
             if on_text is not None and on_text(piece):
