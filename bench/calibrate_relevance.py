@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from llmos_shell.planning.relevance import FEATURES, RelevanceModel, fit  # noqa: E402
+from llmos_shell.planning.relevance import RelevanceModel, fit  # noqa: E402
 from llmos_shell.planning.shortlist import ToolShortlist, default_shortlist  # noqa: E402
 from llmos_shell.registry import discover  # noqa: E402
 from llmos_shell.registry.specs import tools_from_specs  # noqa: E402

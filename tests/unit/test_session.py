@@ -23,7 +23,7 @@ from llmos_shell.planning.planner import Planner
 from llmos_shell.registry import Registry, Tool, tool
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.policy import PolicyOptions
-from llmos_shell.session import Approval, Session, SilentEvents, Status
+from llmos_shell.session import Approval, Session, Status
 from llmos_shell.ui.interrupt import cancel_on_sigint
 
 STARTED = threading.Event()
