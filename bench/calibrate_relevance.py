@@ -5,11 +5,11 @@
 The calibration requests are the built-in dev set (`plan_dev.jsonl`, with the built-in
 tools) and the odd-numbered items of the unseen-tools set (`unseen_dev.jsonl`, with the
 tools each offers); the even-numbered unseen items are held out and only scored. No model
-is loaded: the features come from the embeddings alone. The thresholds are the widest
-ones that keep the errors of a forced decision rare on the calibration requests: at most
-`--miss` of the requests some tool fits are sent to answer only, and at most `--miss` of
-those no tool fits are held to calling. `--write` stores the result in
-`prompts/relevance.json`.
+is loaded: the features come from the embeddings alone. A small model left to choose
+between calling and answering mostly answers, so the choice is made here: one threshold,
+the one that decides the most calibration requests right while answering at least
+`--floor` of those no tool fits (a tool is called at or above it, an answer given below).
+`--write` stores the result in `prompts/relevance.json`.
 """
 
 from __future__ import annotations
@@ -54,13 +54,22 @@ def features_of(
     return rows
 
 
-def thresholds(model: RelevanceModel, rows: list[tuple[dict[str, float], bool, str]], miss: float) -> tuple[float, float]:
-    """The lowest and highest probabilities that keep forced errors at most `miss`."""
-    fits = sorted(model.probability(f) for f, fits, _ in rows if fits)
-    misfits = sorted(model.probability(f) for f, fits, _ in rows if not fits)
-    low = fits[int(miss * len(fits))] if fits else 0.0
-    high = misfits[min(len(misfits) - 1, int((1 - miss) * len(misfits)))] if misfits else 1.0
-    return low, max(high, low)
+def best_threshold(
+    model: RelevanceModel, rows: list[tuple[dict[str, float], bool, str]], floor: float
+) -> float:
+    """The threshold that decides most requests right (call at or above it, answer below),
+    among those that still answer at least `floor` of the requests no tool fits."""
+    scored = [(model.probability(f), fits) for f, fits, _ in rows]
+    misfits = sum(1 for _, fits in scored if not fits)
+    best, best_right = 0.5, -1
+    for t in sorted({p for p, _ in scored}):
+        right = sum((p >= t) == fits for p, fits in scored)
+        answered = sum(1 for p, fits in scored if not fits and p < t)
+        if misfits and answered / misfits < floor:
+            continue
+        if right > best_right:
+            best, best_right = t, right
+    return best
 
 
 def decisions(model: RelevanceModel, rows: list[tuple[dict[str, float], bool, str]]) -> dict[str, Any]:
@@ -80,7 +89,9 @@ def decisions(model: RelevanceModel, rows: list[tuple[dict[str, float], bool, st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--miss", type=float, default=0.05)
+    parser.add_argument(
+        "--floor", type=float, default=0.8, help="least share of no-fit requests answered"
+    )
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
 
@@ -101,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     rows += features_of(calibration_unseen, unseen_shortlist)
     weights, bias = fit((f, fits) for f, fits, _ in rows)
     model = RelevanceModel(weights, bias, 0.0, 1.0)
-    low, high = thresholds(model, rows, args.miss)
-    model = RelevanceModel(weights, bias, low, high)
+    threshold = best_threshold(model, rows, args.floor)
+    model = RelevanceModel(weights, bias, threshold, threshold)
     held = features_of(held_out, unseen_shortlist)
     report = {
         "model": model.to_json(),
@@ -114,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         stored = {
             **model.to_json(),
             "about": "Fitted by bench/calibrate_relevance.py on the built-in dev set and the "
-            f"odd-numbered unseen-tools items ({len(rows)} requests); thresholds keep forced "
-            f"errors at most {args.miss:.0%} there. See llmos_shell/planning/relevance.py.",
+            f"odd-numbered unseen-tools items ({len(rows)} requests); the threshold decides the "
+            f"most of them right while answering at least {args.floor:.0%} of those no tool "
+            "fits. See llmos_shell/planning/relevance.py.",
         }
         (ROOT / "prompts" / "relevance.json").write_text(json.dumps(stored, indent=1) + "\n")
         print("written to prompts/relevance.json")

@@ -5,17 +5,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-Role = Literal["system", "user", "assistant"]
+if TYPE_CHECKING:
+    from llmos_shell.backends.tool_format import ToolFormat
+
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One turn of the conversation given to the model."""
+    """One turn of the conversation given to the model.
+
+    An assistant turn may hold calls (`tool_calls`: {"name", "arguments"} each) for models
+    that have their own tool format; a "tool" turn holds a call's result for them.
+    """
 
     role: Role
     content: str
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,16 @@ class Backend(Protocol):
     name: str
     stats: GenerationStats
 
-    def prepare(self, prefix: Sequence[ChatMessage]) -> None:
-        """Evaluate the conversation prefix every request starts with, so it is reused."""
+    tool_format: ToolFormat | None  # the model's own tool-call format, if it has one
+
+    def prepare(
+        self, prefix: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> None:
+        """Evaluate the conversation prefix every request starts with, so it is reused.
+
+        `tools` (OpenAI-style definitions) are rendered by the model's own chat template
+        when it has a tool format, as in `generate`.
+        """
 
     def generate(
         self,
@@ -84,8 +100,13 @@ class Backend(Protocol):
         cancel: threading.Event | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
         """Complete the conversation; with `schema`, the output is JSON that conforms to it.
+
+        With `tools` and a model that has its own tool format, the tools are rendered by its
+        chat template and it writes calls its own way; the text returned is still the action
+        JSON of `schema`.
 
         `on_text` gets each new piece of text and may return True to end the generation
         there (the text so far is returned); `cancel` set aborts it with `Cancelled`.

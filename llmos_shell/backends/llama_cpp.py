@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
 from llmos_shell.backends.gbnf import schema_to_gbnf
+from llmos_shell.backends.tool_format import ToolFormat, openai_tools
+from llmos_shell.backends.tool_format import detect as detect_tool_format
 from llmos_shell.errors import (
     BackendUnavailableError,
     Cancelled,
@@ -113,6 +115,7 @@ class LlamaCppBackend:
         eos = self._token_text(self._llm.token_eos())
         bos = self._token_text(self._llm.token_bos())
         self.has_chat_template = "tokenizer.chat_template" in meta
+        self.tool_format = detect_tool_format(meta.get("tokenizer.chat_template"))
         return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
     def _token_text(self, token: int) -> str:
@@ -120,10 +123,15 @@ class LlamaCppBackend:
             return ""
         return self._llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
 
-    def render(self, messages: Sequence[ChatMessage]) -> str:
-        """The conversation as the model's own chat template writes it, ready for a reply."""
+    def render(
+        self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]] | None = None
+    ) -> str:
+        """The conversation as the model's own chat template writes it, ready for a reply;
+        with `tools`, in the template's own tool format (when it has one)."""
+        native = tools is not None and self.tool_format is not None
         response = self._formatter(
-            messages=[{"role": m.role, "content": m.content} for m in messages],
+            messages=[_template_message(m, native) for m in messages],
+            tools=openai_tools(list(tools)) if native and tools is not None else None,
         )
         prompt: str = response.prompt
         return prompt
@@ -140,11 +148,16 @@ class LlamaCppBackend:
         """How many tokens the rendered conversation takes."""
         return len(self.tokenize(self.render(messages)))
 
+    def _native(self, tools: Sequence[dict[str, Any]] | None) -> ToolFormat | None:
+        return self.tool_format if tools is not None else None
+
     # -- generation ------------------------------------------------------------------------
 
-    def prepare(self, prefix: Sequence[ChatMessage]) -> None:
+    def prepare(
+        self, prefix: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> None:
         """Evaluate the shared prompt prefix now (or load it from the disk cache)."""
-        tokens = self.tokenize(self.render(prefix))
+        tokens = self.tokenize(self.render(prefix, tools))
         with self._lock:
             common = self._llm.longest_token_prefix(self._llm._input_ids.tolist(), tokens)
             if common >= len(tokens):
@@ -254,14 +267,18 @@ class LlamaCppBackend:
         cancel: threading.Event | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
         """Complete the conversation; with `schema`, only conforming JSON can be produced."""
-        prompt_tokens = self.tokenize(self.render(messages))
+        native = self._native(tools)
+        if native is not None and schema is not None:
+            on_text = native.translator(on_text)
+        prompt_tokens = self.tokenize(self.render(messages, tools))
         room = self._llm.n_ctx() - len(prompt_tokens)
         if room < 8:
             raise ContextOverflowError(len(prompt_tokens), self._llm.n_ctx())
         max_tokens = min(max_tokens, room)
-        grammar = self._grammar(schema) if schema is not None else None
+        grammar = self._grammar(schema, native) if schema is not None else None
         temp = self.temperature if temperature is None else temperature
         with self._lock:
             cached = self._llm.longest_token_prefix(self._llm._input_ids.tolist(), prompt_tokens)
@@ -296,8 +313,11 @@ class LlamaCppBackend:
                         stream.close()  # type: ignore[attr-defined]
                         break
             total = time.perf_counter() - started
+        text = "".join(pieces)
+        if native is not None and schema is not None:
+            text = native.to_action(text)
         gen = Generation(
-            text="".join(pieces),
+            text=text,
             prompt_tokens=len(prompt_tokens),
             cached_tokens=cached,
             completion_tokens=completion_tokens,
@@ -307,20 +327,21 @@ class LlamaCppBackend:
         self.stats.record(gen)
         return gen
 
-    def _grammar(self, schema: dict[str, Any]) -> Any:
-        """The grammar for `schema`, checked by llama.cpp's own parser before any use.
+    def _grammar(self, schema: dict[str, Any], native: ToolFormat | None = None) -> Any:
+        """The grammar for `schema` (in the model's own tool format with `native`), checked
+        by llama.cpp's own parser before any use.
 
         llama.cpp returns no sampler for a grammar it rejects, and sampling with that
         crashes the process; a rejected grammar is a GrammarError instead.
         """
-        key = json.dumps(schema, sort_keys=True)
+        key = json.dumps([schema, native.name if native else None], sort_keys=True)
         cached = self._grammars.get(key)
         if cached is not None:
             return cached
         import llama_cpp
         from llama_cpp import LlamaGrammar
 
-        text = schema_to_gbnf(schema).text
+        text = (native.grammar(schema) if native is not None else schema_to_gbnf(schema)).text
         with _quiet_stderr():
             sampler = llama_cpp.llama_sampler_init_grammar(
                 self._llm._model.vocab, text.encode("utf-8"), b"root"
@@ -352,6 +373,19 @@ class LlamaCppBackend:
         """Free the model's memory."""
         with contextlib.suppress(Exception):
             self._llm.close()
+
+
+def _template_message(message: ChatMessage, native: bool) -> dict[str, Any]:
+    """A message as chat templates take it; calls and results in the template's own form."""
+    if native and message.tool_calls:
+        calls = [
+            {"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in message.tool_calls
+        ]
+        return {"role": "assistant", "content": message.content or None, "tool_calls": calls}
+    if message.role == "tool" and not native:
+        return {"role": "user", "content": message.content}
+    return {"role": message.role, "content": message.content}
 
 
 _CACHE_MAGIC = b"LLMOSKV1"

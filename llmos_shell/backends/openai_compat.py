@@ -104,6 +104,8 @@ class OpenAICompatBackend:
     """A model served over the OpenAI chat completions API."""
 
     name = "openai"
+    tool_format = None  # the action JSON is asked for through the schema; the server's own
+    # tool calling is not used, so every reply can be checked against the schema
 
     def __init__(
         self,
@@ -143,7 +145,9 @@ class OpenAICompatBackend:
 
     # -- the Backend interface ---------------------------------------------------------------
 
-    def prepare(self, prefix: Sequence[ChatMessage]) -> None:
+    def prepare(
+        self, prefix: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> None:
         """Send the shared prefix once with a one-token reply, so the server caches it."""
         started = time.perf_counter()
         body = self._body(prefix, max_tokens=1, temperature=None, seed=None)
@@ -164,6 +168,7 @@ class OpenAICompatBackend:
         cancel: threading.Event | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
         """Complete the conversation; with `schema`, the reply is JSON checked against it."""
         body = self._body(messages, max_tokens=max_tokens, temperature=temperature, seed=seed)

@@ -34,8 +34,11 @@ class ScriptedBackend:
     prepared: list[list[ChatMessage]] = field(default_factory=list)
     closed: bool = False
     piece_delay_s: float = 0.0  # time between pieces, as a model takes between tokens
+    tool_format: None = None  # canned replies are written in the planner's own format
 
-    def prepare(self, prefix: Sequence[ChatMessage]) -> None:
+    def prepare(
+        self, prefix: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> None:
         """Nothing to evaluate; the prefix is kept for tests to look at."""
         self.prepared.append(list(prefix))
 
@@ -49,6 +52,7 @@ class ScriptedBackend:
         cancel: threading.Event | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
         """The next canned reply, streamed to `on_text` a few characters at a time."""
         self.requests.append((list(messages), schema))

@@ -138,6 +138,7 @@ class TransformersBackend:
     """A model run by transformers on torch, with grammar-constrained decoding."""
 
     name = "transformers"
+    tool_format = None  # llguidance constrains the planner's own JSON format here
 
     def __init__(
         self,
@@ -327,7 +328,9 @@ class TransformersBackend:
             logits = out.logits[0, -1]
         return logits, cache
 
-    def prepare(self, prefix: Sequence[ChatMessage]) -> None:
+    def prepare(
+        self, prefix: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> None:
         """Evaluate the shared prompt prefix now and keep its key/value cache (replacing any)."""
         import torch
 
@@ -374,6 +377,7 @@ class TransformersBackend:
         cancel: threading.Event | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
         """Complete the conversation; with `schema`, only conforming JSON can be produced."""
         import torch

@@ -82,6 +82,10 @@ class Planner:
         self.static_examples = static_examples
         self.conversations = conversations
         self.tidy_arguments = tidy_arguments
+        # A model with its own tool format reads the tools through its chat template and
+        # writes calls its own way; the backend turns them back into the action JSON.
+        self.native = getattr(backend, "tool_format", None) is not None
+        self._tools = [item.definition() for item in registry] if self.native else None
         self._prefix = self._static_prefix()
         self._schema = action_schema(registry)
         self._answer_schema = action_schema([], allow_answer=True)
@@ -91,7 +95,10 @@ class Planner:
         # Names and purposes only: the grammar supplies the argument names as the model
         # writes them, and a shorter prompt measured better on the embedded model.
         tool_lines = "\n".join(f"- {item.name}: {item.description}" for item in self.registry)
-        system = load_prompt("planner_system.txt").replace("{tools}", tool_lines)
+        if self.native:
+            system = load_prompt("planner_system_native.txt")
+        else:
+            system = load_prompt("planner_system.txt").replace("{tools}", tool_lines)
         messages = [ChatMessage("system", system.strip())]
         # Whole conversations teach the shape of a turn: call, read the result, answer from
         # it; or answer plainly. Their place matters to small models, so each says it.
@@ -107,8 +114,7 @@ class Planner:
         for item in self.registry if self.static_examples else ():
             for example in item.examples[:1]:
                 messages.append(ChatMessage("user", example.request))
-                call = {"tool": item.name, "arguments": dict(example.arguments)}
-                messages.append(ChatMessage("assistant", json.dumps(call)))
+                messages.append(self._call_turn(ToolCall(item.name, dict(example.arguments))))
         for c in usable:
             if c["place"] == "after":
                 messages.extend(_turns(c))
@@ -121,7 +127,18 @@ class Planner:
 
     def warm_up(self) -> None:
         """Evaluate the static prefix now so that requests only pay for their own tokens."""
-        self.backend.prepare(self._prefix)
+        self.backend.prepare(self._prefix, tools=self._tools)
+
+    def _call_turn(self, call: ToolCall) -> ChatMessage:
+        """The assistant turn that makes `call`, in the format the model reads."""
+        if self.native:
+            return ChatMessage("assistant", "", ({"name": call.tool, "arguments": call.arguments},))
+        return ChatMessage("assistant", json.dumps(call.to_json()))
+
+    def _answer_turn(self, text: str) -> ChatMessage:
+        if self.native:
+            return ChatMessage("assistant", text)
+        return ChatMessage("assistant", json.dumps({"answer": text}))
 
     def select(self, transcript: Transcript) -> Selection | None:
         """The tools and examples offered for this request (chosen once, on its first step)."""
@@ -142,21 +159,30 @@ class Planner:
         selection = self.select(transcript)
         for example in selection.examples if selection else ():
             messages.append(ChatMessage("user", example.request))
-            messages.append(ChatMessage("assistant", example.reply()))
+            if example.tool is None:
+                messages.append(self._answer_turn(example.answer or ""))
+            else:
+                messages.append(self._call_turn(ToolCall(example.tool, dict(example.arguments))))
         for turn in transcript.history:
             messages.append(ChatMessage("user", turn.request))
             if turn.call is not None:
-                messages.append(ChatMessage("assistant", json.dumps(turn.call.to_json())))
+                messages.append(self._call_turn(turn.call))
             else:
-                messages.append(ChatMessage("assistant", json.dumps({"answer": turn.answer or ""})))
+                messages.append(self._answer_turn(turn.answer or ""))
         messages.append(ChatMessage("user", transcript.request))
         observation = load_prompt("observation.txt")
         for call, result in transcript.steps:
-            messages.append(ChatMessage("assistant", json.dumps(call.to_json())))
+            messages.append(self._call_turn(call))
+            last = final and (call, result) == transcript.steps[-1]
+            if self.native:
+                messages.append(ChatMessage("tool", result.for_model(self.observation_chars)))
+                if last:
+                    messages.append(ChatMessage("user", load_prompt("final_answer.txt").strip()))
+                continue
             text = observation.replace("{tool}", call.tool).replace(
                 "{result}", result.for_model(self.observation_chars)
             )
-            if final and (call, result) == transcript.steps[-1]:
+            if last:
                 text = text.rstrip() + "\n" + load_prompt("final_answer.txt")
             messages.append(ChatMessage("user", text.strip()))
         return messages
@@ -216,7 +242,12 @@ class Planner:
         max_tokens = max(self.max_answer_tokens, call_chars(schema))
         streamer = AnswerStreamer(on_answer_text, max_answer_pieces=self.max_answer_tokens)
         generation = self.backend.generate(
-            messages, schema=schema, max_tokens=max_tokens, on_text=streamer.feed, cancel=cancel
+            messages,
+            schema=schema,
+            max_tokens=max_tokens,
+            on_text=streamer.feed,
+            cancel=cancel,
+            tools=self._tools,
         )
         if streamer.call_looped:
             raise LoopedCallError(generation.text)

@@ -8,7 +8,8 @@ request's words the best tool's own text uses. A logistic model over them, fitte
 `bench/calibrate_relevance.py` on labelled requests (built-in tools and tools never seen in
 tuning) and stored in `prompts/relevance.json`, gives the probability that some offered tool
 fits. Below the low threshold only an answer is offered; above the high one only tools;
-between them the model chooses.
+between them the model chooses. (Calibrated with one threshold, as now, the band is empty:
+a small model left to choose mostly answers.)
 """
 
 from __future__ import annotations

@@ -61,8 +61,7 @@ class Selection:
 
 def examples_from_registry(registry: Registry) -> list[PlanExample]:
     """Every example request the tools declare, as plan examples; a tool that declares none
-    gets examples made from its name, purpose and schema (the first one shown, the others
-    used only for matching)."""
+    gets examples made from its name, purpose and schema, used for matching only."""
     out: list[PlanExample] = []
     for item in registry:
         if item.examples:
@@ -71,10 +70,9 @@ def examples_from_registry(registry: Registry) -> list[PlanExample]:
                 for example in item.examples
             ]
             continue
-        for index, (request, arguments) in enumerate(synthesized_examples(item)):
-            out.append(
-                PlanExample(request, item.name, arguments, source="synthesized", shown=index == 0)
-            )
+        for request, arguments in synthesized_examples(item):
+            # Only for matching: shown as turns, a small model copies their sample values.
+            out.append(PlanExample(request, item.name, arguments, source="synthesized", shown=False))
     return out
 
 
@@ -198,7 +196,7 @@ class ToolShortlist:
             offered = tuple(item for item in ranked[: self.size] if scores[item.name] >= floor)
             if fit < model.answer_only_below:
                 offered = ()
-            allow_answer = not offered or fit <= model.call_only_above
+            allow_answer = not offered or fit < model.call_only_above
         names = {item.name for item in offered}
         examples = self._examples(pool_sims, request, names, allow_answer)
         return Selection(offered, examples, scores, allow_answer, features, fit)
