@@ -152,6 +152,11 @@ class Paths:
         return self.state_dir / "audit.jsonl"
 
     @property
+    def undo_journal(self) -> Path:
+        """What llmos changed and how to reverse it; previous contents in the folder beside it."""
+        return self.state_dir / "undo.jsonl"
+
+    @property
     def default_plugin_dir(self) -> Path:
         """The user's own tool plugins."""
         return self.config_dir / "plugins"
