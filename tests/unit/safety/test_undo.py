@@ -11,12 +11,19 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from llmos_shell.calls import ToolCall
+from llmos_shell.config.settings import Paths
 from llmos_shell.errors import ToolError
+from llmos_shell.registry import discover
 from llmos_shell.safety import undo
+from llmos_shell.safety.audit import AuditLog
+from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.safety.undo import UndoJournal
+from llmos_shell.session import Approval, Session
 from llmos_tools.files import copy_path, delete_path, move_path, restore_from_trash, write_file
 
 
@@ -303,6 +310,86 @@ def test_a_journal_that_cannot_be_written_stops_the_change(
     ):
         write_file(str(target), "after")
     assert target.read_text() == "before"
+
+
+# --- through the pipeline ----------------------------------------------------------------------
+
+
+def yes(call: ToolCall, tool: Any, decision: Any) -> Approval:
+    return Approval(True, by="person")
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Session:
+    registry = discover(None)
+    return Session(
+        None,
+        registry,
+        confirmer=yes,
+        options=PolicyOptions(),
+        audit=AuditLog(tmp_path / "audit.jsonl"),
+        undo=UndoJournal(Paths.from_env().undo_journal),
+    )
+
+
+def test_a_call_files_its_change_under_it(session: Session, work: Path) -> None:
+    assert session.undo is not None
+    source, target = work / "draft.txt", work / "final.txt"
+    source.write_text("text")
+    call = ToolCall("move_path", {"source": str(source), "destination": str(target)})
+    step = session.run_call(call, request="rename draft.txt to final.txt")
+    assert step.result is not None and step.result.ok
+
+    [row] = session.undo.listing()  # the change ran in the executor's thread, filed under the call
+
+    assert row["request"] == "rename draft.txt to final.txt"
+    assert row["action"] == f"renamed {source} to final.txt"
+    assert row["status"] == "can be undone"
+
+
+def test_shell_commands_are_listed_as_not_undoable(session: Session, work: Path) -> None:
+    assert session.undo is not None
+    for command in (f"ls {work}", f"echo hi > {work / 'out.txt'}"):
+        session.run_call(ToolCall("run_shell", {"command": command}), request=command)
+    session.run_call(
+        ToolCall("write_file", {"path": str(work / "no" / "such" / "dir.txt"), "content": "x"}),
+        request="a write that fails before it changes anything",
+    )
+
+    [row] = session.undo.listing()  # the read-only ls and the failed write are not there
+    answer = session.undo.undo(1)
+
+    assert row["action"] == f"run_shell: echo hi > {work / 'out.txt'}"
+    assert row["reason"] == "llmos cannot know what a shell command changed"
+    assert answer["results"][0]["undone"] is False
+    assert (work / "out.txt").read_text() == "hi\n"
+
+
+def test_the_undo_runs_through_the_pipeline_and_is_audited(
+    session: Session, work: Path, tmp_path: Path
+) -> None:
+    assert session.undo is not None
+    notes = work / "notes.txt"
+    session.run_call(
+        ToolCall("write_file", {"path": str(notes), "content": "x"}), request="save x to notes.txt"
+    )
+    undo_call = ToolCall(undo.UNDO_TOOL, {"count": 1})
+
+    step = session.run_call(undo_call, request="/undo", tool=session.undo.tool)
+
+    assert step.result is not None and step.result.ok
+    assert step.decision.risk.value == "write" and step.approval == Approval(True, by="person")
+    assert not notes.exists()
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [r["call"]["tool"] for r in records] == ["write_file", "undo"]
+    assert records[1]["request"] == "/undo" and records[1]["outcome"]["status"] == "ok"
+    assert [row["status"] for row in session.undo.listing()] == [
+        "undone"
+    ]  # the undo is not an action
+
+
+def test_the_undo_tool_is_never_offered_to_the_model() -> None:
+    assert undo.UNDO_TOOL not in discover(None)
 
 
 def test_damaged_journal_lines_are_skipped(journal: UndoJournal, work: Path) -> None:
