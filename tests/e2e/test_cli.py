@@ -109,7 +109,7 @@ def test_help_exits_0_and_names_the_commands() -> None:
     assert proc.stdout.startswith("usage: llmos")
     for command in ("plan", "suggest", "tools", "config", "--dry-run", "--yes", "models use"):
         assert command in proc.stdout
-    for command in ("models pull", "doctor", "stats", "--backend", "--device"):
+    for command in ("models pull", "doctor", "stats", "undo [N]", "--backend", "--device"):
         assert command in proc.stdout
 
 
@@ -119,7 +119,7 @@ import json, sys
 from llmos_shell.cli import main
 for argv in (
     ["--help"], ["plan", "--help"], ["tools", "--help"], ["--version"],
-    ["models", "--help"], ["doctor", "--help"], ["stats", "--help"],
+    ["models", "--help"], ["doctor", "--help"], ["stats", "--help"], ["undo", "--help"],
 ):
     try:
         main(argv)
@@ -373,3 +373,59 @@ def test_an_empty_request_is_a_usage_error(
     assert captured.err == "llmos: error: the request is empty; type what you want in plain words\n"
     assert captured.out == ""
     assert scripted_cli.requests == []  # the model was not asked
+
+
+def test_undo_reverses_a_rename_made_by_an_earlier_command(
+    scripted_cli: ScriptedBackend,
+    workdir: Path,
+    audit_log: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    draft, final = workdir / "draft.txt", workdir / "final.txt"
+    draft.write_text("text\n")
+    scripted_cli.replies = [
+        call("move_path", source=str(draft), destination=str(final)),
+        answer("Renamed."),
+    ]
+    assert cli.main(["--yes", "rename draft.txt to final.txt"]) == 0
+    capsys.readouterr()
+
+    listed = llmos("undo", "--list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)["actions"]
+    assert row["action"] == f"renamed {draft} to final.txt"
+    assert (row["request"], row["status"]) == ("rename draft.txt to final.txt", "can be undone")
+
+    proc = llmos("undo")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"undone: moved {final} back to {draft}"]
+    assert draft.read_text() == "text\n" and not final.exists()
+    undo_record = json.loads(audit_log.read_text().splitlines()[-1])
+    assert undo_record["call"] == {"tool": "undo", "arguments": {"count": 1}}
+    assert undo_record["request"] == "llmos undo 1"
+    assert undo_record["outcome"]["status"] == "ok"
+
+    again = llmos("undo", "3")
+    assert again.returncode == 0
+    assert "Nothing to undo" in again.stdout
+
+
+def test_undo_says_which_actions_cannot_be_undone(
+    scripted_cli: ScriptedBackend, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = workdir / "out.txt"
+    scripted_cli.replies = [call("run_shell", command=f"echo hi > {out}"), answer("Done.")]
+    assert cli.main(["--yes-destructive", "write hi into out.txt"]) == 0
+    capsys.readouterr()
+
+    proc = llmos("undo")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"not undone: run_shell: echo hi > {out}: llmos cannot know what a shell command "
+        "changed",
+        "Nothing more to undo.",
+    ]
+    assert out.read_text() == "hi\n"
+    bad = llmos("undo", "0")
+    assert bad.returncode == 64
+    assert bad.stderr == "llmos: error: N must be a number from 1 to 500, not 0\n"
