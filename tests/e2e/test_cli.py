@@ -421,11 +421,60 @@ def test_undo_says_which_actions_cannot_be_undone(
     proc = llmos("undo")
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout.splitlines() == [
-        f"not undone: run_shell: echo hi > {out}: llmos cannot know what a shell command "
-        "changed",
+        f"not undone: run_shell: echo hi > {out}: llmos cannot know what a shell command changed",
         "Nothing more to undo.",
     ]
     assert out.read_text() == "hi\n"
     bad = llmos("undo", "0")
     assert bad.returncode == 64
     assert bad.stderr == "llmos: error: N must be a number from 1 to 500, not 0\n"
+
+
+# --- hostile input: bytes, files that are not files, plugins that exit -----------------------
+
+STRICT_UTF8 = {"LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8:strict"}
+
+
+def llmos_bytes(
+    *args: str, stdin: bytes, cache: Path | None = None, timeout: float = QUICK_TIMEOUT_S
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `python -m llmos_shell ARGS` with `stdin` as raw bytes, under a strict UTF-8 locale."""
+    environ = {**os.environ, **STRICT_UTF8}
+    if cache is not None:
+        environ["LLMOS_CACHE_DIR"] = str(cache)
+    return subprocess.run(
+        [sys.executable, "-m", "llmos_shell", *args],
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_suggest_batch_survives_bytes_that_are_not_utf8() -> None:
+    stdin = b'"\xff\xfe"\nnot json\n\x00\x01\x02\n{"request": "\\udc80"}\n'
+    proc = llmos_bytes("suggest", "--json", "-", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert [row["command"] for row in rows] == [None] * 4
+    assert rows[0]["error"] == "the line is not UTF-8 text (byte 0xff at position 1)"
+    assert "not JSON" in rows[1]["error"] and "not JSON" in rows[2]["error"]
+    assert "half of a UTF-16 surrogate pair" in rows[3]["error"]
+
+
+def test_plan_batch_keeps_the_lines_around_a_binary_one(prefix_cache: Path) -> None:
+    stdin = f'"{DISK_REQUEST}"\n'.encode() + b"\x89PNG\r\n\x1a\n" + b'"\xc3\x28"\n[1]\n'
+    proc = llmos_bytes(
+        "plan", "--json", "-", stdin=stdin, cache=prefix_cache, timeout=MODEL_TIMEOUT_S
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"internal error" not in proc.stdout + proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert len(rows) == 5  # the PNG signature holds a newline: two input lines
+    assert "error" not in rows[0] and (rows[0]["calls"] or rows[0]["answer"])
+    assert rows[1]["error"] == "the line is not UTF-8 text (byte 0x89 at position 0)"
+    assert "not JSON" in rows[2]["error"]
+    assert rows[3]["error"] == "the line is not UTF-8 text (byte 0xc3 at position 1)"
+    assert "JSON string or an object" in rows[4]["error"]
+
