@@ -478,3 +478,23 @@ def test_plan_batch_keeps_the_lines_around_a_binary_one(prefix_cache: Path) -> N
     assert rows[3]["error"] == "the line is not UTF-8 text (byte 0xc3 at position 1)"
     assert "JSON string or an object" in rows[4]["error"]
 
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (os.mkfifo, "a FIFO (named pipe)"),
+        (os.mkdir, "a folder"),
+        (lambda path: os.symlink("/dev/zero", path), "a character device"),
+        (lambda path: Path(path).write_bytes(b'model = "\xe9"\n'), "not UTF-8 text"),
+        (lambda path: Path(path).write_text("a = " + "[" * 5000 + "]" * 5000), "nested too deeply"),
+    ],
+    ids=["fifo", "folder", "device", "latin1", "deep"],
+)
+def test_a_config_that_cannot_be_read_is_one_line_and_never_hangs(
+    config_dir: Path, make: Any, kind: str
+) -> None:
+    config_dir.mkdir()
+    make(config_dir / "config.toml")
+    for command in (["config"], ["tools"], ["hi"]):
+        assert_one_error_line(llmos(*command), str(config_dir / "config.toml"), kind)
+
