@@ -498,3 +498,22 @@ def test_a_config_that_cannot_be_read_is_one_line_and_never_hangs(
     for command in (["config"], ["tools"], ["hi"]):
         assert_one_error_line(llmos(*command), str(config_dir / "config.toml"), kind)
 
+
+@pytest.mark.parametrize(
+    "command",
+    [["plan", "hi"], ["--backend", "transformers", "plan", "hi"], ["hi"]],
+    ids=["llama-cpp", "transformers", "one-shot"],
+)
+def test_a_fifo_as_the_model_is_one_line_and_never_hangs(workdir: Path, command: list[str]) -> None:
+    fifo = workdir / "model.gguf"
+    os.mkfifo(fifo)
+    proc = llmos("--model", str(fifo), *command)
+    assert_one_error_line(proc, str(fifo), "is a FIFO (named pipe), not a model file")
+
+
+def test_doctor_names_a_device_as_the_model_and_finishes() -> None:
+    proc = llmos("--model", "/dev/zero", "doctor")
+    assert proc.returncode == 1
+    [line] = [line for line in proc.stdout.splitlines() if "model" in line.split()[:2]]
+    assert "/dev/zero is a character device, not a model file" in line
+
