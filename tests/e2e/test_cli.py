@@ -517,3 +517,29 @@ def test_doctor_names_a_device_as_the_model_and_finishes() -> None:
     [line] = [line for line in proc.stdout.splitlines() if "model" in line.split()[:2]]
     assert "/dev/zero is a character device, not a model file" in line
 
+
+def test_plugins_that_exit_at_import_are_skipped_and_the_rest_listed(config_dir: Path) -> None:
+    plugins = config_dir / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "greet.py").write_text(
+        "from llmos_shell.registry import tool\n\n\n"
+        "@tool\n"
+        "def greet(name: str) -> str:\n"
+        '    """Say hello to someone."""\n'
+        '    return f"hello {name}"\n'
+    )
+    (plugins / "quits.py").write_text("import sys\nsys.exit(3)\n")
+    (plugins / "raises.py").write_text('raise SystemExit("not today")\n')
+    (plugins / "odd.py").write_text("class Odd(BaseException):\n    pass\n\nraise Odd('boom')\n")
+    proc = llmos("tools", "--json")
+    assert proc.returncode == 0, proc.stderr
+    names = {row["name"] for row in json.loads(proc.stdout)}
+    assert {"greet", "disk_usage", "delete_path"} <= names
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert sorted(warnings) == [
+        f"warning: plugin file:{plugins / 'odd.py'} skipped: it failed to import (Odd: boom)",
+        f"warning: plugin file:{plugins / 'quits.py'} skipped: it called sys.exit(3) while "
+        "being imported",
+        f"warning: plugin file:{plugins / 'raises.py'} skipped: it called sys.exit('not today') "
+        "while being imported",
+    ]
