@@ -145,10 +145,19 @@ def still(now: Fingerprint | None, then: Fingerprint | None) -> bool:
     return same_item(now, then) or (now.get("type") == "file" and same_content(now, then))
 
 
+def _now(path: str | Path, then: Fingerprint | None) -> dict[str, Any] | None:
+    """What is at `path`, hashed only where the hash can tell: a file of the same size."""
+    now = fingerprint(path, digest=False)
+    if now is not None and then is not None and then.get("sha256"):
+        if now["type"] == "file" and now["size"] == then.get("size"):
+            now["sha256"] = _sha256(path)
+    return now
+
+
 def problem(change: Change, store: Path) -> str | None:
     """Why the file system no longer allows reversing `change`, or None when it does."""
     path = change.path
-    now = fingerprint(path)
+    now = _now(path, change.after)
     kept = store / change.kept if change.kept else None
     if kept is not None and not kept.is_file():
         return f"its previous contents are missing from {store}"
@@ -180,7 +189,7 @@ _PAST = {
 
 
 def _trash_problem(change: Change) -> str | None:
-    now = fingerprint(change.trashed)
+    now = _now(change.trashed, change.after)
     if now is None:
         return "it is no longer in the trash (restored already, or the trash was emptied)"
     if not still(now, change.after):
