@@ -12,6 +12,7 @@ from llmos_shell.planning.planner import Planner
 from llmos_shell.registry import Registry, discover
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.session import Confirmer, Conversation, Session, deny_all
 
 if TYPE_CHECKING:
@@ -93,13 +94,23 @@ class App:
         """The audit log of executed calls."""
         return AuditLog(self.config.paths.audit_log)
 
+    @functools.cached_property
+    def undo(self) -> UndoJournal:
+        """The undo journal in the state dir."""
+        return UndoJournal(self.config.paths.undo_journal)
+
     def session(
-        self, confirmer: Confirmer = deny_all, options: PolicyOptions | None = None
+        self,
+        confirmer: Confirmer = deny_all,
+        options: PolicyOptions | None = None,
+        *,
+        planning: bool = True,
     ) -> Session:
-        """A request pipeline with the given confirmer."""
+        """A request pipeline with the given confirmer; without planning, no model is loaded
+        and the session only runs the calls it is given."""
         settings = self.config.settings
         return Session(
-            self.planner,
+            self.planner if planning else None,
             self.registry,
             confirmer=confirmer,
             options=options,
@@ -109,6 +120,7 @@ class App:
             tool_timeout_s=settings.tool_timeout_s,
             debug=self.debug,
             conversation=self.conversation,
+            undo=self.undo,
         )
 
     def with_model(self, model: str) -> App:

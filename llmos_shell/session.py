@@ -8,6 +8,7 @@ watching is handed in as a callback, and one `cancel` event stops the model or t
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from llmos_shell.registry import Registry, Tool
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
+from llmos_shell.safety.undo import UndoJournal
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ class Session:
 
     def __init__(
         self,
-        planner: Planner,
+        planner: Planner | None,
         registry: Registry,
         *,
         confirmer: Confirmer = deny_all,
@@ -191,7 +193,10 @@ class Session:
         tool_timeout_s: float = 60.0,
         debug: bool = False,
         conversation: Conversation | None = None,
+        undo: UndoJournal | None = None,
     ) -> None:
+        """`planner` may be None for a session that only runs given calls (`llmos undo`);
+        `undo` is the journal that records every call that is not read-only."""
         self.conversation = conversation
         self.planner = planner
         self.registry = registry
@@ -202,10 +207,16 @@ class Session:
         self.chain_after_success = chain_after_success
         self.tool_timeout_s = tool_timeout_s
         self.debug = debug
+        self.undo = undo
+
+    def _planner(self) -> Planner:
+        if self.planner is None:
+            raise RuntimeError("this session runs given calls only; it has no planner")
+        return self.planner
 
     def plan(self, request: str, cancel: threading.Event | None = None) -> Action:
         """The first action for `request`, without running anything."""
-        return self.planner.next_action(self._transcript(request), cancel=cancel)
+        return self._planner().next_action(self._transcript(request), cancel=cancel)
 
     def _transcript(self, request: str) -> Transcript:
         history = tuple(self.conversation.turns) if self.conversation else ()
@@ -246,12 +257,13 @@ class Session:
         cancel: threading.Event | None,
     ) -> None:
         request = outcome.request
+        planner = self._planner()
         transcript = self._transcript(request)
         for step_index in range(self.max_steps + 1):
             last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
             final = step_index == self.max_steps or (last_ok and not self.chain_after_success)
             try:
-                action = self.planner.next_action(transcript, final=final, cancel=cancel)
+                action = planner.next_action(transcript, final=final, cancel=cancel)
             except TruncatedOutputError as exc:
                 events.notice(str(exc))
                 outcome.status = Status.TOOL_FAILED
@@ -262,7 +274,7 @@ class Session:
             call = action.call
             if transcript.steps and transcript.steps[-1][0] == call:
                 # Small models tend to repeat a call after its result; answer instead.
-                action = self.planner.next_action(transcript, final=True, cancel=cancel)
+                action = planner.next_action(transcript, final=True, cancel=cancel)
                 self._answer(outcome, transcript, action.answer, events)
                 return
             step = self.run_call(call, request=request, events=events, dry_run=dry_run, cancel=cancel)
@@ -312,20 +324,23 @@ class Session:
         events: Events | None = None,
         dry_run: bool = False,
         cancel: threading.Event | None = None,
+        tool: Tool | None = None,
     ) -> Step:
         """Judge one call, ask for approval where policy says so, run it, and audit it.
 
-        The one way a call reaches the executor: planned calls, `suggest`'s commands and
-        (later) scheduled jobs all come through here. An edited call is judged again, and
-        the policy can still refuse it.
+        The one way a call reaches the executor: planned calls, `suggest`'s commands, the
+        undo and (later) scheduled jobs all come through here. An edited call is judged
+        again, and the policy can still refuse it. `tool` runs one of the shell's own tools
+        that the model is never offered (the undo) instead of looking the name up.
         """
         events = events or SilentEvents()
-        try:
-            tool = self.registry.get(call.tool)
-        except UnknownToolError as exc:  # only possible when a front end bypasses the grammar
-            decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
-            events.planned(call, decision)
-            return Step(call, decision, None, None)
+        if tool is None:
+            try:
+                tool = self.registry.get(call.tool)
+            except UnknownToolError as exc:  # only when a front end bypasses the grammar
+                decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
+                events.planned(call, decision)
+                return Step(call, decision, None, None)
         decision = decide(call, tool)
         events.planned(call, decision)
         if dry_run:
@@ -341,9 +356,19 @@ class Session:
             events.declined(call, approval)
             self._audit(request, call, decision, None, None)
             return Step(call, decision, approval, None)
-        result = execute(
-            call, tool, timeout_s=self.tool_timeout_s, debug=self.debug, cancel=cancel
-        )
+        recording: Any = contextlib.nullcontext(lambda result: None)
+        if (
+            self.undo is not None
+            and decision.risk is not Risk.READ_ONLY
+            and tool is not self.undo.tool
+        ):
+            # Written before the call runs, so a crash leaves a line saying it never finished.
+            recording = self.undo.calling(request, call, tool)
+        with recording as finish:
+            result = execute(
+                call, tool, timeout_s=self.tool_timeout_s, debug=self.debug, cancel=cancel
+            )
+            finish(result)
         events.result(result)
         self._audit(request, call, decision, approval.by, result)
         return Step(call, decision, approval, result)

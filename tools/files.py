@@ -21,6 +21,7 @@ import psutil
 from llmos_shell.calls import Risk
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tool
+from llmos_shell.safety import undo
 from llmos_shell.vocabulary.units import cutoff_timestamp, human_size, parse_size
 from llmos_tools._parsing import format_time, os_error, resolve_path
 
@@ -585,7 +586,10 @@ def write_file(
     existed = target.exists()
     encoded = content.encode("utf-8")
     try:
-        with open(target, "ab" if mode == "append" else "wb") as handle:
+        with (
+            undo.writing(target, append=mode == "append"),
+            open(target, "ab" if mode == "append" else "wb") as handle,
+        ):
             handle.write(encoded)
         size = target.stat().st_size
     except OSError as exc:
@@ -669,10 +673,11 @@ def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[st
             raise ToolError(f"cannot replace {target} with a {kinds[0]}: it is a {kinds[1]}")
     _make_parent(target)
     try:
-        if is_dir:
-            shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
-        else:
-            shutil.copy2(src, target, follow_symlinks=False)
+        with undo.copying(src, target):
+            if is_dir:
+                shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
+            else:
+                shutil.copy2(src, target, follow_symlinks=False)
     except shutil.Error as exc:
         failures = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
         if not failures:
@@ -729,7 +734,8 @@ def move_path(source: str, destination: str, overwrite: bool = False) -> dict[st
             raise ToolError(f"cannot replace the file {target} with the folder {src}")
     _make_parent(target)
     try:
-        shutil.move(str(src), str(target))
+        with undo.moving(src, target):
+            shutil.move(str(src), str(target))
     except OSError as exc:
         raise os_error(exc, target, f"move {src} to") from None
     return {
@@ -825,7 +831,8 @@ def delete_path(path: str) -> dict[str, Any]:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(f"[Trash Info]\nPath={quoted}\nDeletionDate={deleted}\n")
-        _move_across(target, trash / "files" / name)
+        with undo.trashing(target, trash / "files" / name):
+            _move_across(target, trash / "files" / name)
     except OSError as exc:
         info.unlink(missing_ok=True)
         raise os_error(exc, target, "move to the trash") from None

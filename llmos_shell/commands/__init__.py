@@ -33,6 +33,15 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("tools", "llmos_shell.commands.tools", (("tools", "list the tools and their risk"),)),
     Command(
+        "undo",
+        "llmos_shell.commands.undo",
+        (
+            ("undo [N]", "reverse the last N changes llmos made, newest first"),
+            ("undo --list", "show what was recorded and whether it can be undone"),
+        ),
+        arguments="add_arguments",
+    ),
+    Command(
         "config",
         "llmos_shell.commands.config",
         (("config", "show the settings and where each came from"),),

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
         "data_dir": str(config.paths.data_dir),
         "history_file": str(config.paths.history_file),
         "audit_log": str(config.paths.audit_log),
+        "undo_journal": str(config.paths.undo_journal),
     }
     if args.json:
         print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from llmos_shell.commands import base
 from llmos_shell.errors import ExitStatus
@@ -44,7 +44,7 @@ def _plan(app: App, args: argparse.Namespace) -> int:
     if args.request == ["-"]:
         from llmos_shell.ui.batch import plan_batch
 
-        plan_batch(app, sys.stdin, sys.stdout)
+        plan_batch(app, _stdin_bytes(), sys.stdout)
         return int(ExitStatus.OK)
     request = base.joined_request(args)
     if request is None:
@@ -73,7 +73,7 @@ def _suggest(app: App, args: argparse.Namespace) -> int:
     if args.request == ["-"]:
         from llmos_shell.ui.batch import suggest_batch
 
-        suggest_batch(app, sys.stdin, sys.stdout)
+        suggest_batch(app, _stdin_bytes(), sys.stdout)
         return int(ExitStatus.OK)
     request = base.joined_request(args)
     if request is None:
@@ -86,6 +86,11 @@ def _suggest(app: App, args: argparse.Namespace) -> int:
     from llmos_shell.ui.suggest import suggest_interactive
 
     return suggest_interactive(app, request, console(), terminal_ask, policy_options(args))
+
+
+def _stdin_bytes() -> IO[bytes] | IO[str]:
+    """Standard input as bytes, so each line is decoded on its own whatever the locale."""
+    return getattr(sys.stdin, "buffer", sys.stdin)
 
 
 def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from llmos_shell.config.settings import read_config_text
 from llmos_shell.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -38,13 +39,7 @@ def set_top_level_strings(path: Path, values: dict[str, str]) -> None:
     Only the top-level table is touched; every other line, comments included, stays as it is.
     The file is replaced atomically, and only after the result parses back to these values.
     """
-    try:
-        text = path.read_bytes().decode("utf-8")  # bytes: keep "\r\n" as it is
-    except FileNotFoundError:
-        text = ""
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise ConfigError(f"{path}: cannot read the configuration file ({reason})") from None
+    text = read_config_text(path) or ""  # decoded from bytes: "\r\n" stays as it is
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.splitlines()
     top_end = next((i for i, line in enumerate(lines) if _TABLE_HEADER.match(line)), len(lines))
@@ -66,7 +61,7 @@ def set_top_level_strings(path: Path, values: dict[str, str]) -> None:
     new_text = newline.join(lines) + newline
     try:
         parsed = tomllib.loads(new_text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         parsed = {}
     if any(parsed.get(key) != value for key, value in values.items()):
         wanted = ", ".join(f"{k} = {toml_string(v)}" for k, v in values.items())

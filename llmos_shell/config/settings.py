@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDic
 
 from llmos_shell.backends import BACKENDS, DEFAULT_BACKEND
 from llmos_shell.errors import ConfigError
+from llmos_shell.vocabulary.filetypes import file_type_words, not_a_regular_file
+from llmos_shell.vocabulary.units import human_size
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -153,6 +156,11 @@ class Paths:
         return self.state_dir / "audit.jsonl"
 
     @property
+    def undo_journal(self) -> Path:
+        """What llmos changed and how to reverse it; previous contents in the folder beside it."""
+        return self.state_dir / "undo.jsonl"
+
+    @property
     def default_plugin_dir(self) -> Path:
         """The user's own tool plugins."""
         return self.config_dir / "plugins"
@@ -226,10 +234,12 @@ def load_config(
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "?"
         where = sources.get(key, "defaults")
-        shown = values.get(key)
+        shown = repr(values.get(key))
+        if len(shown) > 80:  # a value nested hundreds deep is not worth printing whole
+            shown = shown[:77] + "..."
         hint = fields[key].description if key in fields else ""
         raise ConfigError(
-            f"{where}: {key} = {shown!r} is invalid ({err['msg']}); "
+            f"{where}: {key} = {shown} is invalid ({err['msg']}); "
             f"set it to {hint or 'a valid value'}"
         ) from None
     for key in fields:
@@ -237,18 +247,61 @@ def load_config(
     return LoadedConfig(settings=settings, sources=sources, paths=paths, warnings=tuple(warnings))
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+MAX_CONFIG_BYTES = 1_000_000  # a configuration file is a few lines; more is a mistake
+
+
+def read_config_text(path: Path) -> str | None:
+    """The text of the configuration file, or None when there is none.
+
+    What the path is gets checked before a byte is read, so a FIFO or a device in its place
+    is one ConfigError instead of a read that never returns; so is text that is not UTF-8.
+    """
+    kind = not_a_regular_file(path)
+    if kind is not None:
+        raise ConfigError(
+            f"{path} is {kind}, not a file; replace it with a TOML file or remove it to use "
+            "the defaults"
+        )
     try:
-        text = path.read_text(encoding="utf-8")
+        # Non-blocking, should a FIFO take the file's place after the check.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        return {}
+        return None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{path} is {file_type_words(mode)}, not a file; remove it")
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path} is over {human_size(MAX_CONFIG_BYTES)}, far more than a configuration "
+            "file holds; fix it or delete it to use the defaults"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
+            "save it as UTF-8 or delete it to use the defaults"
+        ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    text = read_config_text(path)
+    if text is None:
+        return {}
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid TOML ({exc}); fix that line or delete the file to use defaults"
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: not valid TOML (values nested too deeply to read); fix it or delete the "
+            "file to use defaults"
         ) from None
     return data
 

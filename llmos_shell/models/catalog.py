@@ -25,6 +25,7 @@ from llmos_shell.models.locate import (
     hf_hub_cache,
 )
 from llmos_shell.models.names import looks_like_hub_id
+from llmos_shell.vocabulary.filetypes import not_a_regular_file
 
 EMBEDDED_ROW = "embedded"
 Format = Literal["gguf", "hf"]
@@ -100,6 +101,9 @@ def searched_places(config: LoadedConfig) -> list[str]:
 def gguf_entry(path: Path, *, name: str, source: str, hub_id: str | None = None) -> ModelEntry:
     """A row for one GGUF file; a file that cannot be read becomes a row with an error note."""
     entry = ModelEntry(name=name, format="gguf", source=source, path=path, hub_id=hub_id)
+    kind = not_a_regular_file(path)
+    if kind is not None:  # a FIFO would block the header read forever
+        return replace(entry, error=f"it is {kind}, not a model file")
     try:
         size = _gguf_size(path)
         header = read_gguf_header(path, wanted=SUMMARY_KEYS)

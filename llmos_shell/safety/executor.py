@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import threading
 import time
 import traceback
@@ -50,7 +51,9 @@ def execute(
     # A worker thread lets the caller stop waiting; the thread itself cannot be killed, so
     # tools that can run long (run_shell) enforce their own time limits as well.
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmos-tool")
-    future = pool.submit(tool.invoke, call.arguments)
+    # In a copy of this context, so what the caller set (the call the undo journal files
+    # changes under) is seen by the tool.
+    future = pool.submit(contextvars.copy_context().run, tool.invoke, call.arguments)
     deadline = time.monotonic() + timeout_s
     try:
         while True:

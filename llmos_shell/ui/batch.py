@@ -1,7 +1,8 @@
 """JSON Lines in, JSON Lines out, for scripts and evaluation: `plan --json -`, `suggest --json -`.
 
 One output line for every input line, in order, even when a line is bad; the model is loaded
-once for the whole batch.
+once for the whole batch. Input is read as bytes and decoded line by line, so a line that is
+not UTF-8 is that line's error, whatever the locale, and never the end of the batch.
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ from llmos_shell.errors import LlmosError, TruncatedOutputError
 from llmos_shell.planning.planner import Planner, Transcript
 
 
+def _decoded(raw: str | bytes) -> str:
+    """One input line as text; bytes that are not UTF-8 are that line's error."""
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"the line is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})"
+        ) from None
+
+
 def _request_line(line: str, extra: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
     """The request of one input line (a JSON string or object) and its other fields."""
     if not line.strip():
@@ -24,12 +37,13 @@ def _request_line(line: str, extra: tuple[str, ...]) -> tuple[str, dict[str, Any
     except json.JSONDecodeError as exc:
         raise ValueError(f"the line is not JSON ({exc.msg} at column {exc.colno})") from None
     if isinstance(data, str):
-        return data, {}
+        return _check_text(data), {}
     if not isinstance(data, dict):
         raise ValueError("the line must be a JSON string or an object with a request")
     request = data.get("request")
     if not isinstance(request, str):
         raise ValueError('the object has no "request" string')
+    _check_text(request)
     unknown = set(data) - {"request", *extra}
     if unknown:
         raise ValueError(
@@ -38,29 +52,51 @@ def _request_line(line: str, extra: tuple[str, ...]) -> tuple[str, dict[str, Any
     return request, {k: data[k] for k in extra if k in data}
 
 
+def _check_text(request: str) -> str:
+    """A request JSON can spell but no text holds (a lone UTF-16 surrogate) is refused."""
+    try:
+        request.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"the request holds \\u{ord(request[exc.start]):04x}, half of a UTF-16 surrogate "
+            "pair, which is not text; send the whole character"
+        ) from None
+    return request
+
+
 def _run(
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     out: IO[str],
     handle: Callable[[str], dict[str, Any]],
     failure: Callable[[str], dict[str, Any]],
 ) -> int:
     """Apply `handle` to each line and write one JSON line per input; returns the failures."""
     failures = 0
-    for line in lines:
+    for raw in lines:
         try:
-            result = handle(line.rstrip("\n"))
+            result = handle(_decoded(raw).rstrip("\r\n"))
         except (ValueError, LlmosError, TruncatedOutputError) as exc:
             result = failure(str(exc))
         except Exception as exc:  # one bad line must not end the batch
             result = failure(f"internal error: {type(exc).__name__}: {exc}")
         if "error" in result:
             failures += 1
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.write(_json_line(result, getattr(out, "encoding", None)))
         out.flush()
     return failures
 
 
-def plan_batch(app: App, lines: Iterable[str], out: IO[str]) -> int:
+def _json_line(result: dict[str, Any], encoding: str | None) -> str:
+    """The result as one JSON line the output can take: escaped where its encoding cannot."""
+    text = json.dumps(result, ensure_ascii=False) + "\n"
+    try:
+        text.encode(encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(result, ensure_ascii=True) + "\n"  # plain ASCII, still the same JSON
+    return text
+
+
+def plan_batch(app: App, lines: Iterable[str | bytes], out: IO[str]) -> int:
     """`llmos plan --json -`: the planned calls for each request, nothing executed."""
     from llmos_shell.registry.specs import tools_from_specs
 
@@ -84,7 +120,7 @@ def plan_batch(app: App, lines: Iterable[str], out: IO[str]) -> int:
     return _run(lines, out, handle, lambda error: {"calls": [], "answer": None, "error": error})
 
 
-def suggest_batch(app: App, lines: Iterable[str], out: IO[str]) -> int:
+def suggest_batch(app: App, lines: Iterable[str | bytes], out: IO[str]) -> int:
     """`llmos suggest --json -`: one shell command for each request."""
 
     def handle(line: str) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""The words people use for sizes, ages and places, read and written in one way."""
+"""The words people use for sizes, ages, places and kinds of file, read and written one way."""

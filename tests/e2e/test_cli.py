@@ -111,7 +111,7 @@ def test_help_exits_0_and_names_the_commands() -> None:
     assert proc.stdout.startswith("usage: llmos")
     for command in ("plan", "suggest", "tools", "config", "--dry-run", "--yes", "models use"):
         assert command in proc.stdout
-    for command in ("models pull", "doctor", "stats", "--backend", "--device"):
+    for command in ("models pull", "doctor", "stats", "undo [N]", "--backend", "--device"):
         assert command in proc.stdout
 
 
@@ -121,7 +121,7 @@ import json, sys
 from llmos_shell.cli import main
 for argv in (
     ["--help"], ["plan", "--help"], ["tools", "--help"], ["--version"],
-    ["models", "--help"], ["doctor", "--help"], ["stats", "--help"],
+    ["models", "--help"], ["doctor", "--help"], ["stats", "--help"], ["undo", "--help"],
 ):
     try:
         main(argv)
@@ -424,3 +424,173 @@ def test_an_empty_request_is_a_usage_error(
     assert captured.err == "llmos: error: the request is empty; type what you want in plain words\n"
     assert captured.out == ""
     assert scripted_cli.requests == []  # the model was not asked
+
+
+def test_undo_reverses_a_rename_made_by_an_earlier_command(
+    scripted_cli: ScriptedBackend,
+    workdir: Path,
+    audit_log: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    draft, final = workdir / "draft.txt", workdir / "final.txt"
+    draft.write_text("text\n")
+    scripted_cli.replies = [
+        call("move_path", source=str(draft), destination=str(final)),
+        answer("Renamed."),
+    ]
+    assert cli.main(["--yes", "rename draft.txt to final.txt"]) == 0
+    capsys.readouterr()
+
+    listed = llmos("undo", "--list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)["actions"]
+    assert row["action"] == f"renamed {draft} to final.txt"
+    assert (row["request"], row["status"]) == ("rename draft.txt to final.txt", "can be undone")
+
+    proc = llmos("undo")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"undone: moved {final} back to {draft}"]
+    assert draft.read_text() == "text\n" and not final.exists()
+    undo_record = json.loads(audit_log.read_text().splitlines()[-1])
+    assert undo_record["call"] == {"tool": "undo", "arguments": {"count": 1}}
+    assert undo_record["request"] == "llmos undo 1"
+    assert undo_record["outcome"]["status"] == "ok"
+
+    again = llmos("undo", "3")
+    assert again.returncode == 0
+    assert "Nothing to undo" in again.stdout
+
+
+def test_undo_says_which_actions_cannot_be_undone(
+    scripted_cli: ScriptedBackend, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = workdir / "out.txt"
+    scripted_cli.replies = [call("run_shell", command=f"echo hi > {out}"), answer("Done.")]
+    assert cli.main(["--yes-destructive", "write hi into out.txt"]) == 0
+    capsys.readouterr()
+
+    proc = llmos("undo")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"not undone: run_shell: echo hi > {out}: llmos cannot know what a shell command changed",
+        "Nothing more to undo.",
+    ]
+    assert out.read_text() == "hi\n"
+    bad = llmos("undo", "0")
+    assert bad.returncode == 64
+    assert bad.stderr == "llmos: error: N must be a number from 1 to 500, not 0\n"
+
+
+# --- hostile input: bytes, files that are not files, plugins that exit -----------------------
+
+STRICT_UTF8 = {"LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8:strict"}
+
+
+def llmos_bytes(
+    *args: str, stdin: bytes, cache: Path | None = None, timeout: float = QUICK_TIMEOUT_S
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `python -m llmos_shell ARGS` with `stdin` as raw bytes, under a strict UTF-8 locale."""
+    environ = {**os.environ, **STRICT_UTF8}
+    if cache is not None:
+        environ["LLMOS_CACHE_DIR"] = str(cache)
+    return subprocess.run(
+        [sys.executable, "-m", "llmos_shell", *args],
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_suggest_batch_survives_bytes_that_are_not_utf8() -> None:
+    stdin = b'"\xff\xfe"\nnot json\n\x00\x01\x02\n{"request": "\\udc80"}\n'
+    proc = llmos_bytes("suggest", "--json", "-", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert [row["command"] for row in rows] == [None] * 4
+    assert rows[0]["error"] == "the line is not UTF-8 text (byte 0xff at position 1)"
+    assert "not JSON" in rows[1]["error"] and "not JSON" in rows[2]["error"]
+    assert "half of a UTF-16 surrogate pair" in rows[3]["error"]
+
+
+def test_plan_batch_keeps_the_lines_around_a_binary_one(prefix_cache: Path) -> None:
+    stdin = f'"{DISK_REQUEST}"\n'.encode() + b"\x89PNG\r\n\x1a\n" + b'"\xc3\x28"\n[1]\n'
+    proc = llmos_bytes(
+        "plan", "--json", "-", stdin=stdin, cache=prefix_cache, timeout=MODEL_TIMEOUT_S
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"internal error" not in proc.stdout + proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert len(rows) == 5  # the PNG signature holds a newline: two input lines
+    assert "error" not in rows[0] and (rows[0]["calls"] or rows[0]["answer"])
+    assert rows[1]["error"] == "the line is not UTF-8 text (byte 0x89 at position 0)"
+    assert "not JSON" in rows[2]["error"]
+    assert rows[3]["error"] == "the line is not UTF-8 text (byte 0xc3 at position 1)"
+    assert "JSON string or an object" in rows[4]["error"]
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (os.mkfifo, "a FIFO (named pipe)"),
+        (os.mkdir, "a folder"),
+        (lambda path: os.symlink("/dev/zero", path), "a character device"),
+        (lambda path: Path(path).write_bytes(b'model = "\xe9"\n'), "not UTF-8 text"),
+        (lambda path: Path(path).write_text("a = " + "[" * 5000 + "]" * 5000), "nested too deeply"),
+    ],
+    ids=["fifo", "folder", "device", "latin1", "deep"],
+)
+def test_a_config_that_cannot_be_read_is_one_line_and_never_hangs(
+    config_dir: Path, make: Any, kind: str
+) -> None:
+    config_dir.mkdir()
+    make(config_dir / "config.toml")
+    for command in (["config"], ["tools"], ["hi"]):
+        assert_one_error_line(llmos(*command), str(config_dir / "config.toml"), kind)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["plan", "hi"], ["--backend", "transformers", "plan", "hi"], ["hi"]],
+    ids=["llama-cpp", "transformers", "one-shot"],
+)
+def test_a_fifo_as_the_model_is_one_line_and_never_hangs(workdir: Path, command: list[str]) -> None:
+    fifo = workdir / "model.gguf"
+    os.mkfifo(fifo)
+    proc = llmos("--model", str(fifo), *command)
+    assert_one_error_line(proc, str(fifo), "is a FIFO (named pipe), not a model file")
+
+
+def test_doctor_names_a_device_as_the_model_and_finishes() -> None:
+    proc = llmos("--model", "/dev/zero", "doctor")
+    assert proc.returncode == 1
+    [line] = [line for line in proc.stdout.splitlines() if "model" in line.split()[:2]]
+    assert "/dev/zero is a character device, not a model file" in line
+
+
+def test_plugins_that_exit_at_import_are_skipped_and_the_rest_listed(config_dir: Path) -> None:
+    plugins = config_dir / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "greet.py").write_text(
+        "from llmos_shell.registry import tool\n\n\n"
+        "@tool\n"
+        "def greet(name: str) -> str:\n"
+        '    """Say hello to someone."""\n'
+        '    return f"hello {name}"\n'
+    )
+    (plugins / "quits.py").write_text("import sys\nsys.exit(3)\n")
+    (plugins / "raises.py").write_text('raise SystemExit("not today")\n')
+    (plugins / "odd.py").write_text("class Odd(BaseException):\n    pass\n\nraise Odd('boom')\n")
+    proc = llmos("tools", "--json")
+    assert proc.returncode == 0, proc.stderr
+    names = {row["name"] for row in json.loads(proc.stdout)}
+    assert {"greet", "disk_usage", "delete_path"} <= names
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert sorted(warnings) == [
+        f"warning: plugin file:{plugins / 'odd.py'} skipped: it failed to import (Odd: boom)",
+        f"warning: plugin file:{plugins / 'quits.py'} skipped: it called sys.exit(3) while "
+        "being imported",
+        f"warning: plugin file:{plugins / 'raises.py'} skipped: it called sys.exit('not today') "
+        "while being imported",
+    ]

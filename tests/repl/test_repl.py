@@ -517,6 +517,29 @@ def test_a_write_asks_and_yes_runs_it(
     assert record["approved_by"] == "person" and record["outcome"]["status"] == "ok"
 
 
+def test_undo_reverses_the_last_write_and_lists_the_journal(
+    scripted: ScriptedBackend, tmp_path: Path, state_dir: Path
+) -> None:
+    target = tmp_path / "note.txt"
+    target.write_text("before\n")
+    scripted.replies = [call("write_file", path=str(target), content="hi\n"), answer("Saved.")]
+    run = drive(
+        make_app(scripted),
+        lines("save hi to note.txt", "y", "/undo list", "/undo", "/undo", "/undo two"),
+    )
+    assert target.read_text() == "before\n"
+    assert f"undone: put back the previous contents of {target}" in run.lines
+    assert "Nothing to undo: every change recorded is undone already, or none is." in run.lines
+    assert "/undo takes a count from 1 to 500, or list, not 'two'." in run.lines
+    assert "can be undone" in run.out  # the listing came before the undo
+    records = [json.loads(line) for line in (state_dir / "audit.jsonl").read_text().splitlines()]
+    assert [(r["call"]["tool"], r["request"], r["approved_by"]) for r in records] == [
+        ("write_file", "save hi to note.txt", "person"),
+        ("undo", "/undo", "person"),
+        ("undo", "/undo", "person"),
+    ]
+
+
 # --- the confirmer on its own, with real tools ------------------------------------------------
 
 

@@ -375,6 +375,27 @@ class Repl:
         self.state.model_error = None
         self.console.print(f"Now using {escape(candidate.backend.describe())}.")
 
+    @slash_command(
+        "/undo", "reverse the last change llmos made (/undo N for the last N, /undo list)"
+    )
+    def undo(self, rest: str) -> None:
+        """Reverse the last N recorded changes through the session, or list the journal."""
+        from llmos_shell.safety.undo import KEEP_ACTIONS
+        from llmos_shell.ui.undo import run_undo, show_journal
+
+        if rest in ("list", "--list"):
+            show_journal(self.app, self.console)
+            return
+        count = int(rest) if rest.isdigit() else 0
+        if not 1 <= count <= KEEP_ACTIONS and rest:
+            self.console.print(
+                f"[yellow]/undo takes a count from 1 to {KEEP_ACTIONS}, or list, "
+                f"not {escape(rest)!r}.[/]"
+            )
+            return
+        request = f"/undo {rest}".strip()
+        run_undo(self.app, count or 1, self.console, request=request, options=self.options)
+
     @slash_command("/exit", "leave the shell (Ctrl-D works too)", aliases=("/quit",))
     def leave(self, rest: str) -> bool:
         """Leave the shell."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,3 +77,50 @@ def test_unknown_environment_variable_is_a_warning(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LLMOS_MODLE", "x")
     config = load_config()
     assert any("LLMOS_MODLE" in w for w in config.warnings)
+
+
+def _config_file() -> Path:
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    return paths.config_file
+
+
+def test_a_config_that_is_not_utf8_is_one_sentence() -> None:
+    _config_file().write_bytes(b'model = "caf\xe9.gguf"\n')
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0xe9 at position 12\)"):
+        load_config()
+
+
+@pytest.mark.parametrize(
+    ("depth", "said"),
+    [(300, "model_dirs = [[[[[[[[[[[[[[[[[[[[[[[[[[[["), (5000, "nested too deeply to read")],
+)
+def test_a_config_nested_deep_is_one_short_sentence(depth: int, said: str) -> None:
+    _config_file().write_text("model_dirs = " + "[" * depth + "]" * depth + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    message = str(info.value)
+    assert said in message
+    assert len(message) < 400
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (os.mkfifo, "a FIFO (named pipe)"),
+        (os.mkdir, "a folder"),
+        (lambda path: os.symlink("/dev/null", path), "a character device"),
+    ],
+    ids=["fifo", "folder", "device"],
+)
+def test_a_config_that_is_not_a_file_is_refused_before_reading(make: Any, kind: str) -> None:
+    config_file = _config_file()
+    make(config_file)
+    with pytest.raises(ConfigError, match=f"is {re.escape(kind)}, not a file"):
+        load_config()  # a FIFO would block this read forever
+
+
+def test_a_huge_config_is_refused() -> None:
+    _config_file().write_text("# x\n" * 300_000)
+    with pytest.raises(ConfigError, match="far more than a configuration file holds"):
+        load_config()

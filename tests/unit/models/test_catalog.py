@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import sys
 from pathlib import Path
@@ -17,11 +18,12 @@ from llmos_shell.models.catalog import (
     backend_for,
     embedded_entry,
     find_model,
+    gguf_entry,
     hf_hub_cache,
     list_models,
 )
 from llmos_shell.models.gguf import read_gguf_header
-from llmos_shell.models.locate import embedded_model_path
+from llmos_shell.models.locate import embedded_model_path, resolve_model, resolve_source
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -289,6 +291,27 @@ def test_find_model_by_name_path_or_a_close_miss(tmp_path: Path) -> None:
     assert ". " not in message
     with pytest.raises(ModelNotFoundError, match="llmos models pull Org/Unknown"):
         find_model(config, "Org/Unknown")
+
+
+@pytest.mark.parametrize("backend", ["llama-cpp", "transformers"])
+def test_a_fifo_or_a_device_as_the_model_is_refused_without_reading(
+    tmp_path: Path, backend: str
+) -> None:
+    fifo = tmp_path / "model.gguf"
+    os.mkfifo(fifo)  # reading it would block until someone writes to it: forever
+    resolve = resolve_model if backend == "llama-cpp" else resolve_source
+    with pytest.raises(ModelNotFoundError, match=r"model.gguf is a FIFO \(named pipe\)"):
+        resolve(str(fifo))
+    with pytest.raises(ModelNotFoundError, match="/dev/null is a character device, not a model"):
+        resolve("/dev/null")
+
+
+def test_a_fifo_among_the_models_is_listed_as_an_error(tmp_path: Path) -> None:
+    fifo = tmp_path / "data" / "models" / "pipe.gguf"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    entry = gguf_entry(fifo, name="pipe.gguf", source="data dir")
+    assert entry.error == "it is a FIFO (named pipe), not a model file"
 
 
 def test_backend_for_keeps_a_backend_that_can_load_it(tmp_path: Path) -> None:

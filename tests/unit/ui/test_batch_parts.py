@@ -48,6 +48,35 @@ def test_one_output_line_per_input_line_even_on_errors() -> None:
     assert failures == 4
 
 
+def test_undecodable_bytes_are_the_error_of_their_line_only() -> None:
+    lines = [
+        b'"first"\n',
+        b'"caf\xe9"\n',  # Latin-1, not UTF-8
+        b"\xff\xfe\x00garbage\n",
+        b'"a lone \\ud800"\n',  # JSON can spell it, no text holds it
+        b'{"request": "x", "\\udc80": 1}\n',  # and it is echoed in the error
+        '"caf\u00e9"\n'.encode(),
+        b'"last"',
+    ]
+    raw = io.BytesIO()
+    # As under PYTHONIOENCODING=utf-8:strict: what cannot be encoded raises.
+    out = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+
+    def handle(line: str) -> dict[str, object]:
+        return {"command": _request_line(line, ())[0]}
+
+    failures = _run(lines, out, handle, lambda e: {"command": None, "error": e})
+    out.flush()
+    rows = [json.loads(line) for line in raw.getvalue().decode("utf-8").splitlines()]
+    assert len(rows) == len(lines) and failures == 4
+    assert rows[0] == {"command": "first"} and rows[-1] == {"command": "last"}
+    assert rows[1]["error"] == "the line is not UTF-8 text (byte 0xe9 at position 4)"
+    assert rows[2]["error"] == "the line is not UTF-8 text (byte 0xff at position 0)"
+    assert "half of a UTF-16 surrogate pair" in rows[3]["error"]
+    assert rows[4]["error"].startswith("unknown field(s) \udc80")
+    assert rows[5] == {"command": "café"}
+
+
 def test_openai_specs_become_described_only_tools() -> None:
     specs = [
         {
