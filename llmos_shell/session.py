@@ -38,10 +38,14 @@ Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
 
 def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
     """The confirmer when nobody is watching: anything that needs a yes gets a no."""
-    if decision.risk in (Risk.WRITE, Risk.NETWORK):
+    if decision.sensitive or not decision.parsed:
+        hint = "run it in the interactive shell to approve it"
+    elif decision.risk in (Risk.WRITE, Risk.NETWORK):
         hint = "pass --yes to approve writes"
     elif decision.risk is Risk.DESTRUCTIVE:
         hint = "pass --yes-destructive to approve it"
+    elif decision.risk is Risk.UNKNOWN:
+        hint = "what it does cannot be known before it runs, so only a person can approve it"
     else:
         hint = "run it in the interactive shell to approve it"
     return Approval(approved=False, by=f"no one was asked: input is not a terminal; {hint}")

@@ -24,6 +24,7 @@ _RISK_PHRASES = {
     Risk.NETWORK: "uses the network",
     Risk.DESTRUCTIVE: "can delete or overwrite data",
     Risk.PRIVILEGED: "needs administrator rights",
+    Risk.UNKNOWN: "does what cannot be known before it runs",
 }
 _MAX_SHOWN = 200  # characters of one argument shown by `explain`
 
@@ -93,14 +94,14 @@ def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
     """True when the call may run unasked, False when it must not run, None to ask the person.
 
     `--yes` approves writes and network use; `--yes-destructive` also approves destructive
-    calls. Privileged calls, secrets, commands that could not be parsed and denied calls are
-    never approved in advance.
+    calls. Privileged and unknown calls, secrets, commands that could not be parsed and denied
+    calls are never approved in advance.
     """
     if decision.verdict is Verdict.DENY:
         return False
     if decision.verdict is Verdict.ALLOW:
         return True
-    if decision.sensitive or not decision.parsed:
+    if decision.sensitive or not decision.parsed or decision.risk is Risk.UNKNOWN:
         return None
     risk = decision.risk
     if risk in (Risk.WRITE, Risk.NETWORK) and (options.yes_writes or options.yes_destructive):
@@ -108,6 +109,22 @@ def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
     if risk is Risk.DESTRUCTIVE and options.yes_destructive:
         return True
     return None
+
+
+def within_approved(decision: Decision, approved: Risk) -> bool:
+    """True when an automation approved up to `approved` may run this call unasked.
+
+    The one comparison for confirmers that approve by rank (a scheduled job's approved risk):
+    an unknown call, a secret, a command that could not be parsed or a denied call is never
+    covered, whatever was approved.
+    """
+    if decision.verdict is Verdict.DENY:
+        return False
+    if decision.verdict is Verdict.ALLOW:
+        return True
+    if decision.sensitive or not decision.parsed or decision.risk is Risk.UNKNOWN:
+        return False
+    return decision.risk.rank <= approved.rank
 
 
 def explain(call: ToolCall, tool: Tool, decision: Decision) -> str:
