@@ -24,7 +24,8 @@ _CRITICAL_DIRS = word_set(
     "/srv /Users /System /Library /Applications /usr/local /usr/bin /usr/lib /var/lib"
 )
 _HOME = "/home/\0you"  # stands for `~` while normalising `~/..` and `$HOME/.`
-_HOME_RE = re.compile(r"^(\$HOME|\$\{HOME\}|~)(?=/|$)")
+_HOME_RE = re.compile(r"^(\$HOME|\$\{HOME(:?[-?=+][^}]*)?\}|~)(?=/|$)")
+_TILDE_USER_RE = re.compile(r"^~[A-Za-z_][\w.-]*(?=/|$)")
 _OTHER_HOME_RE = re.compile(r"^/(home|Users)/[^/\0]+$")
 _WORKING_TREE = word_set("$PWD ${PWD} $(pwd) `pwd` $(pwd -P) $(pwd -L)")
 
@@ -38,7 +39,9 @@ def critical_dir(text: str, working_tree: bool = True) -> str | None:
     path = text.strip()
     if not path:
         return None
-    path = re.sub(r"(/\.?\*)+$", "", re.sub(r"/+", "/", path)) or "/"  # `/*` is the folder
+    path = re.sub(r"/+", "/", path)
+    path = path.rstrip("/") or "/"
+    path = re.sub(r"(/\.?\*)+$", "", path) or "/"  # `/*` is the folder
     if working_tree:
         bare = path.rstrip("/") or path
         if bare == "." or bare in _WORKING_TREE:
@@ -46,6 +49,8 @@ def critical_dir(text: str, working_tree: bool = True) -> str | None:
         if bare == ".." or re.fullmatch(r"(\.\./?)+|\.\./\.\.?", bare):
             return ".."
     path = _HOME_RE.sub("~", path)
+    if _TILDE_USER_RE.match(path):  # `~alex`: someone's home folder
+        path = "/home/" + path[1:]
     if path == "~" or path.startswith("~/"):
         path = _HOME + path[1:]
     if path.startswith("/"):
@@ -100,9 +105,10 @@ def catastrophic_command(prog: str, args: Sequence[Word], folder: str | None = N
         if reason:
             return reason
     if prog in ("chmod", "chown", "chgrp") and recursive:
+        locks_out = prog == "chmod" and bool(targets) and removes_access(targets[0].text)
         for target in targets[1:]:
             critical = critical_dir(target.text, working_tree=False)
-            if critical and critical != "~":
+            if critical and (critical != "~" or locks_out):
                 return f"{prog} -R on {target.text} breaks {describe_dir(critical)}"
     if prog == "mv":
         moved = targets if "t" in letters or "--target-directory" in longs else targets[:-1]
@@ -118,6 +124,23 @@ def catastrophic_command(prog: str, args: Sequence[Word], folder: str | None = N
                 f"{describe_dir(critical)} the source lacks"
             )
     return _disk_catastrophe(prog, args, targets)
+
+
+def removes_access(mode: str) -> bool:
+    """True when a chmod mode takes read, write or entry away from the owner (`000`, `u-w`)."""
+    if re.fullmatch(r"[0-7]{1,4}", mode):
+        return int(mode[-3] if len(mode) >= 3 else "0", 8) != 7
+    for clause in mode.split(","):
+        match = re.fullmatch(r"([ugoa]*)([-+=])([rwxXstugo]*)", clause)
+        if match is None:
+            return True  # not understood: assume the worst
+        who, op, perms = match.groups()
+        owner = not who or "u" in who or "a" in who
+        if owner and op == "-" and set(perms) & set("rwxX"):
+            return True
+        if owner and op == "=" and not ({"r", "w"} <= set(perms) and set(perms) & set("xX")):
+            return True
+    return False
 
 
 def _disk_catastrophe(prog: str, args: Sequence[Word], targets: list[Word]) -> str | None:

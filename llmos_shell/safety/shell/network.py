@@ -28,7 +28,8 @@ _SECRET_VARIABLE_RE = re.compile(
     re.IGNORECASE,
 )
 _REMOTE_RE = re.compile(r"^(?:[\w.+-]+@)?[\w.-]+:(?!//)|^(?:rsync|scp|sftp)://")
-_STDIN_SENDERS = word_set("nc ncat netcat socat telnet ssh openssl s_client")
+_STDIN_SENDERS = word_set("nc ncat netcat socat telnet ssh sftp")
+_SSH_VALUES = "BbcDEeFIiJLlmOoPpQRSWw"
 _LOCAL_COMMAND_OPTIONS = re.compile(
     r"^(ProxyCommand|LocalCommand|PermitLocalCommand|KnownHostsCommand|Match)", re.IGNORECASE
 )
@@ -142,6 +143,11 @@ def _ssh_options_run_commands(c: CommandJudge, args: Sequence[Word]) -> None:
 def _rule_ssh(c: CommandJudge) -> None:
     c.find(Risk.NETWORK, "ssh connects to another machine")
     _ssh_options_run_commands(c, c.args)
+    words = positionals(c.args, _SSH_VALUES)
+    if len(words) > 1:  # the command it runs there is judged as if it ran here
+        if any(w.dynamic for w in words[1:]):
+            c.find(Risk.UNKNOWN, "ssh runs a command built at run time on another machine")
+        c.nested(" ".join(w.text for w in words[1:]), f"ssh {words[0].text}")
 
 
 def _rule_copy_remote(c: CommandJudge) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from llmos_shell.calls import Risk
 from llmos_shell.safety.shell.archives import ARCHIVE_RULES
 from llmos_shell.safety.shell.builtins import BUILTIN_RULES
-from llmos_shell.safety.shell.catastrophes import critical_dir
+from llmos_shell.safety.shell.catastrophes import critical_dir, removes_access
 from llmos_shell.safety.shell.programs import WRITES
 from llmos_shell.safety.shell.subcommands import SUBCOMMAND_RULES
 from llmos_shell.safety.shell.targets import CLOBBERING, PERSISTENCE, clobbers, write_target
@@ -433,6 +433,10 @@ def _rule_recursive_perm(c: JudgedCommand) -> None:
     args = c.args
     recursive = "R" in short_letters(args) or "--recursive" in long_options(args)
     operands = positionals(args, "", ("--reference", "--from"))
+    for target in operands[1:]:
+        risk, reason = write_target(target, f"{c.prog} changes")
+        if risk.rank > Risk.WRITE.rank:
+            c.find(risk, reason)
     if not recursive or not operands:
         return
     where = ", ".join(t.text for t in operands[1:4]) or "the files"
@@ -451,23 +455,6 @@ def _rule_recursive_perm(c: JudgedCommand) -> None:
         if critical_dir(target.text, working_tree=False):
             c.find(Risk.DESTRUCTIVE, f"{c.prog} -R changes every file under {target.text}")
             return
-
-
-def removes_access(mode: str) -> bool:
-    """True when a chmod mode takes read, write or entry away from the owner (`000`, `u-w`)."""
-    if re.fullmatch(r"[0-7]{1,4}", mode):
-        return int(mode[-3] if len(mode) >= 3 else "0", 8) != 7
-    for clause in mode.split(","):
-        match = re.fullmatch(r"([ugoa]*)([-+=])([rwxXstugo]*)", clause)
-        if match is None:
-            return True  # not understood: assume the worst
-        who, op, perms = match.groups()
-        owner = not who or "u" in who or "a" in who
-        if owner and op == "-" and set(perms) & set("rwxX"):
-            return True
-        if owner and op == "=" and not ({"r", "w"} <= set(perms) and set(perms) & set("xX")):
-            return True
-    return False
 
 
 def _rule_ifconfig(c: JudgedCommand) -> None:

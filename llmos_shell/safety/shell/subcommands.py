@@ -5,6 +5,7 @@ Pure: no I/O, nothing from the environment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -406,6 +407,8 @@ def _git_subcommand(
         if found is None:
             return None
         return found[0], found[1].format(sub=sub, action=action)
+    if sub == "push" and any(re.match(r"^(\w+://|[\w.-]+@[\w.-]+:)", t) for t in texts):
+        return Risk.UNKNOWN, "exfiltration: git push sends the repository to a URL, not a remote"
     if sub == "push":
         if set(letters) & {"f", "d"} or longs & _GIT_FORCE or any(t[:1] == "+" for t in texts):
             return Risk.DESTRUCTIVE, "git push --force can overwrite commits on the remote"

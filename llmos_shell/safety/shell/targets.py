@@ -25,7 +25,9 @@ PERSISTENCE = "persistence"
 CLOBBERING = "clobbering"
 DOTFILE = "dotfile"
 
-_SYSTEM_WRITE_RE = re.compile(r"^/(etc|usr|bin|sbin|boot|lib|lib32|lib64|sys|proc/sys|var)(/|$)")
+_SYSTEM_WRITE_RE = re.compile(
+    r"^/(etc|usr|bin|sbin|boot|lib|lib32|lib64|sys|proc|var|opt|srv)(/|$)"
+)
 _HOME_PREFIX_RE = re.compile(r"^(~[^/]*|\$HOME|\$\{HOME\}|/home/[^/]+|/root|/Users/[^/]+)(?=/|$)")
 
 # Files a shell, a login, a desktop session, an editor or a tool runs code from later.

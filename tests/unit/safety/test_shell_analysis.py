@@ -305,6 +305,11 @@ CATASTROPHES = [
     "cd ~ && rm -rf *",
     "x=rm; $x -rf ~",
     "\\rm -rf ~",
+    "rm -rf ${HOME:?}/",
+    "rm -rf ~alex",
+    "rm -rf /*/",
+    "chmod -R 000 ~",
+    "ssh host 'rm -rf ~'",
 ]
 
 
