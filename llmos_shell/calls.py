@@ -8,13 +8,19 @@ from typing import Any
 
 
 class Risk(str, enum.Enum):
-    """What a tool call can do to the machine, from harmless to dangerous."""
+    """What a tool call can do to the machine, from harmless to dangerous.
+
+    UNKNOWN is the top: what the call does cannot be known before it runs (a program named
+    at run time, code given to an interpreter, code fetched from the network). No `--yes`
+    flag and no automation's approved risk ever covers it.
+    """
 
     READ_ONLY = "read-only"
     WRITE = "write"
     NETWORK = "network"
     DESTRUCTIVE = "destructive"
     PRIVILEGED = "privileged"
+    UNKNOWN = "unknown"
 
     @property
     def rank(self) -> int:
@@ -28,6 +34,7 @@ _RISK_RANK = {
     Risk.NETWORK: 2,
     Risk.DESTRUCTIVE: 3,
     Risk.PRIVILEGED: 4,
+    Risk.UNKNOWN: 5,
 }
 
 

@@ -34,11 +34,16 @@ from llmos_shell.safety.undo import UndoJournal
 
 @dataclass(frozen=True)
 class Approval:
-    """A confirmer's answer: run it (maybe with edited arguments) or not, and who said so."""
+    """A confirmer's answer: run it (maybe with edited arguments) or not, and who said so.
+
+    `replacement` holds the calls to run instead, chosen by the person as a safer equivalent
+    (the trash instead of `rm`); each is judged by the policy again before it runs.
+    """
 
     approved: bool
     by: str
     arguments: dict[str, Any] | None = None
+    replacement: tuple[ToolCall, ...] = ()
 
 
 Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
@@ -46,10 +51,14 @@ Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
 
 def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
     """The confirmer when nobody is watching: anything that needs a yes gets a no."""
-    if decision.risk in (Risk.WRITE, Risk.NETWORK):
+    if decision.sensitive or not decision.parsed:
+        hint = "run it in the interactive shell to approve it"
+    elif decision.risk in (Risk.WRITE, Risk.NETWORK):
         hint = "pass --yes to approve writes"
     elif decision.risk is Risk.DESTRUCTIVE:
         hint = "pass --yes-destructive to approve it"
+    elif decision.risk is Risk.UNKNOWN:
+        hint = "what it does cannot be known before it runs, so only a person can approve it"
     else:
         hint = "run it in the interactive shell to approve it"
     return Approval(approved=False, by=f"no one was asked: input is not a terminal; {hint}")
@@ -277,7 +286,9 @@ class Session:
                 action = planner.next_action(transcript, final=True, cancel=cancel)
                 self._answer(outcome, transcript, action.answer, events)
                 return
-            step = self.run_call(call, request=request, events=events, dry_run=dry_run, cancel=cancel)
+            step = self.run_call(
+                call, request=request, events=events, dry_run=dry_run, cancel=cancel
+            )
             outcome.steps.append(step)
             if dry_run:
                 outcome.status = Status.PLANNED
@@ -356,6 +367,9 @@ class Session:
             events.declined(call, approval)
             self._audit(request, call, decision, None, None)
             return Step(call, decision, approval, None)
+        if approval.replacement:
+            self._audit(request, call, decision, None, None)  # not run: replaced
+            return self._run_replacement(approval, request, events, cancel)
         recording: Any = contextlib.nullcontext(lambda result: None)
         if (
             self.undo is not None
@@ -372,6 +386,49 @@ class Session:
         events.result(result)
         self._audit(request, call, decision, approval.by, result)
         return Step(call, decision, approval, result)
+
+    def _run_replacement(
+        self,
+        approval: Approval,
+        request: str,
+        events: Events,
+        cancel: threading.Event | None,
+    ) -> Step:
+        """Run the calls a person chose instead of a planned one, each judged again first."""
+        results: list[ToolResult] = []
+        step: Step | None = None
+        for call in approval.replacement:
+            try:
+                tool = self.registry.get(call.tool)
+            except UnknownToolError as exc:
+                decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
+                return Step(call, decision, Approval(False, by="policy"), None)
+            decision = decide(call, tool)
+            events.planned(call, decision)
+            if decision.verdict is Verdict.DENY:
+                refused = Approval(False, by="policy")
+                events.declined(call, refused)
+                self._audit(request, call, decision, None, None)
+                return Step(call, decision, refused, None)
+            result = execute(
+                call, tool, timeout_s=self.tool_timeout_s, debug=self.debug, cancel=cancel
+            )
+            events.result(result)
+            self._audit(request, call, decision, approval.by, result)
+            results.append(result)
+            step = Step(call, decision, approval, result)
+            if not result.ok or result.cancelled:
+                return step
+        assert step is not None and step.result is not None
+        if len(results) > 1:
+            combined = ToolResult(
+                step.call,
+                ok=True,
+                data={"results": [r.data for r in results]},
+                duration_s=sum(r.duration_s for r in results),
+            )
+            step = Step(step.call, step.decision, approval, combined)
+        return step
 
     def _audit(
         self,

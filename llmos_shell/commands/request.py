@@ -71,9 +71,10 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     out = wide_console()
     confirmer: Any = deny_all
     if sys.stdin.isatty() and not args.json:
+        from llmos_shell.ui.removal import TRASH_TOOL
         from llmos_shell.ui.repl.confirm import InteractiveConfirmer
 
-        confirmer = InteractiveConfirmer(out, terminal_ask)
+        confirmer = InteractiveConfirmer(out, terminal_ask, trash=TRASH_TOOL in app.registry)
     session = app.session(confirmer=confirmer, options=policy_options(args))
     events = SilentEvents() if args.json else ConsoleEvents(out)
     with cancel_on_sigint() as cancel:

@@ -101,7 +101,7 @@ def tool(
 ) -> Any:
     """Turn a typed function into a `Tool`.
 
-    `risk` is one of read-only, write, destructive, network, privileged. `examples` are
+    `risk` is one of read-only, write, network, destructive, privileged, unknown. `examples` are
     `(request, arguments)` pairs. `shell_command_arg` names an argument that holds a shell
     command, whose risk the policy then reads from the command itself. `kinds` says what
     some arguments hold ({"path": "path", "limit": "count"}; see registry.kinds.Kind), so

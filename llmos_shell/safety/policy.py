@@ -1,9 +1,11 @@
 """The policy gate: before any tool call runs, decide allow, ask or deny. Pure, no I/O.
 
 Read-only calls are allowed; anything else, and any read of a secret (an SSH key, a .env
-file), is asked about; shell commands no plan should ever run (`rm -rf ~`, a fork bomb) are
-denied, though the person can still type them with `!cmd`. A shell tool's risk comes from its
-command, analysed by `shellparse`, never from the tool's own declared risk.
+file), is asked about. What no plan should ever do is denied, whichever tool proposes it:
+deleting, moving or overwriting the home folder, `/`, a system folder or the working tree,
+wiping a disk, a fork bomb (the person can still type a command with `!cmd`). A shell tool's
+risk comes from its command, read by `safety.shell`, never from the tool's declared risk.
+Calls rated unknown are never approved in advance, by a flag or by an automation.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
-from llmos_shell.safety.shell import ShellAnalysis, analyse, is_catastrophic, sensitive_kind
+from llmos_shell.safety.shell import (
+    ShellAnalysis,
+    analyse,
+    critical_dir,
+    describe_dir,
+    is_catastrophic,
+    sensitive_kind,
+)
 
 if TYPE_CHECKING:
     from llmos_shell.registry import Tool
@@ -24,6 +33,7 @@ _RISK_PHRASES = {
     Risk.NETWORK: "uses the network",
     Risk.DESTRUCTIVE: "can delete or overwrite data",
     Risk.PRIVILEGED: "needs administrator rights",
+    Risk.UNKNOWN: "does what cannot be known before it runs",
 }
 _MAX_SHOWN = 200  # characters of one argument shown by `explain`
 
@@ -67,6 +77,13 @@ def decide(call: ToolCall, tool: Tool) -> Decision:
         reasons += analysis.reasons
         sensitive += analysis.sensitive_paths
     else:
+        catastrophe = _tool_catastrophe(call, tool)
+        if catastrophe is not None:
+            reason = (
+                f"refused: {catastrophe}; no plan may delete, move or overwrite it. If you "
+                "really mean it, do it yourself outside llmos"
+            )
+            return Decision(Verdict.DENY, tool.risk, reason, (reason,))
         risk = tool.risk
         if risk is not Risk.READ_ONLY:
             undo = "" if tool.reversible else " and cannot be undone"
@@ -93,14 +110,14 @@ def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
     """True when the call may run unasked, False when it must not run, None to ask the person.
 
     `--yes` approves writes and network use; `--yes-destructive` also approves destructive
-    calls. Privileged calls, secrets, commands that could not be parsed and denied calls are
-    never approved in advance.
+    calls. Privileged and unknown calls, secrets, commands that could not be parsed and denied
+    calls are never approved in advance.
     """
     if decision.verdict is Verdict.DENY:
         return False
     if decision.verdict is Verdict.ALLOW:
         return True
-    if decision.sensitive or not decision.parsed:
+    if decision.sensitive or not decision.parsed or decision.risk is Risk.UNKNOWN:
         return None
     risk = decision.risk
     if risk in (Risk.WRITE, Risk.NETWORK) and (options.yes_writes or options.yes_destructive):
@@ -108,6 +125,22 @@ def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
     if risk is Risk.DESTRUCTIVE and options.yes_destructive:
         return True
     return None
+
+
+def within_approved(decision: Decision, approved: Risk) -> bool:
+    """True when an automation approved up to `approved` may run this call unasked.
+
+    The one comparison for confirmers that approve by rank (a scheduled job's approved risk):
+    an unknown call, a secret, a command that could not be parsed or a denied call is never
+    covered, whatever was approved.
+    """
+    if decision.verdict is Verdict.DENY:
+        return False
+    if decision.verdict is Verdict.ALLOW:
+        return True
+    if decision.sensitive or not decision.parsed or decision.risk is Risk.UNKNOWN:
+        return False
+    return decision.risk.rank <= approved.rank
 
 
 def explain(call: ToolCall, tool: Tool, decision: Decision) -> str:
@@ -120,11 +153,13 @@ def explain(call: ToolCall, tool: Tool, decision: Decision) -> str:
         lines.append("Arguments: none")
     if decision.programs:
         lines.append(f"Runs: {', '.join(decision.programs)}")
-    if tool.shell_command_arg is not None:
-        reversible = decision.risk in (Risk.READ_ONLY, Risk.WRITE)
+    if decision.verdict is Verdict.DENY:
+        reversible = False  # a catastrophe, or a call nothing is known about
+    elif tool.shell_command_arg is not None:
+        reversible = False  # llmos keeps no record that would undo what a shell command did
     else:
-        reversible = tool.reversible
-    if decision.risk is Risk.READ_ONLY:
+        reversible = tool.reversible and decision.risk is not Risk.UNKNOWN
+    if decision.risk is Risk.READ_ONLY and decision.verdict is not Verdict.DENY:
         undo = "it changes nothing"
     else:
         undo = "it can be undone" if reversible else "it cannot be undone"
@@ -144,6 +179,33 @@ _VERDICT_WORDS = {
     Verdict.ASK: "needs your yes before it runs",
     Verdict.DENY: "refused",
 }
+
+
+def _tool_catastrophe(call: ToolCall, tool: Tool) -> str | None:
+    """Why a call of a tool that is not a shell would wipe out a folder no plan may touch.
+
+    Its path arguments are its string arguments that look like paths, in parameter order. A
+    destructive (or riskier) tool may touch none of them; a write tool only acts on its first
+    (`move_path`'s source, `write_file`'s path): a later one is where things go into.
+    """
+    if tool.risk is Risk.READ_ONLY:
+        return None
+    fields = list(tool.args_model.model_fields)
+    order = [*fields, *(name for name in call.arguments if name not in fields)]
+    paths = [
+        text
+        for name in order
+        if name in call.arguments
+        for text in _strings(call.arguments[name])
+        if _looks_like_path(text)
+    ]
+    if tool.risk is Risk.WRITE:
+        paths = paths[:1]
+    for text in paths:
+        critical = critical_dir(text, working_tree=tool.risk is not Risk.WRITE)
+        if critical is not None:
+            return f"{tool.name} would act on {text}, {describe_dir(critical)}"
+    return None
 
 
 def _read_only_reason(tool: Tool, analysis: ShellAnalysis | None) -> str:

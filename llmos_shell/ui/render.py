@@ -18,6 +18,7 @@ RISK_STYLE = {
     Risk.NETWORK: "yellow",
     Risk.DESTRUCTIVE: "bold red",
     Risk.PRIVILEGED: "bold red",
+    Risk.UNKNOWN: "bold magenta",
 }
 MAX_TABLE_ROWS = 200
 MAX_CELL_CHARS = 48  # long cells (command lines) are cut in tables; --json has them whole
@@ -38,13 +39,9 @@ def render_call(console: Console, call: ToolCall, decision: Decision) -> None:
     console.print(
         f"[{style}]{marker} {escape(format_call(call))}[/]  [dim]{decision.risk.value}[/]"
     )
-    if (
-        decision.risk in (Risk.DESTRUCTIVE, Risk.PRIVILEGED)
-        or decision.verdict is not Verdict.ALLOW
-    ):
-        console.print(
-            f"  [{style}]{'⚠ ' if decision.risk.rank >= 3 else ''}{escape(decision.reason)}[/]"
-        )
+    serious = decision.risk.rank >= Risk.DESTRUCTIVE.rank
+    if serious or decision.verdict is not Verdict.ALLOW:
+        console.print(f"  [{style}]{'⚠ ' if serious else ''}{escape(decision.reason)}[/]")
 
 
 def render_result(console: Console, result: ToolResult) -> None:

@@ -18,10 +18,12 @@ from llmos_shell.safety.policy import PolicyOptions, decide, explain
 from llmos_shell.safety.shell import analyse
 from llmos_shell.session import Approval
 from llmos_shell.ui.interrupt import cancel_on_sigint
+from llmos_shell.ui.removal import TRASH_TOOL, RemovalPreview, removal_preview
 from llmos_shell.ui.render import RISK_STYLE
-from llmos_shell.ui.repl.confirm import Ask
+from llmos_shell.ui.repl.confirm import TRASH_INSTEAD, Ask, show_removal
 
 _MENU = "[r]un / [e]dit / [d]escribe / [c]opy / [a]bort: "
+_MENU_TRASH = "[r]un / [t]rash instead / [e]dit / [d]escribe / [c]opy / [a]bort: "
 _CLIPBOARDS = (
     ["wl-copy"],
     ["xclip", "-selection", "clipboard"],
@@ -40,8 +42,12 @@ class _RunConfirmer:
     def __call__(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
         if decision.risk.rank < Risk.DESTRUCTIVE.rank and not decision.sensitive:
             return Approval(True, by="person")
+        if decision.risk is Risk.UNKNOWN:
+            question = "What this does cannot be known before it runs. Really run it? [y/N] "
+        else:
+            question = f"This is {decision.risk.value}. Really run it? [y/N] "
         try:
-            sure = self.ask(f"This is {decision.risk.value}. Really run it? [y/N] ", "")
+            sure = self.ask(question, "")
         except (EOFError, KeyboardInterrupt):
             sure = ""
         if sure.strip().lower() in ("y", "yes"):
@@ -63,10 +69,19 @@ def suggest_interactive(
         style = RISK_STYLE[decision.risk]
         console.print(f"[bold]{escape(command)}[/]")
         console.print(f"  [{style}]{decision.risk.value}: {escape(decision.reason)}[/]")
+        preview = None
+        if TRASH_TOOL in app.registry and decision.verdict is not Verdict.DENY:
+            preview = removal_preview(call, shell_tool)
+        if preview is not None and preview.paths:
+            show_removal(console, preview)
+        else:
+            preview = None
         try:
-            choice = ask(_MENU, "").strip().lower()
+            choice = ask(_MENU_TRASH if preview else _MENU, "").strip().lower()
         except (EOFError, KeyboardInterrupt):
             choice = "a"
+        if choice in ("t", "trash") and preview is not None:
+            return _trash(app, request, preview, console, options)
         if choice in ("a", "abort", "q", "n", ""):
             console.print("Nothing was run.")
             return int(ExitStatus.DECLINED)
@@ -86,7 +101,8 @@ def suggest_interactive(
         elif choice in ("r", "run", "y"):
             return _run(app, request, call, console, ask, options)
         else:
-            console.print("[yellow]Please answer r, e, d, c or a.[/]")
+            letters = "r, t, e, d, c or a" if preview else "r, e, d, c or a"
+            console.print(f"[yellow]Please answer {letters}.[/]")
 
 
 def _run(
@@ -123,6 +139,36 @@ def _run(
     if code != 0:
         console.print(f"[dim](exit status {code})[/]")
     return int(ExitStatus.OK if code == 0 else ExitStatus.TOOL_FAILED)
+
+
+def _trash(
+    app: App,
+    request: str,
+    preview: RemovalPreview,
+    console: Console,
+    options: PolicyOptions | None,
+) -> int:
+    """Move what the suggested `rm` names to the trash instead, each call through the policy."""
+
+    def chosen(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
+        return Approval(True, by=TRASH_INSTEAD)
+
+    session = app.session(confirmer=chosen, options=options)
+    for call in preview.trash_calls():
+        with cancel_on_sigint() as cancel:
+            step = session.run_call(call, request=request, cancel=cancel)
+        result = step.result
+        if result is None:
+            console.print(f"[red]Refused: {escape(step.decision.reason)}[/]")
+            return int(ExitStatus.DECLINED)
+        if result.cancelled:
+            console.print("[yellow]Cancelled.[/]")
+            return int(ExitStatus.INTERRUPTED)
+        if not result.ok:
+            console.print(f"[red]{escape(result.error or '')}[/]")
+            return int(ExitStatus.TOOL_FAILED)
+        console.print(f"Moved {escape(str(call.arguments['path']))} to the trash.")
+    return int(ExitStatus.OK)
 
 
 def copy_to_clipboard(text: str) -> str:

@@ -1,13 +1,12 @@
-"""What programs are known to do by name: read-only, writing, destructive, privileged, network.
+"""What programs are known to do by name: writing, destructive, privileged, network, unknown.
 
 Also the programs that start other programs (`sudo`, `xargs`, `timeout`, shells and
-interpreters), and the few commands no plan should ever run (`rm -rf /`, `mkfs /dev/sda`).
-Pure: no I/O, nothing from the environment.
+interpreters). Read-only programs and their allowed options are in `options`. Pure: no I/O,
+nothing from the environment.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,31 +14,14 @@ from dataclasses import dataclass
 from llmos_shell.calls import Risk
 from llmos_shell.safety.shell.words import (
     ASSIGNMENT_RE,
-    DISK_RE,
     Word,
     is_option,
-    long_options,
     positionals,
     program_name,
-    short_letters,
     word_set,
 )
 
 # --- programs by name ---------------------------------------------------------------------
-
-READ_ONLY = word_set("""
-    ls dir vdir cat tac head tail more wc grep egrep fgrep zgrep zegrep zfgrep ag ack
-    zcat bzcat xzcat zstdcat lzcat zless zmore bzless xzless zdiff
-    du df free ps pgrep pidof top htop btop uptime whoami id groups users who w last lastlog
-    uname arch nproc cal ncal pwd echo printf stat file which whereis type basename dirname
-    realpath readlink namei cut tr paste join comm column fold fmt nl expand unexpand rev seq
-    yes sleep true false : test [ expr factor numfmt diff diff3 sdiff cmp md5sum sha1sum
-    sha224sum sha256sum sha384sum sha512sum b2sum cksum sum lsblk lscpu lsusb lspci lsmod lsof
-    lshw lsattr getfacl lslocks lsipc lsns findmnt blkid ss netstat vmstat iostat mpstat
-    pidstat strings od hexdump jq locale getconf printenv tty info apropos whatis help
-    cd pushd popd dirs read wait jobs history umask ulimit let shift getopts return exit break
-    continue unset set shopt apt-cache nvidia-smi sensors lsb_release hostid
-    """)
 
 WRITES = {
     "cp": "cp copies files",
@@ -59,9 +41,19 @@ WRITES = {
     "mktemp": "mktemp creates temporary files",
     "zip": "zip writes an archive",
     "mkfifo": "mkfifo creates a special file",
-    "at": "at schedules a command to run later",
-    "batch": "batch schedules a command to run later",
-    "alias": "alias changes what command names run",
+    "htop": "htop is interactive and can stop processes",
+    "btop": "btop is interactive and can stop processes",
+}
+
+UNKNOWN_PROGRAMS = {
+    "at": "at runs commands read from its input at a later time",
+    "batch": "batch runs commands read from its input at a later time",
+    "make": "make runs the commands of a Makefile",
+    "fc": "fc runs commands again from the history",
+    **dict.fromkeys(
+        ("npx", "bunx", "pnpx", "uvx", "pipx"),
+        "download and execute: {prog} fetches a package and runs it",
+    ),
 }
 
 DESTRUCTIVE = {
@@ -126,7 +118,7 @@ NETWORK = {
     **dict.fromkeys(
         word_set(
             "nc ncat netcat socat telnet ftp tftp lftp ping ping6 traceroute tracepath mtr dig "
-            "nslookup host whois nmap http https aria2c rclone fetch npx bunx pnpx"
+            "nslookup host whois nmap http https aria2c rclone fetch"
         ),
         "{prog} uses the network",
     ),
@@ -140,6 +132,49 @@ _INTERPRETER_RE = re.compile(
 )
 CODE_FLAGS = frozenset({"-c", "-e", "-E", "-r", "--eval", "-p", "--print", "--command"})
 INFO_FLAGS = frozenset({"--version", "-V", "--help"})
+# Programs that only print their version or usage when that is all they are given
+# (`gcc --version`, `go version`); with anything else they are judged as usual.
+INFO_ONLY_PROGRAMS = word_set("""
+    gcc g++ cc c++ clang clang++ ld as gdb lldb javac java kotlin kotlinc scala sbt gradle mvn
+    go gofmt rustc cargo rustup cmake ninja meson make automake autoconf pkg-config docker
+    podman kubectl helm terraform packer vagrant ansible minikube kind docker-compose
+    node npm npx yarn pnpm bun deno pip pip3 pipx uv poetry pipenv conda mamba gem bundle
+    dotnet swift swiftc ghc cabal stack elixir erl julia zig nim ocaml opam nvcc ffmpeg
+    ffprobe convert magick pandoc pdflatex latex tmux screen vim nvim emacs nano code gh glab
+    aws gcloud az heroku psql mysql sqlite3 redis-cli mongosh openssl ssh scp rsync curl wget
+    git bash zsh fish sh dash tar gzip zstd xz bzip2 unzip zip sed awk gawk grep find jq yq
+    """)
+INFO_ONLY_ARGS = (
+    ("--version",),
+    ("-version",),
+    ("--help",),
+    ("version",),
+    ("version", "--client"),
+    ("--version", "--client"),
+)
+PYTHON_MODULES: dict[str, tuple[Risk, str]] = {
+    "json.tool": (Risk.READ_ONLY, ""),
+    "http.server": (
+        Risk.UNKNOWN,
+        "exfiltration: python -m http.server lets anyone on the network read the folder",
+    ),
+    "venv": (Risk.WRITE, "python -m venv creates a virtual environment"),
+    "tabnanny": (Risk.READ_ONLY, ""),
+    "calendar": (Risk.READ_ONLY, ""),
+}
+# A program named by a path in one of these folders is the system's program of that name;
+# any other path (`./ls`, `/tmp/x/cat`) is a file that could hold anything.
+SYSTEM_PROGRAM_DIRS = word_set(
+    "/bin /usr/bin /sbin /usr/sbin /usr/local/bin /usr/local/sbin /opt/homebrew/bin "
+    "/run/current-system/sw/bin"
+)
+# Variables whose value is a command some program runs; a static one is judged as a command.
+COMMAND_VARIABLES = word_set("""
+    PAGER MANPAGER GIT_PAGER SYSTEMD_PAGER EDITOR VISUAL GIT_EDITOR GIT_SSH_COMMAND
+    GIT_EXTERNAL_DIFF LESSOPEN LESSCLOSE PROMPT_COMMAND PS4 SUDO_EDITOR
+    """)
+# Pagers and editors a command variable may name and still be judged as that program
+PLAIN_VIEWERS = word_set("cat less more most bat batcat delta vim vi nvim nano emacs code true")
 DANGEROUS_VARIABLES = word_set("""
     PATH BASH_ENV ENV IFS PROMPT_COMMAND PS4 SHELLOPTS BASHOPTS PAGER MANPAGER GIT_PAGER
     GIT_EXTERNAL_DIFF GIT_SSH GIT_SSH_COMMAND GIT_EDITOR GIT_CONFIG GIT_CONFIG_GLOBAL
@@ -157,11 +192,20 @@ def is_interpreter(prog: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Wrapped:
+    """Where a wrapper's command begins, an option that could not be checked, code it runs."""
+
+    start: int | None  # index in args of the wrapped program; None: no program follows
+    unknown: str | None = None
+    code: tuple[Word, ...] = ()  # command strings given to options (`flock -c 'CMD'`)
+
+
+@dataclass(frozen=True)
 class Wrapper:
     """A program that runs another program given in its own arguments.
 
     Every option it has is listed: an option not listed might take a value and hide which
-    program really runs, so it makes the call uncertain instead of being skipped.
+    program really runs, so it makes the call unknown instead of being skipped.
     """
 
     flags: str = ""  # short options without a value
@@ -172,12 +216,16 @@ class Wrapper:
     assignments: bool = False  # NAME=VALUE words may come before the command
     no_command: str = ""  # short options meaning nothing runs (`command -v ls`)
     risk: Risk = Risk.READ_ONLY
+    code: str = ""  # short options whose value is a shell command (`flock -c CMD`)
+    long_code: str = ""
 
-    def parse(self, args: Sequence[Word]) -> tuple[int | None, str | None]:
-        """Where the wrapped command begins in `args` (None: none runs), and an unknown option."""
+    def parse(self, args: Sequence[Word]) -> Wrapped:
+        """Where the wrapped command begins in `args`, and what could not be checked."""
         unknown = None
+        code: list[Word] = []
         long_flags = {*self.long_flags.split(), "--help", "--version"}
-        long_values = set(self.long_values.split())
+        long_values = {*self.long_values.split(), *self.long_code.split()}
+        long_code = set(self.long_code.split())
         i = 0
         while i < len(args):
             arg = args[i]
@@ -188,8 +236,13 @@ class Wrapper:
             if not is_option(arg):
                 break
             if text.startswith("--"):
-                name = text.split("=", 1)[0]
-                if name in long_values and "=" not in text:
+                name, has_value, value = text.partition("=")
+                if name in long_code:
+                    if has_value:
+                        code.append(Word(value, arg.dynamic))
+                    elif i + 1 < len(args):
+                        code.append(args[i + 1])
+                if name in long_values and not has_value:
                     i += 1
                 elif name not in long_values and name not in long_flags:
                     unknown = unknown or text
@@ -197,9 +250,14 @@ class Wrapper:
                 letters = text[1:]
                 for j, letter in enumerate(letters):
                     if letter in self.no_command:
-                        return None, unknown
-                    if letter in self.takes_value:
-                        i += j == len(letters) - 1
+                        return Wrapped(None, unknown, tuple(code))
+                    if letter in self.takes_value or letter in self.code:
+                        last = j == len(letters) - 1
+                        if letter in self.code and last:
+                            code += args[i + 1 : i + 2]
+                        elif letter in self.code:
+                            code.append(Word(letters[j + 1 :], arg.dynamic))
+                        i += last
                         break
                     if letter not in self.flags:
                         unknown = unknown or text
@@ -208,7 +266,12 @@ class Wrapper:
         while self.assignments and i < len(args) and ASSIGNMENT_RE.match(args[i].text):
             i += 1
         i += self.positionals
-        return (i if i < len(args) else None), unknown
+        code_options = {f"-{letter}" for letter in self.code} | long_code
+        if i < len(args) and args[i].text in code_options:  # `flock FILE -c CMD`
+            code += args[i + 1 : i + 2]
+        if code:
+            return Wrapped(None, unknown, tuple(code))
+        return Wrapped(i if i < len(args) else None, unknown)
 
 
 _DIGITS = "0123456789"
@@ -242,6 +305,24 @@ WRAPPERS = {
     ),
     "time": Wrapper("pavq", "fo", "--portability --append --verbose --quiet", "--format --output"),
     "nohup": Wrapper(),
+    "taskset": Wrapper("acV", "", "--all-tasks --cpu-list", "", positionals=1, no_command="p"),
+    "chrt": Wrapper(
+        "abdefiorRv",
+        "TPD",
+        "--all-tasks --batch --deadline --fifo --idle --other --rr --reset-on-fork --verbose",
+        "--sched-runtime --sched-period --sched-deadline",
+        positionals=1,
+        no_command="mp",
+    ),
+    "flock": Wrapper(
+        "sxuneoFv",
+        "wE",
+        "--shared --exclusive --unlock --nonblock --close --no-fork --verbose",
+        "--timeout --conflict-exit-code",
+        positionals=1,
+        code="c",
+        long_code="--command",
+    ),
     "setsid": Wrapper("cfw", "", "--ctty --fork --wait"),
     "stdbuf": Wrapper("", "ioe", "", "--input --output --error"),
     "env": Wrapper(
@@ -282,7 +363,7 @@ def _effective_words(words: Sequence[Word]) -> Sequence[Word]:
         wrapper = WRAPPERS.get(program_name(words[0].text))
         if wrapper is None or words[0].dynamic:
             break
-        start, _ = wrapper.parse(words[1:])
+        start = wrapper.parse(words[1:]).start
         if start is None:
             break
         words = words[1 + start :]
@@ -338,89 +419,3 @@ def _shell_code_flag(prog: str, arg: Word) -> bool:
     """`-c` bundled in a shell's short options (`bash -lc`, `sh -ec`)."""
     text = arg.text
     return prog in SHELLS and is_option(arg) and not text.startswith("--") and "c" in text[1:]
-
-
-# --- catastrophes -------------------------------------------------------------------------
-
-_CRITICAL_DIRS = word_set(
-    "/ ~ /home /etc /usr /bin /sbin /boot /var /lib /lib32 /lib64 /opt /root /dev /sys /proc "
-    "/srv /Users /System /Library /Applications"
-)
-_HOME = "/home/\0you"  # stands for `~` while normalising `~/..` and `$HOME/.`
-_HOME_RE = re.compile(r"^(\$HOME|\$\{HOME\})(?=/|$)")
-
-
-def critical_dir(text: str) -> str | None:
-    """The system or home folder a path wipes out when deleted recursively, or None."""
-    path = _HOME_RE.sub("~", text.strip())
-    if path == "~" or path.startswith("~/"):
-        path = _HOME + path[1:]
-    path = re.sub(r"(/\.?\*)+$", "", re.sub(r"/+", "/", path)) or "/"  # `/*` is the folder
-    if path.startswith("/"):
-        path = posixpath.normpath(path)
-    if path == _HOME:
-        return "~"
-    return path if path in _CRITICAL_DIRS else None
-
-
-def _describe_dir(path: str) -> str:
-    if path == "/":
-        return "everything on the machine"
-    if path == "~":
-        return "your whole home folder"
-    return f"the system folder {path}"
-
-
-def catastrophic_command(prog: str, args: Sequence[Word]) -> str | None:
-    """Why running `prog args` wipes the system, a home folder or a disk, or None."""
-    letters = short_letters(args)
-    longs = long_options(args)
-    recursive = bool(set(letters) & {"r", "R"}) or "--recursive" in longs
-    if prog == "rm" and recursive:
-        for target in positionals(args):
-            critical = critical_dir(target.text)
-            if critical:
-                return f"rm -r {target.text} deletes {_describe_dir(critical)}"
-    if prog == "find" and any(a.text in ("-delete", "-exec", "-execdir") for a in args):
-        deletes = any(a.text == "-delete" for a in args) or any(
-            a.text in ("-exec", "-execdir") and i + 1 < len(args) and args[i + 1].text == "rm"
-            for i, a in enumerate(args)
-        )
-        for start in _find_starts(args):
-            critical = critical_dir(start.text)
-            if deletes and critical:
-                return f"find {start.text} with delete removes {_describe_dir(critical)}"
-    if prog in ("chmod", "chown", "chgrp") and recursive:
-        for target in positionals(args)[1:]:
-            critical = critical_dir(target.text)
-            if critical and critical != "~":
-                return f"{prog} -R on {target.text} breaks {_describe_dir(critical)}"
-    if prog.startswith("mkfs") or prog in ("mke2fs", "mkswap", "wipefs", "shred", "blkdiscard"):
-        for target in positionals(args):
-            if DISK_RE.match(target.text):
-                return f"{prog} erases the disk {target.text}"
-    if prog == "dd":
-        for arg in args:
-            if arg.text.startswith("of=") and DISK_RE.match(arg.text[3:]):
-                return f"dd overwrites the disk {arg.text[3:]}"
-    targets = positionals(args)
-    if prog == "tee" or (prog in ("cp", "mv", "install") and len(targets) >= 2):
-        for target in targets if prog == "tee" else targets[-1:]:
-            if DISK_RE.match(target.text):
-                return f"{prog} writes over the disk {target.text}"
-    if prog == "kill":
-        pids = args[1:] if args and args[0].text.startswith("-") else args
-        if any(a.text == "-1" for a in pids):
-            return "kill -1 stops every process you can reach"
-    return None
-
-
-def _find_starts(args: Sequence[Word]) -> list[Word]:
-    starts: list[Word] = []
-    for arg in args:
-        if arg.text in ("-H", "-L", "-P") and not starts:
-            continue
-        if arg.text.startswith(("-", "(", "!")) or arg.text == "(":
-            break
-        starts.append(arg)
-    return starts

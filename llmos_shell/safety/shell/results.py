@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from llmos_shell.calls import Risk
 from llmos_shell.safety.shell.words import Word, program_name
 
-DOWNLOAD_EXEC = "runs code downloaded from the network"
+DOWNLOAD_EXEC = "download and execute: runs code downloaded from the network"
+EXFILTRATION = "exfiltration"
 PARSE_FAILED = "the command could not be parsed"
 
 
@@ -77,11 +78,10 @@ class ShellAnalysis:
         return tuple(dict.fromkeys(cmd.program for cmd in self.commands if cmd.program))
 
 
-
 @dataclass(frozen=True)
 class Token:
-    """A word of a simple command, and whether it expands to something downloaded."""
-
+    """A word of a simple command, and what its expansions hold."""
 
     word: Word
     downloads: bool  # expands to the output of a network download (`$(curl x)`, `<(wget x)`)
+    substitutes: bool = False  # holds a command or process substitution (`$(env)`, `<(ls)`)

@@ -10,8 +10,12 @@ import re
 from collections.abc import Sequence
 
 from llmos_shell.calls import Risk
-from llmos_shell.safety.shell.programs import WRITES, critical_dir
+from llmos_shell.safety.shell.archives import ARCHIVE_RULES
+from llmos_shell.safety.shell.builtins import BUILTIN_RULES
+from llmos_shell.safety.shell.catastrophes import critical_dir, removes_access
+from llmos_shell.safety.shell.programs import WRITES
 from llmos_shell.safety.shell.subcommands import SUBCOMMAND_RULES
+from llmos_shell.safety.shell.targets import CLOBBERING, PERSISTENCE, clobbers, write_target
 from llmos_shell.safety.shell.words import (
     HARMLESS_DEVICE_RE,
     JudgedCommand,
@@ -23,7 +27,6 @@ from llmos_shell.safety.shell.words import (
     positionals,
     short_letters,
     word_set,
-    write_target,
 )
 
 
@@ -49,11 +52,34 @@ def _rule_kill(c: JudgedCommand) -> None:
     c.find(Risk.DESTRUCTIVE, "kill stops processes")
 
 
+_FIND_TESTS = word_set("""
+    -name -iname -path -ipath -wholename -iwholename -regex -iregex -type -xtype -size -mtime
+    -mmin -atime -amin -ctime -cmin -newer -anewer -cnewer -user -group -uid -gid -nouser
+    -nogroup -perm -links -inum -samefile -empty -readable -writable -executable -maxdepth
+    -mindepth -depth -mount -xdev -follow -noleaf -ignore_readdir_race -noignore_readdir_race
+    -daystart -regextype -print -print0 -printf -ls -prune -quit -true -false -not -a -and -o
+    -or -lname -ilname -fstype -context -used -warn -nowarn -help -version -H -L -P -D -O
+    -d -s -x -E -f ! ( ) , -newermt -newerct -newerat -newerBt -newermm -newercc -newerma
+    """)
+
+
+_FIND_VALUES = word_set("""
+    -name -iname -path -ipath -wholename -iwholename -regex -iregex -type -xtype -size -mtime
+    -mmin -atime -amin -ctime -cmin -newer -anewer -cnewer -user -group -uid -gid -perm -links
+    -inum -samefile -maxdepth -mindepth -printf -regextype -lname -ilname -fstype -context
+    -used -D -O -newermt -newerct -newerat -newerBt -newermm -newercc -newerma
+    """)
+
+
 def _rule_find(c: JudgedCommand) -> None:
     args = c.args
     i = 0
     while i < len(args):
-        text = args[i].text
+        arg = args[i]
+        text = arg.text
+        if text in _FIND_VALUES:
+            i += 2  # the test and its value (`-mmin -30`, `-perm -u+x`)
+            continue
         if text == "-delete":
             c.find(Risk.DESTRUCTIVE, "find -delete deletes the files it finds")
         elif text in ("-exec", "-execdir", "-ok", "-okdir"):
@@ -61,12 +87,14 @@ def _rule_find(c: JudgedCommand) -> None:
             while end < len(args) and args[end].text not in (";", "+"):
                 end += 1
             if end == i + 1:
-                c.find(Risk.WRITE, f"find {text} runs a command")
+                c.find(Risk.UNKNOWN, f"find {text} runs a command that could not be read")
             else:
                 c.judge_inner(i + 1, end, f"find {text}")
             i = end
         elif text in ("-fprint", "-fprint0", "-fprintf", "-fls") and i + 1 < len(args):
-            c.find(*write_target(args[i + 1], "writes to"))
+            c.find(*write_target(args[i + 1], "writes to", truncates=True))
+        elif is_option(arg) and text not in _FIND_TESTS and not text.startswith("-newer"):
+            c.find(Risk.UNKNOWN, f"find {text} is a test not known to be read-only")
         i += 1
 
 
@@ -123,17 +151,35 @@ def _rule_sed(c: JudgedCommand) -> None:
         i += 1
     if in_place:
         c.find(Risk.WRITE, f"sed -i edits {_names(files) if files else 'files'} in place")
-    elif sandbox:
+        for target in files:
+            risk, reason = write_target(target, "sed -i edits")
+            if risk.rank > Risk.WRITE.rank:
+                c.find(risk, reason)
+    if sandbox:
         return
-    elif script_file:
-        c.find(Risk.WRITE, "sed -f runs a script file that could write files")
-    elif any(s.dynamic or not _sed_script_is_safe(s.text) for s in scripts):
-        c.find(Risk.WRITE, "the sed script can write files or run commands")
+    if script_file:
+        c.find(Risk.UNKNOWN, "sed -f runs a script file, which could run commands")
+    elif any(s.dynamic for s in scripts):
+        c.find(Risk.UNKNOWN, "the sed script is built at run time and could run commands")
+    else:
+        worst = max(
+            (_sed_script_risk(s.text) for s in scripts),
+            key=lambda r: r.rank,
+            default=Risk.READ_ONLY,
+        )
+        if worst is Risk.UNKNOWN:
+            c.find(Risk.UNKNOWN, "the sed script can run commands")
+        elif worst is Risk.WRITE:
+            c.find(Risk.WRITE, "the sed script writes files")
 
 
-def _sed_script_is_safe(script: str) -> bool:
-    """True when a sed script only prints: no `w`, `W`, `e` commands and no `s///w` or `e`."""
+def _sed_script_risk(script: str) -> Risk:
+    """What a sed script can do: print only, write files (`w`, `s///w`), or run commands (`e`).
+
+    Anything not understood counts as running commands.
+    """
     i, n = 0, len(script)
+    worst = Risk.READ_ONLY
 
     def skip_delimited(i: int, delim: str) -> int:
         while i < n:
@@ -160,38 +206,46 @@ def _sed_script_is_safe(script: str) -> bool:
             if ch == "\\":
                 i += 1
                 if i >= n:
-                    return False
+                    return Risk.UNKNOWN
             i = skip_delimited(i + 1, script[i])
             if i < 0:
-                return False
+                return Risk.UNKNOWN
         elif ch in "sy":
             if i + 1 >= n or script[i + 1] in "\n\\":
-                return False
+                return Risk.UNKNOWN
             delim = script[i + 1]
             i = skip_delimited(i + 2, delim)
             if i < 0:
-                return False
+                return Risk.UNKNOWN
             i = skip_delimited(i, delim)
             if i < 0:
-                return False
+                return Risk.UNKNOWN
             while i < n and script[i] in "gpiImMew0123456789":
-                if script[i] in "we":
-                    return False
+                if script[i] == "e":
+                    return Risk.UNKNOWN
+                if script[i] == "w":
+                    worst = Risk.WRITE
+                    i = skip_line(i)
+                    break
                 i += 1
         elif ch in "aic":
             i = skip_line(i)
         elif ch in "rRbtT:":
             i = skip_line(i, "\n" if ch in "rR" else "\n;")
+        elif ch in "wW":
+            worst = Risk.WRITE
+            i = skip_line(i)
         elif ch in "qQlLzFdDgGhHnNpPx=":
             i += 1
-        else:  # w, W, e and anything not understood
-            return False
-    return True
+        else:  # e, and anything not understood
+            return Risk.UNKNOWN
+    return worst
 
 
 _AWK_SAFE_FLAGS = frozenset("bcPrtLnNOsMSh")
 _AWK_SAFE_LONG = word_set("--version --help --posix --traditional --characters-as-bytes")
-_AWK_DANGER = re.compile(r"system|getline|[|>@]|\bclose\b|PROCINFO")
+_AWK_RUNS = re.compile(r"system|\||PROCINFO|@load|@include|ENVIRON\s*\[")
+_AWK_WRITES = re.compile(r"\bprintf?\b[^;}]*>|\bfflush\b")
 
 
 def _rule_awk(c: JudgedCommand) -> None:
@@ -230,23 +284,36 @@ def _rule_awk(c: JudgedCommand) -> None:
                     break
         i += 1
     if unsafe:
-        c.find(Risk.WRITE, f"awk {unsafe} can run programs or write files")
+        c.find(Risk.UNKNOWN, f"awk {unsafe} can run programs that are not checked")
     elif program is None:
-        c.find(Risk.WRITE, "awk runs a program that could not be checked")
-    elif not sandbox and (program.dynamic or _AWK_DANGER.search(program.text)):
-        c.find(Risk.WRITE, "the awk program can run commands or write files")
+        c.find(Risk.UNKNOWN, "awk runs a program that could not be checked")
+    elif sandbox:
+        return
+    elif program.dynamic or _AWK_RUNS.search(program.text):
+        c.find(Risk.UNKNOWN, "the awk program can run commands")
+    elif _AWK_WRITES.search(program.text):
+        c.find(Risk.WRITE, "the awk program writes files")
+
+
+_EMPTY_SOURCES = re.compile(r"^/dev/(null|zero|u?random|full)$")
 
 
 def _rule_copy(c: JudgedCommand) -> None:
     c.find(Risk.WRITE, WRITES[c.prog])
     dest = option_value(c.args, "t", "--target-directory")
     files = positionals(c.args, "tSmog", ("--target-directory", "--suffix"))
+    sources = files if dest is not None else files[:-1]
     if dest is None and len(files) >= 2:
         dest = files[-1]
-    if dest is not None:
-        risk, reason = write_target(dest, f"{c.prog} writes to")
-        if risk.rank > Risk.WRITE.rank:
-            c.find(risk, reason)
+    if dest is None:
+        return
+    empty = [s.text for s in sources if _EMPTY_SOURCES.match(s.text)]
+    if empty and c.prog in ("cp", "mv", "install"):
+        c.find(*clobbers(dest, f"{c.prog} {empty[0]} {dest.text} replaces it with nothing"))
+        return
+    risk, reason = write_target(dest, f"{c.prog} writes to")
+    if risk.rank > Risk.WRITE.rank:
+        c.find(risk, reason)
 
 
 def _rule_tee(c: JudgedCommand) -> None:
@@ -257,7 +324,7 @@ def _rule_tee(c: JudgedCommand) -> None:
     )
     for target in positionals(c.args):
         if not HARMLESS_DEVICE_RE.match(target.text):
-            c.find(*write_target(target, verb))
+            c.find(*write_target(target, verb, truncates=verb == "writes to"))
 
 
 def _rule_output_option(short: str, long: str, takes_value: str) -> Rule:
@@ -266,7 +333,7 @@ def _rule_output_option(short: str, long: str, takes_value: str) -> Rule:
         if short in letters or long in long_options(c.args):
             out = option_value(c.args, short, long)
             if out is not None and not HARMLESS_DEVICE_RE.match(out.text):
-                c.find(*write_target(out, f"{c.prog} writes to"))
+                c.find(*write_target(out, f"{c.prog} writes to", truncates=True))
             elif out is None:
                 c.find(Risk.WRITE, f"{c.prog} -{short} writes to a file")
 
@@ -277,14 +344,19 @@ def _rule_two_files(takes_value: str) -> Rule:
     def rule(c: JudgedCommand) -> None:
         files = positionals(c.args, takes_value)
         if len(files) >= 2 and not HARMLESS_DEVICE_RE.match(files[1].text):
-            c.find(*write_target(files[1], f"{c.prog} writes to"))
+            c.find(*write_target(files[1], f"{c.prog} writes to", truncates=True))
 
     return rule
 
 
 def _rule_less(c: JudgedCommand) -> None:
-    if any(a.text.startswith("+") for a in c.args):
-        c.find(Risk.WRITE, "less +CMD runs a command as it starts")
+    if any(a.text.startswith("+") and "!" in a.text for a in c.args):
+        c.find(Risk.UNKNOWN, "less +CMD runs a command as it starts")
+    elif any(
+        a.text.startswith("+") and not re.fullmatch(r"\+[FGg]|\+\d+|\+/[^!|]*", a.text)
+        for a in c.args
+    ):
+        c.find(Risk.UNKNOWN, "less +CMD runs less commands as it starts, which could run more")
     letters = short_letters(c.args)
     if "o" in letters or "O" in letters or long_options(c.args) & {"--log-file", "--LOG-FILE"}:
         c.find(Risk.WRITE, "less -o copies its input into a file")
@@ -293,12 +365,7 @@ def _rule_less(c: JudgedCommand) -> None:
 def _rule_man(c: JudgedCommand) -> None:
     letters = short_letters(c.args)
     if "P" in letters or "H" in letters or long_options(c.args) & {"--pager", "--html"}:
-        c.find(Risk.WRITE, "man -P runs another program as its pager")
-
-
-def _rule_rg(c: JudgedCommand) -> None:
-    if "--pre" in long_options(c.args):
-        c.find(Risk.WRITE, "rg --pre runs another program on each file")
+        c.find(Risk.UNKNOWN, "man -P runs another program as its pager")
 
 
 def _rule_date(c: JudgedCommand) -> None:
@@ -352,58 +419,42 @@ def _rule_dd(c: JudgedCommand) -> None:
 
 
 def _rule_crontab(c: JudgedCommand) -> None:
-    letters = short_letters(c.args)
+    letters = short_letters(c.args, "u")
     if "r" in letters:
         c.find(Risk.DESTRUCTIVE, "crontab -r deletes all scheduled jobs")
     elif "l" not in letters:
-        c.find(Risk.WRITE, "crontab changes scheduled jobs")
+        c.find(
+            Risk.DESTRUCTIVE, f"{PERSISTENCE}: crontab installs jobs that run later on their own"
+        )
 
 
 def _rule_recursive_perm(c: JudgedCommand) -> None:
-    if "R" in short_letters(c.args) or "--recursive" in long_options(c.args):
-        for target in positionals(c.args)[1:]:
-            if critical_dir(target.text):
-                c.find(Risk.DESTRUCTIVE, f"{c.prog} -R changes every file under {target.text}")
-                return
     c.find(Risk.WRITE, WRITES[c.prog])
-
-
-def _rule_rsync(c: JudgedCommand) -> None:
-    positional = positionals(c.args, "efBT", ("--rsh", "--exclude", "--include"))
-    remote = any(re.match(r"^([^/]*:|rsync://)", p.text) for p in positional)
-    if any(
-        o.startswith("--delete") or o.startswith("--remove-source") for o in long_options(c.args)
-    ):
-        c.find(Risk.DESTRUCTIVE, "rsync --delete deletes files at the destination")
-    if remote:
-        c.find(Risk.NETWORK, "rsync copies files over the network")
-    else:
-        c.find(Risk.WRITE, "rsync copies files")
-
-
-def _rule_tar(c: JudgedCommand) -> None:
-    first = c.args[0].text if c.args else ""
-    letters = short_letters(c.args) + (first if first and not first.startswith("-") else "")
-    longs = long_options(c.args)
-    listing = "t" in letters or "--list" in longs
-    changing = set(letters) & set("xcruA") or longs & word_set(
-        "--extract --get --create --append --update --delete --to-command --use-compress-program"
-    )
-    if not listing or changing or "I" in letters:
-        c.find(Risk.WRITE, "tar creates or unpacks archives")
-
-
-def _rule_unzip(c: JudgedCommand) -> None:
-    if not set(short_letters(c.args)) & {"l", "Z", "t", "v", "p", "c"}:
-        c.find(Risk.WRITE, "unzip unpacks files")
-
-
-def _rule_compress(c: JudgedCommand) -> None:
-    letters = set(short_letters(c.args))
-    longs = long_options(c.args)
-    if letters & {"c", "l", "t"} or longs & {"--stdout", "--to-stdout", "--list", "--test"}:
+    args = c.args
+    recursive = "R" in short_letters(args) or "--recursive" in long_options(args)
+    operands = positionals(args, "", ("--reference", "--from"))
+    for target in operands[1:]:
+        risk, reason = write_target(target, f"{c.prog} changes")
+        if risk.rank > Risk.WRITE.rank:
+            c.find(risk, reason)
+    if not recursive or not operands:
         return
-    c.find(Risk.WRITE, f"{c.prog} replaces files with (de)compressed copies")
+    where = ", ".join(t.text for t in operands[1:4]) or "the files"
+    if c.prog in ("chown", "chgrp"):
+        c.find(
+            Risk.DESTRUCTIVE,
+            f"{CLOBBERING}: {c.prog} -R gives every file under {where} to another owner",
+        )
+    elif removes_access(operands[0].text):
+        c.find(
+            Risk.DESTRUCTIVE,
+            f"{CLOBBERING}: chmod -R {operands[0].text} takes access away "
+            f"from every file under {where}",
+        )
+    for target in operands[1:]:
+        if critical_dir(target.text, working_tree=False):
+            c.find(Risk.DESTRUCTIVE, f"{c.prog} -R changes every file under {target.text}")
+            return
 
 
 def _rule_ifconfig(c: JudgedCommand) -> None:
@@ -443,31 +494,33 @@ def _rule_journalctl(c: JudgedCommand) -> None:
         c.find(Risk.PRIVILEGED, "journalctl changes the system journal")
 
 
-def _rule_dpkg(c: JudgedCommand) -> None:
-    letters = set(short_letters(c.args))
-    longs = long_options(c.args)
-    if letters & {"i", "r", "P", "a", "A", "V"} or longs & word_set(
-        "--install --remove --purge --unpack --configure --set-selections --clear-selections "
-        "--add-architecture --remove-architecture"
-    ):
-        c.find(Risk.PRIVILEGED, "dpkg installs or removes software")
+def _rule_route(c: JudgedCommand) -> None:
+    if positionals(c.args, "A"):
+        c.find(Risk.PRIVILEGED, "route changes the routing table")
 
 
-def _rule_rpm(c: JudgedCommand) -> None:
-    letters = set(short_letters(c.args))
-    if letters & {"i", "U", "F", "e"} or long_options(c.args) & word_set(
-        "--install --upgrade --freshen --erase --import"
-    ):
-        c.find(Risk.PRIVILEGED, "rpm installs or removes software")
-
-
-def _rule_pacman(c: JudgedCommand) -> None:
-    letters = short_letters(c.args)
-    if letters[:1] == "Q" or (
-        letters[:1] == "S" and set(letters[1:]) <= set("silgpqw") and set(letters[1:]) & set("sil")
-    ):
-        return
-    c.find(Risk.PRIVILEGED, "pacman installs or removes software")
+def _rule_script(c: JudgedCommand) -> None:
+    command = option_value(c.args, "c", "--command")
+    files = positionals(
+        c.args,
+        "cIOBTE",
+        (
+            "--command",
+            "--log-in",
+            "--log-out",
+            "--log-io",
+            "--log-timing",
+            "--echo",
+            "--output-limit",
+        ),
+    )
+    c.find(*write_target(files[0] if files else Word("typescript"), "script records into"))
+    if command is None:
+        c.find(Risk.UNKNOWN, "script starts a shell that reads commands from its input")
+    else:
+        if command.dynamic:
+            c.find(Risk.UNKNOWN, "script -c runs a command built at run time")
+        c.nested(command.text, "script -c")
 
 
 def _rule_su(c: JudgedCommand) -> None:
@@ -475,14 +528,6 @@ def _rule_su(c: JudgedCommand) -> None:
     value = option_value(c.args, "c", "--command")
     if value is not None:
         c.nested(value.text, "su -c")
-
-
-def _rule_trap(c: JudgedCommand) -> None:
-    code = c.args[0] if c.args and not is_option(c.args[0]) and c.args[0].text != "-" else None
-    if code is not None and len(c.args) > 1:
-        if code.dynamic:
-            c.find(Risk.WRITE, "trap runs a command built at run time")
-        c.nested(code.text, "trap")
 
 
 RULES: dict[str, Rule] = {
@@ -498,9 +543,8 @@ RULES: dict[str, Rule] = {
     "tree": _rule_output_option("o", "--output", "LPIHTo"),
     "uniq": _rule_two_files("fsw"),
     "xxd": _rule_two_files("cglso"),
-    "less": _rule_less,
+    **dict.fromkeys(("less", "zless", "bzless", "xzless"), _rule_less),
     "man": _rule_man,
-    "rg": _rule_rg,
     "date": _rule_date,
     "hostname": _rule_hostname,
     "dmesg": _rule_dmesg,
@@ -510,20 +554,13 @@ RULES: dict[str, Rule] = {
     "dd": _rule_dd,
     "crontab": _rule_crontab,
     **dict.fromkeys(("chmod", "chown", "chgrp"), _rule_recursive_perm),
-    "rsync": _rule_rsync,
-    "tar": _rule_tar,
-    "unzip": _rule_unzip,
-    **dict.fromkeys(
-        ("gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd", "unzstd", "lz4", "brotli"),
-        _rule_compress,
-    ),
     "ifconfig": _rule_ifconfig,
     "ip": _rule_ip,
     "journalctl": _rule_journalctl,
-    "dpkg": _rule_dpkg,
-    "rpm": _rule_rpm,
-    "pacman": _rule_pacman,
     "su": _rule_su,
-    "trap": _rule_trap,
+    "script": _rule_script,
+    "route": _rule_route,
     **SUBCOMMAND_RULES,
+    **ARCHIVE_RULES,
+    **BUILTIN_RULES,
 }

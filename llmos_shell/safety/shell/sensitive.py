@@ -47,5 +47,3 @@ def sensitive_kind(text: str) -> str | None:
         if pattern.search(text):
             return kind
     return None
-
-

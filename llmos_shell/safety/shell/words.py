@@ -6,13 +6,13 @@ Pure: no I/O, nothing from the environment.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from llmos_shell.calls import Risk
+from llmos_shell.safety.shell.evaluation import Evaluations
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -42,6 +42,11 @@ class JudgedCommand(Protocol):
     @property
     def args(self) -> Sequence[Word]:
         """The words after the program name."""
+        ...
+
+    @property
+    def evals(self) -> Evaluations:
+        """Where the whole command sets and evaluates variables."""
         ...
 
     def find(self, risk: Risk, reason: str) -> None:
@@ -139,16 +144,3 @@ HARMLESS_DEVICE_RE = re.compile(
 DISK_RE = re.compile(
     r"^/dev/(sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|r?disk\d|md\d|dm-\d|mapper/|loop\d)"
 )
-_SYSTEM_WRITE_RE = re.compile(r"^/(etc|usr|bin|sbin|boot|lib|lib32|lib64|sys|proc/sys)(/|$)")
-
-
-def write_target(target: Word, verb: str) -> tuple[Risk, str]:
-    """The risk of writing to one file, and a sentence saying so."""
-    text = target.text
-    if DISK_RE.match(text) or (text.startswith("/dev/") and not HARMLESS_DEVICE_RE.match(text)):
-        return Risk.DESTRUCTIVE, f"{verb} the device {text} directly"
-    if _SYSTEM_WRITE_RE.match(posixpath.normpath(text) if text.startswith("/") else text):
-        return Risk.PRIVILEGED, f"{verb} the system file {text}"
-    if target.dynamic:
-        return Risk.WRITE, f"{verb} a file named at run time ({text})"
-    return Risk.WRITE, f"{verb} {text}"

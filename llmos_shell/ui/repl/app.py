@@ -31,6 +31,7 @@ from llmos_shell.errors import ExitStatus, LlmosError
 from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.session import Status
 from llmos_shell.ui.interrupt import cancel_on_sigint
+from llmos_shell.ui.removal import TRASH_TOOL
 from llmos_shell.ui.render import ConsoleEvents
 from llmos_shell.ui.repl.confirm import InteractiveConfirmer
 from llmos_shell.ui.repl.slash import SLASH_COMMANDS, slash_command
@@ -224,7 +225,9 @@ class Repl:
         if self.state.model_error:
             self.console.print(f"[red]{escape(self.state.model_error)}[/]")
             return
-        confirmer = InteractiveConfirmer(self.console, self._ask)
+        confirmer = InteractiveConfirmer(
+            self.console, self._ask, trash=TRASH_TOOL in self.app.registry
+        )
         session = self.app.session(confirmer=confirmer, options=self.options)
         events = ConsoleEvents(self.console)
         self.state.requests += 1

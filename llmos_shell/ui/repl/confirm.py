@@ -15,34 +15,64 @@ from llmos_shell.errors import describe_validation
 from llmos_shell.registry import Tool
 from llmos_shell.safety.policy import decide, explain
 from llmos_shell.session import Approval
+from llmos_shell.ui.removal import RemovalPreview, removal_preview
 from llmos_shell.ui.render import render_call
 
 Ask = Callable[[str, str], str]  # (message, default text) -> the person's answer
 
 _QUESTION = "Run it? [y]es / [n]o / [e]dit / e[x]plain: "
+_QUESTION_TRASH = "Run it? [y]es / [t]rash instead / [n]o / [e]dit / e[x]plain: "
+TRASH_INSTEAD = "person (to the trash instead of rm)"
+
+
+def warn_risk(console: Console, tool: Tool, decision: Decision) -> None:
+    """The red line over a destructive, privileged or unknown call."""
+    if decision.risk.rank < Risk.DESTRUCTIVE.rank:
+        return
+    undoable = tool.reversible and tool.shell_command_arg is None
+    if decision.risk is Risk.UNKNOWN:
+        console.print("[bold magenta]⚠ What this does cannot be known before it runs.[/]")
+    else:
+        console.print(
+            f"[bold red]⚠ This is {decision.risk.value}"
+            f"{'' if undoable else ' and cannot be undone'}.[/]"
+        )
+
+
+def show_removal(console: Console, preview: RemovalPreview) -> None:
+    """How much a plain `rm` takes, and that the trash would keep it."""
+    console.print(f"[bold red]{escape(preview.describe())}[/]")
+    console.print("[dim]t moves the same files to the trash instead, from where they return.[/]")
 
 
 class InteractiveConfirmer:
-    """A confirmer that asks a person at the terminal; an empty answer or Ctrl-C means no."""
+    """A confirmer that asks a person at the terminal; an empty answer or Ctrl-C means no.
 
-    def __init__(self, console: Console, ask: Ask) -> None:
+    With `trash` (the trash tool is registered), a shell `rm` of plain paths is shown with the
+    count and size of what it removes, and `t` moves the same paths to the trash instead.
+    """
+
+    def __init__(self, console: Console, ask: Ask, trash: bool = False) -> None:
         self.console = console
         self.ask = ask
+        self.trash = trash
 
     def __call__(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
         """Ask until the person says yes or no; edits are validated and judged again."""
         arguments: dict[str, Any] = dict(call.arguments)
         edited = False
+        preview = removal_preview(call, tool) if self.trash else None
         while True:
-            if decision.risk.rank >= Risk.DESTRUCTIVE.rank:
-                self.console.print(
-                    f"[bold red]⚠ This is {decision.risk.value}"
-                    f"{'' if tool.reversible else ' and cannot be undone'}.[/]"
-                )
+            warn_risk(self.console, tool, decision)
+            offer = preview is not None and bool(preview.paths)
+            if preview is not None and offer:
+                show_removal(self.console, preview)
             try:
-                answer = self.ask(_QUESTION, "").strip().lower()
+                answer = self.ask(_QUESTION_TRASH if offer else _QUESTION, "").strip().lower()
             except (EOFError, KeyboardInterrupt):
                 return Approval(False, by="person (cancelled)")
+            if answer in ("t", "trash") and preview is not None and offer:
+                return Approval(True, by=TRASH_INSTEAD, replacement=preview.trash_calls())
             if answer in ("y", "yes"):
                 return Approval(True, by="person", arguments=arguments if edited else None)
             if answer in ("", "n", "no", "q"):
@@ -58,11 +88,13 @@ class InteractiveConfirmer:
                 arguments, edited = new, True
                 current = ToolCall(call.tool, arguments)
                 decision = decide(current, tool)
+                preview = removal_preview(current, tool) if self.trash else None
                 render_call(self.console, current, decision)
                 if decision.verdict is Verdict.DENY:
                     return Approval(False, by="policy", arguments=arguments)
                 continue
-            self.console.print("[yellow]Please answer y, n, e or x.[/]")
+            letters = "y, t, n, e or x" if offer else "y, n, e or x"
+            self.console.print(f"[yellow]Please answer {letters}.[/]")
 
     def _edit(self, tool: Tool, arguments: dict[str, Any]) -> dict[str, Any] | None:
         try:

