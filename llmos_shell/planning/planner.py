@@ -19,7 +19,7 @@ from llmos_shell.calls import ToolCall, ToolResult
 from llmos_shell.planning.grounding import ground_call
 from llmos_shell.planning.replies import Action, AnswerStreamer, parse_action
 from llmos_shell.planning.schema import action_schema
-from llmos_shell.planning.shortlist import Selection, ToolShortlist
+from llmos_shell.planning.shortlist import PlanExample, Selection, ToolShortlist
 from llmos_shell.prompts import load_prompt
 from llmos_shell.registry import Registry
 
@@ -35,18 +35,30 @@ class Turn:
     answer: str | None = None
 
 
+@dataclass(frozen=True)
+class MemoryContext:
+    """What the person's memory adds to one request: their notes, as one quoted block of
+    data, and examples from what they ran or corrected before."""
+
+    notes: str = ""
+    examples: tuple[PlanExample, ...] = ()
+    grounding: str = ""  # the request with the person's own places spelt out, for values
+
+
 @dataclass
 class Transcript:
     """The conversation of one request: the request, the calls made and their results.
 
     `history` holds the turns before it ("kill it" needs the list it refers to);
-    `selection` is the shortlist chosen for the request, kept for all its steps.
+    `selection` is the shortlist chosen for the request, kept for all its steps;
+    `memory` is what the person's memory adds to it.
     """
 
     request: str
     steps: list[tuple[ToolCall, ToolResult]] = field(default_factory=list)
     history: Sequence[Turn] = ()
     selection: Selection | None = None
+    memory: MemoryContext | None = None
 
 
 def _turns(conversation: dict[str, Any]) -> list[ChatMessage]:
@@ -128,7 +140,8 @@ class Planner:
             return None
         if transcript.selection is None:
             context = transcript.history[-1].request if transcript.history else ""
-            transcript.selection = self.shortlist.select(transcript.request, context)
+            extra = transcript.memory.examples if transcript.memory else ()
+            transcript.selection = self.shortlist.select(transcript.request, context, extra)
         return transcript.selection
 
     def messages_for(self, transcript: Transcript, *, final: bool = False) -> list[ChatMessage]:
@@ -138,8 +151,11 @@ class Planner:
         turns of the conversation, then the request and its steps so far.
         """
         messages = list(self._prefix)
+        memory = transcript.memory or MemoryContext()
+        if memory.notes:  # the person's notes: quoted data after the cached prefix
+            messages.append(ChatMessage("system", memory.notes))
         selection = self.select(transcript)
-        for example in selection.examples if selection else ():
+        for example in selection.examples if selection else memory.examples:
             messages.append(ChatMessage("user", example.request))
             messages.append(ChatMessage("assistant", example.reply()))
         for turn in transcript.history:
@@ -199,12 +215,14 @@ class Planner:
             evidence = " ".join(
                 [
                     transcript.request,
+                    transcript.memory.notes if transcript.memory else "",
                     *(r.for_model(self.observation_chars) for _, r in transcript.steps),
                     *(turn.request for turn in transcript.history),
                     *(json.dumps(t.call.arguments) for t in transcript.history if t.call),
                 ]
             )
             tool = self.registry.get(action.call.tool)
-            call = ground_call(action.call, tool, transcript.request, evidence)
+            said = (transcript.memory.grounding if transcript.memory else "") or transcript.request
+            call = ground_call(action.call, tool, said, f"{said} {evidence}")
             action = Action(call=call, answer=None, generation=generation)
         return action

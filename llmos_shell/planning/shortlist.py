@@ -100,6 +100,9 @@ def delexicalize(text: str) -> str:
     return " ".join(words)
 
 
+STRONG_EXTRA = 0.75  # similarity at which a person's example stands alone
+
+
 class ToolShortlist:
     """Chooses the tools and examples for a request by embedding similarity."""
 
@@ -126,13 +129,18 @@ class ToolShortlist:
             [f"{item.name.replace('_', ' ')}: {item.description}" for item in self._tools]
         )
 
-    def select(self, request: str, context: str = "") -> Selection:
+    def select(
+        self, request: str, context: str = "", extra_examples: Sequence[PlanExample] = ()
+    ) -> Selection:
         """The options and examples for `request`; `context` (an earlier turn) counts less.
 
         Tools are ranked by the mean similarity of their three closest examples; a plain
         answer by its single closest answer example (those cover unrelated topics). Every
         option within `margin` of the best is offered, up to `size` tools: a clear request
         gets one tool, an unclear one a few, and the model chooses among them.
+        `extra_examples` (the person's own episodes and corrections) join the pool ahead of
+        the built-in ones: a tool scores at least its closest extra example, and the extras
+        of offered tools are shown nearest the request.
         """
         import numpy as np
 
@@ -156,19 +164,49 @@ class ToolShortlist:
             description = float(desc_sims[index]) - 0.1
             mean = sum(closest) / len(closest) if closest else description
             scores[item.name] = max(mean, description)
-        ranked = sorted(self._tools, key=lambda item: -scores[item.name])
-        if self.size <= 0:
-            return Selection(tuple(ranked), self._examples(pool_sims, request, None, True), scores)
-        best = max(scores[ranked[0].name] if ranked else -1.0, answer_score)
+        # The options the built-in pool alone offers stay on offer (their examples show the
+        # kind of request this is); the person's examples add their tools, ranked first.
+        best = max([*scores.values(), answer_score])
         floor = best - self.margin
-        offered = tuple(item for item in ranked[: self.size] if scores[item.name] >= floor)
+        on_offer = {name for name, score in scores.items() if score >= floor}
+        extras = [e for e in extra_examples if e.tool is None or e.tool in self.registry]
+        extra_sims: list[float] = []
+        if extras:
+            vectors = self.embedder.embed([delexicalize(e.request) for e in extras])
+            extra_sims = [float(sim) for sim in vectors @ query]
+            for example, sim in zip(extras, extra_sims):
+                if example.tool is not None:
+                    scores[example.tool] = max(scores[example.tool], sim)
+                    on_offer.add(example.tool)
+        ranked = sorted(self._tools, key=lambda item: -scores[item.name])
+        # A close example of the person's own is the one to follow: a small model copies
+        # it reliably only when no other example competes with it.
+        strong = any(sim >= STRONG_EXTRA for sim in extra_sims)
+        room = 0 if strong else max(self.examples - len(extras), 1)
+        if self.size <= 0:
+            examples = self._examples(pool_sims, request, None, True, room)
+            return Selection(tuple(ranked), examples + _nearest_last(extras, extra_sims), scores)
+        offered = tuple(item for item in ranked[: self.size] if item.name in on_offer)
         allow_answer = answer_score >= floor or not offered
         names = {item.name for item in offered}
-        examples = self._examples(pool_sims, request, names, allow_answer)
-        return Selection(offered, examples, scores, allow_answer)
+        # The person's examples speak for their tools; the built-in ones show the others.
+        others = names - {e.tool for e in extras} or names
+        examples = self._examples(pool_sims, request, others, allow_answer, room)
+        fitting = [
+            (e, sim)
+            for e, sim in zip(extras, extra_sims)
+            if (e.tool is None and allow_answer) or e.tool in names
+        ]
+        mine = _nearest_last([e for e, _ in fitting], [sim for _, sim in fitting])
+        return Selection(offered, examples + mine, scores, allow_answer)
 
     def _examples(
-        self, sims: Any, request: str, names: set[str] | None, allow_answer: bool
+        self,
+        sims: Any,
+        request: str,
+        names: set[str] | None,
+        allow_answer: bool,
+        count: int | None = None,
     ) -> tuple[PlanExample, ...]:
         """The closest examples of the offered options: first the closest of each option,
         then the closest of any; most similar last, nearest the request."""
@@ -184,6 +222,9 @@ class ToolShortlist:
         usable = [
             i for i in usable if self.pool[i].request.strip().lower() != request.strip().lower()
         ]
+        count = self.examples if count is None else count
+        if count <= 0:
+            return ()
         chosen: list[int] = []
         seen: set[str | None] = set()
         for i in usable:  # the closest example of each option
@@ -191,14 +232,20 @@ class ToolShortlist:
             if option not in seen:
                 seen.add(option)
                 chosen.append(i)
-        chosen = chosen[: self.examples]
+        chosen = chosen[:count]
         for i in usable:
-            if len(chosen) >= self.examples:
+            if len(chosen) >= count:
                 break
             if i not in chosen:
                 chosen.append(i)
         chosen.sort(key=lambda i: float(sims[i]))
         return tuple(self.pool[i] for i in chosen)
+
+
+def _nearest_last(examples: Sequence[PlanExample], sims: Sequence[float]) -> tuple[PlanExample, ...]:
+    """The examples ordered so that the most similar one stands nearest the request."""
+    order = sorted(range(len(examples)), key=lambda i: sims[i])
+    return tuple(examples[i] for i in order)
 
 
 def default_shortlist(
