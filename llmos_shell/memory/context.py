@@ -69,11 +69,15 @@ def plan_memory(
 ) -> PlanMemory:
     """The memory for planning `request` (`context`: the turn before, for follow-ups)."""
     vector = store.embed(request)
-    fact_hits = [h for h in store.search(vector, kinds=["fact"], limit=facts) if h.score >= FACT_FLOOR]
+    fact_hits = [
+        h for h in store.search(vector, kinds=["fact"], limit=facts) if h.score >= FACT_FLOOR
+    ]
     example_hits = store.search(vector, kinds=["episode", "correction"], limit=examples * 4)
     if context:
         # "the same for Downloads" borrows the examples of the turn it follows.
-        before = store.search(store.embed(context), kinds=["episode", "correction"], limit=examples * 2)
+        before = store.search(
+            store.embed(context), kinds=["episode", "correction"], limit=examples * 2
+        )
         example_hits = _merge(example_hits, [Hit(h.record, h.score - 0.05) for h in before])
     chosen = choose_examples(example_hits, request, tools=tools, limit=examples)
     kept_facts = [h.record for h in fact_hits]
@@ -110,16 +114,23 @@ def choose_examples(
     about one folder is carried over to the folder the request names.
     """
     replaced = {
-        _key(hit.record.calls[1]) for hit in hits if hit.record.kind == "correction" and len(hit.record.calls) > 1
+        _key(hit.record.calls[1])
+        for hit in hits
+        if hit.record.kind == "correction" and len(hit.record.calls) > 1
     }
     ranked = sorted(
-        hits, key=lambda h: -(h.score + (CORRECTION_BONUS if h.record.kind == "correction" else 0.0))
+        hits,
+        key=lambda h: -(h.score + (CORRECTION_BONUS if h.record.kind == "correction" else 0.0)),
     )
     out: list[MemoryExample] = []
     seen: set[str] = set()
     for hit in ranked:
         record, call = hit.record, hit.record.call
-        if call is None or hit.score < EXAMPLE_FLOOR or (tools is not None and call["tool"] not in tools):
+        if (
+            call is None
+            or hit.score < EXAMPLE_FLOOR
+            or (tools is not None and call["tool"] not in tools)
+        ):
             continue
         if record.kind == "episode" and _key(call) in replaced:
             continue

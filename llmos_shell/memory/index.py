@@ -243,7 +243,7 @@ class LocalIndex:
                 from llmos_shell.memory.records import search_text
 
                 vectors = self.embedder.embed([search_text(records[i]) for i in missing])
-                computed = dict(zip(missing, vectors))
+                computed = dict(zip(missing, vectors, strict=False))
             embeddings = [
                 computed[i] if v is None else np.frombuffer(v, dtype=np.float32) for i, v in batch
             ]
@@ -299,7 +299,9 @@ class LocalIndex:
                     return self._query(vector, kinds, limit)
                 except Exception as exc:
                     if attempt == 2:
-                        raise MemoryStoreError(f"the memory index cannot be searched ({exc})") from None
+                        raise MemoryStoreError(
+                            f"the memory index cannot be searched ({exc})"
+                        ) from None
                     self._rebuild(f"{type(exc).__name__}: {exc}")
         return []
 
@@ -313,11 +315,14 @@ class LocalIndex:
         if kinds:
             where = {"kind": kinds[0]} if len(kinds) == 1 else {"kind": {"$in": list(kinds)}}
         result = self._collection.query(
-            query_embeddings=[vector], n_results=min(limit, total), where=where, include=["distances"]
+            query_embeddings=[vector],
+            n_results=min(limit, total),
+            where=where,
+            include=["distances"],
         )
         ids = result["ids"][0]
         distances = result["distances"][0]
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=False)]
 
     def reset(self) -> None:
         """Drop the index folder (after the records were cleared)."""

@@ -80,7 +80,9 @@ class Ledger:
             raise
         db.execute("COMMIT")
 
-    def put(self, records: Sequence[tuple[MemoryRecord, bytes | None]], *, replace: bool = True) -> list[str]:
+    def put(
+        self, records: Sequence[tuple[MemoryRecord, bytes | None]], *, replace: bool = True
+    ) -> list[str]:
         """Store records with their vectors in one transaction; returns the ids written.
 
         With `replace=False` an id already stored is skipped (imports keep what is there)."""
@@ -117,7 +119,9 @@ class Ledger:
             with self._transaction() as db:
                 for memory_id in ids:
                     if db.execute("DELETE FROM memories WHERE id = ?", (memory_id,)).rowcount:
-                        db.execute("INSERT INTO changes (id, op) VALUES (?, 'delete')", (memory_id,))
+                        db.execute(
+                            "INSERT INTO changes (id, op) VALUES (?, 'delete')", (memory_id,)
+                        )
                         removed.append(memory_id)
         except sqlite3.Error as exc:
             raise self._error("delete from", exc) from None

@@ -126,7 +126,9 @@ def from_json(data: Any) -> MemoryRecord:
         raise ValueError("a memory must be a JSON object")
     unknown = set(data) - set(FIELDS)
     if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(FIELDS)}")
+        raise ValueError(
+            f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(FIELDS)}"
+        )
     for name in ("id", "kind", "text"):
         if not isinstance(data.get(name), str) or not data[name].strip():
             raise ValueError(f'"{name}" must be a non-empty string')

@@ -34,7 +34,11 @@ _PATTERNS = tuple(
             re.I,
             "a password or key",
         ),
-        (r"\b(?:my|the)\s+(?:password|passphrase|pin)\s+(?:for\s+\S+\s+)?(?:is|=)", re.I, "a password"),
+        (
+            r"\b(?:my|the)\s+(?:password|passphrase|pin)\s+(?:for\s+\S+\s+)?(?:is|=)",
+            re.I,
+            "a password",
+        ),
     )
 )
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
@@ -60,9 +64,7 @@ def _looks_random(token: str) -> bool:
     """A long run of mixed letters and digits with high entropy: a key, not a word or path."""
     if "/" in token.strip("/") and token.count("/") > 2:
         return False  # a path
-    classes = sum(
-        bool(re.search(pattern, token)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]")
-    )
+    classes = sum(bool(re.search(pattern, token)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]"))
     if classes < 2:
         return False
     counts = Counter(token)

@@ -52,7 +52,9 @@ class MemoryStore(Protocol):
     def records(self, kind: str | None = None) -> list[MemoryRecord]:
         """Every record, or those of one kind, oldest first."""
 
-    def search(self, vector: Vector, *, kinds: Sequence[str] | None = None, limit: int = 5) -> list[Hit]:
+    def search(
+        self, vector: Vector, *, kinds: Sequence[str] | None = None, limit: int = 5
+    ) -> list[Hit]:
         """The closest records of the given kinds, best first."""
 
     def forget(self, ids: Sequence[str]) -> list[str]:
@@ -107,7 +109,9 @@ class LocalStore:
         """Every record, or those of one kind, oldest first."""
         return self.ledger.all(kind)
 
-    def search(self, vector: Vector, *, kinds: Sequence[str] | None = None, limit: int = 5) -> list[Hit]:
+    def search(
+        self, vector: Vector, *, kinds: Sequence[str] | None = None, limit: int = 5
+    ) -> list[Hit]:
         """The closest records of the given kinds, best first (only ones the records hold)."""
         found = self.index.query(vector, kinds=kinds, limit=limit)
         stored = self.ledger.get([memory_id for memory_id, _ in found])
@@ -144,8 +148,9 @@ class RemoteStore:
     """Records and index in one collection of a Chroma server (`memory_url`)."""
 
     def __init__(self, url: str, embedder: Embedder) -> None:
-        import chromadb
         from urllib.parse import urlparse
+
+        import chromadb
 
         from llmos_shell.memory.index import chroma_settings, open_collection
 
@@ -213,7 +218,9 @@ class RemoteStore:
         got = self._call("read", "get", where=where, include=["documents", "metadatas"])
         return sorted(_records(got), key=lambda r: r.created)
 
-    def search(self, vector: Vector, *, kinds: Sequence[str] | None = None, limit: int = 5) -> list[Hit]:
+    def search(
+        self, vector: Vector, *, kinds: Sequence[str] | None = None, limit: int = 5
+    ) -> list[Hit]:
         """The closest records of the given kinds, best first."""
         total = self.count()
         if not total:
@@ -229,10 +236,12 @@ class RemoteStore:
             where=where,
             include=["documents", "metadatas", "distances"],
         )
-        flat = {key: (value[0] if value else None) for key, value in got.items() if key != "included"}
+        flat = {
+            key: (value[0] if value else None) for key, value in got.items() if key != "included"
+        }
         return [
             Hit(record, 1.0 - float(distance))
-            for record, distance in zip(_records(flat), flat["distances"] or [])
+            for record, distance in zip(_records(flat), flat["distances"] or [], strict=False)
         ]
 
     def forget(self, ids: Sequence[str]) -> list[str]:
@@ -269,7 +278,7 @@ def _metadata(record: MemoryRecord) -> dict[str, Any]:
 
 def _records(got: Any) -> list[MemoryRecord]:
     out = []
-    for memory_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+    for memory_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False):
         meta = meta or {}
         out.append(
             MemoryRecord(

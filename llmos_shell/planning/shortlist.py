@@ -174,7 +174,7 @@ class ToolShortlist:
         if extras:
             vectors = self.embedder.embed([delexicalize(e.request) for e in extras])
             extra_sims = [float(sim) for sim in vectors @ query]
-            for example, sim in zip(extras, extra_sims):
+            for example, sim in zip(extras, extra_sims, strict=False):
                 if example.tool is not None:
                     scores[example.tool] = max(scores[example.tool], sim)
                     on_offer.add(example.tool)
@@ -194,7 +194,7 @@ class ToolShortlist:
         examples = self._examples(pool_sims, request, others, allow_answer, room)
         fitting = [
             (e, sim)
-            for e, sim in zip(extras, extra_sims)
+            for e, sim in zip(extras, extra_sims, strict=False)
             if (e.tool is None and allow_answer) or e.tool in names
         ]
         mine = _nearest_last([e for e, _ in fitting], [sim for _, sim in fitting])
