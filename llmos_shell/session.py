@@ -339,14 +339,18 @@ class Session:
         dry_run: bool = False,
         cancel: threading.Event | None = None,
         note: str | None = None,
+        planned: ToolCall | None = None,
     ) -> Step:
         """Judge one call, ask for approval where policy says so, run it, and audit it.
 
         The one way a call reaches the executor: planned calls, `suggest`'s commands and
         (later) scheduled jobs all come through here. An edited call is judged again, and
         the policy can still refuse it; an edited call that ran well is remembered as a
-        correction. `note` is shown under the planned call (the memories that shaped it).
+        correction. `note` is shown under the planned call (the memories that shaped it);
+        `planned` is the call as first suggested, when the person edited it before this
+        (as `suggest` lets them).
         """
+        planned = planned if planned != call else None
         events = events or SilentEvents()
         try:
             tool = self.registry.get(call.tool)
@@ -361,9 +365,10 @@ class Session:
         if dry_run:
             return Step(call, decision, None, None)
         approval = self._approve(call, tool, decision)
-        planned: ToolCall | None = None
+        edited_by_person = planned is not None
         if approval.arguments is not None and approval.arguments != call.arguments:
-            planned, call = call, ToolCall(call.tool, dict(approval.arguments))
+            planned, call = planned or call, ToolCall(call.tool, dict(approval.arguments))
+            edited_by_person = approval.by == "person"
             # The confirmer showed the edited call before its yes; policy still vetoes it.
             decision = decide(call, tool)
             if decision.verdict is Verdict.DENY:
@@ -377,7 +382,7 @@ class Session:
         )
         events.result(result)
         self._audit(request, call, decision, approval.by, result)
-        if planned is not None and result.ok and approval.by == "person" and self.memory:
+        if planned is not None and edited_by_person and result.ok and self.memory:
             self.memory.record_correction(request, planned.to_json(), call.to_json())
         return Step(call, decision, approval, result, planned)
 

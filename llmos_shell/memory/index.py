@@ -156,12 +156,13 @@ class LocalIndex:
 
     # -- opening, catching up, rebuilding --------------------------------------------------
 
-    def _close_client(self) -> None:
-        if self._client is not None:
+    def _close_client(self, *, always: bool = False) -> None:
+        if self._client is not None or always:
             from chromadb.api.shared_system_client import SharedSystemClient
 
             self._client = None
             self._collection = None
+            # Also drops what a failed open left cached for the folder.
             SharedSystemClient.clear_system_cache()
 
     def _open(self) -> None:
@@ -255,7 +256,7 @@ class LocalIndex:
 
     def _rebuild(self, why: str) -> None:
         """Move the damaged folder aside and index every record again."""
-        self._close_client()
+        self._close_client(always=True)
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
         aside = self.folder.with_name(f"{self.folder.name}.broken-{stamp}")
         if self.folder.exists():

@@ -42,7 +42,7 @@ _PATTERNS = tuple(
     )
 )
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
-_PATHLIKE = re.compile(r"(?:^|\s)(?:~|\.{0,2}/)?[\w.-]*(?:/[\w.-]+)+|(?:^|\s)\.[\w-]+")
+_SEPARATORS = re.compile(r"[\s\"'(),;=`]+")
 
 
 def secret_reason(text: str) -> str | None:
@@ -53,10 +53,9 @@ def secret_reason(text: str) -> str | None:
     for token in _LONG_TOKEN.findall(text):
         if _looks_random(token):
             return "it holds what looks like a key or token"
-    for match in _PATHLIKE.finditer(text):
-        kind = sensitive_kind(match.group().strip())
-        if kind:
-            return f"it names {kind} ({match.group().strip()})"
+    for word in _SEPARATORS.split(text):
+        if ("/" in word or word.startswith(".")) and (kind := sensitive_kind(word)):
+            return f"it names {kind} ({word})"
     return None
 
 
