@@ -16,6 +16,7 @@ from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.session import Confirmer, Conversation, Session, deny_all
 
 if TYPE_CHECKING:
+    from llmos_shell.memory.service import Memory
     from llmos_shell.planning.suggest import Suggester
 
 
@@ -27,6 +28,7 @@ class App:
     debug: bool = False
     _backend: Backend | None = field(default=None, repr=False)
     usage_error: str | None = field(default=None, repr=False)
+    memory_error: str | None = field(default=None, repr=False)
 
     @functools.cached_property
     def registry(self) -> Registry:
@@ -90,6 +92,25 @@ class App:
         return Conversation()
 
     @functools.cached_property
+    def memory(self) -> Memory | None:
+        """The person's memory, or None when it is off or cannot be opened (then said once)."""
+        from llmos_shell.errors import LlmosError
+        from llmos_shell.memory.service import open_memory, use
+
+        if not self.config.settings.memory:
+            where = self.config.sources.get("memory", "default")
+            use(None, off_reason=f"memory is off ({'--no-memory' if where == 'command line' else 'memory = false in ' + where})")
+            return None
+        try:
+            memory = open_memory(self.config)
+        except LlmosError as exc:
+            self.memory_error = f"memory is not available: {exc}"
+            use(None, off_reason=self.memory_error)
+            return None
+        use(memory)
+        return memory
+
+    @functools.cached_property
     def audit(self) -> AuditLog:
         """The audit log of executed calls."""
         return AuditLog(self.config.paths.audit_log)
@@ -121,6 +142,7 @@ class App:
             debug=self.debug,
             conversation=self.conversation,
             undo=self.undo,
+            memory=self.memory,
         )
 
     def with_model(self, model: str) -> App:
@@ -136,10 +158,15 @@ class App:
         overrides["model"] = model
         other = App(config=load_config(self.config.paths, overrides=overrides), debug=self.debug)
         other.__dict__["registry"] = self.registry  # fills the cached property
+        if "memory" in self.__dict__:
+            other.__dict__["memory"] = self.__dict__["memory"]
         return other
 
     def close(self) -> None:
         """Record this session's model usage, then free the model, if one was loaded."""
+        memory = self.__dict__.get("memory")
+        if memory is not None:
+            memory.close()
         backend = self._backend
         if backend is None:
             return

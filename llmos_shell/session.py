@@ -13,23 +13,34 @@ import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
-from llmos_shell.errors import Cancelled, ExitStatus, TruncatedOutputError, UnknownToolError
+from llmos_shell.errors import (
+    Cancelled,
+    ExitStatus,
+    LlmosError,
+    TruncatedOutputError,
+    UnknownToolError,
+)
 from llmos_shell.planning.answers import (
     claim_free_reply,
     grounded_answer,
     honest_limits,
     summarize,
 )
-from llmos_shell.planning.planner import Planner, Transcript, Turn
+from llmos_shell.planning.planner import MemoryContext, Planner, Transcript, Turn
 from llmos_shell.planning.replies import Action
+from llmos_shell.planning.shortlist import PlanExample
 from llmos_shell.registry import Registry, Tool
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
 from llmos_shell.safety.undo import UndoJournal
+
+if TYPE_CHECKING:
+    from llmos_shell.memory.records import MemoryRecord
+    from llmos_shell.memory.service import Memory
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,7 @@ class Step:
     decision: Decision
     approval: Approval | None
     result: ToolResult | None
+    planned: ToolCall | None = None  # the call as planned, when the person edited it
 
 
 @dataclass
@@ -141,6 +153,7 @@ class RequestOutcome:
     steps: list[Step] = field(default_factory=list)
     answer: str | None = None
     status: Status = Status.ANSWERED
+    memories: tuple[MemoryRecord, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Machine-readable form for `--json`."""
@@ -148,6 +161,7 @@ class RequestOutcome:
             "request": self.request,
             "status": self.status.value,
             "answer": self.answer,
+            "memories": memories_json(self.memories),
             "steps": [
                 {
                     "tool": step.call.tool,
@@ -163,6 +177,18 @@ class RequestOutcome:
                 for step in self.steps
             ],
         }
+
+
+def memories_json(memories: tuple[MemoryRecord, ...]) -> list[dict[str, str]]:
+    """The memories that shaped a plan, as `plan --json` and `--json` show them."""
+    return [{"id": m.id, "kind": m.kind, "text": m.text} for m in memories]
+
+
+def memory_line(memories: tuple[MemoryRecord, ...]) -> str:
+    """The dim line under a plan that memory shaped."""
+    shown = "; ".join(f"{m.kind} {m.id}: {m.short(50)}" for m in memories[:3])
+    more = f" and {len(memories) - 3} more" if len(memories) > 3 else ""
+    return f"from memory: {shown}{more} (/why for more)"
 
 
 class Conversation:
@@ -203,10 +229,13 @@ class Session:
         debug: bool = False,
         conversation: Conversation | None = None,
         undo: UndoJournal | None = None,
+        memory: Memory | None = None,
     ) -> None:
         """`planner` may be None for a session that only runs given calls (`llmos undo`);
         `undo` is the journal that records every call that is not read-only."""
         self.conversation = conversation
+        self.memory = memory
+        self.last_memories: tuple[MemoryRecord, ...] = ()
         self.planner = planner
         self.registry = registry
         self.confirmer = confirmer
@@ -229,7 +258,31 @@ class Session:
 
     def _transcript(self, request: str) -> Transcript:
         history = tuple(self.conversation.turns) if self.conversation else ()
-        return Transcript(request, history=history)
+        return Transcript(request, history=history, memory=self._memory_for(request, history))
+
+    def _memory_for(self, request: str, history: tuple[Turn, ...]) -> MemoryContext | None:
+        """What memory adds to planning `request`; a memory that fails plans without it."""
+        self.last_memories = ()
+        if self.memory is None:
+            return None
+        try:
+            found = self.memory.for_plan(
+                request, context=history[-1].request if history else "", tools=self.registry
+            )
+        except LlmosError as exc:
+            self.memory.store.notices.append(f"planned without memory: {exc}")
+            return None
+        self.last_memories = found.used
+        examples = tuple(PlanExample(e.request, e.tool, e.arguments, source=e.source) for e in found.examples)
+        return MemoryContext(notes=found.notes, examples=examples, grounding=found.grounding)
+
+    def _learn(self, outcome: RequestOutcome) -> None:
+        """Keep a request whose calls all ran and succeeded (not one the person corrected)."""
+        steps = outcome.steps
+        if self.memory is None or outcome.status is not Status.ANSWERED or not steps:
+            return
+        if all(s.result is not None and s.result.ok and s.planned is None for s in steps):
+            self.memory.record_episode(outcome.request, [s.call.to_json() for s in steps])
 
     def run(
         self,
@@ -253,8 +306,13 @@ class Session:
         last = outcome.steps[-1].result if outcome.steps else None
         if outcome.status is Status.ANSWERED and last is not None and not last.ok:
             outcome.status = Status.TOOL_FAILED  # an answer after a failure is no success
+        outcome.memories = self.last_memories
         if self.conversation is not None and not dry_run:
             self.conversation.add(outcome)
+        if not dry_run:
+            self._learn(outcome)
+        for line in self.memory.pop_notices() if self.memory else ():
+            events.notice(line)
         return outcome
 
     def _run(
@@ -286,8 +344,9 @@ class Session:
                 action = planner.next_action(transcript, final=True, cancel=cancel)
                 self._answer(outcome, transcript, action.answer, events)
                 return
+            note = memory_line(self.last_memories) if step_index == 0 and self.last_memories else None
             step = self.run_call(
-                call, request=request, events=events, dry_run=dry_run, cancel=cancel
+                call, request=request, events=events, dry_run=dry_run, cancel=cancel, note=note
             )
             outcome.steps.append(step)
             if dry_run:
@@ -336,14 +395,20 @@ class Session:
         dry_run: bool = False,
         cancel: threading.Event | None = None,
         tool: Tool | None = None,
+        note: str | None = None,
+        planned: ToolCall | None = None,
     ) -> Step:
         """Judge one call, ask for approval where policy says so, run it, and audit it.
 
         The one way a call reaches the executor: planned calls, `suggest`'s commands, the
         undo and (later) scheduled jobs all come through here. An edited call is judged
-        again, and the policy can still refuse it. `tool` runs one of the shell's own tools
-        that the model is never offered (the undo) instead of looking the name up.
+        again, and the policy can still refuse it; an edited call that ran well is
+        remembered as a correction. `tool` runs one of the shell's own tools that the model
+        is never offered (the undo) instead of looking the name up. `note` is shown under
+        the planned call (the memories that shaped it); `planned` is the call as first
+        suggested, when the person edited it before this (as `suggest` lets them).
         """
+        planned = planned if planned != call else None
         events = events or SilentEvents()
         if tool is None:
             try:
@@ -354,11 +419,15 @@ class Session:
                 return Step(call, decision, None, None)
         decision = decide(call, tool)
         events.planned(call, decision)
+        if note:
+            events.notice(note)
         if dry_run:
             return Step(call, decision, None, None)
         approval = self._approve(call, tool, decision)
+        edited_by_person = planned is not None
         if approval.arguments is not None and approval.arguments != call.arguments:
-            call = ToolCall(call.tool, dict(approval.arguments))
+            planned, call = planned or call, ToolCall(call.tool, dict(approval.arguments))
+            edited_by_person = approval.by == "person"
             # The confirmer showed the edited call before its yes; policy still vetoes it.
             decision = decide(call, tool)
             if decision.verdict is Verdict.DENY:
@@ -366,7 +435,7 @@ class Session:
         if not approval.approved:
             events.declined(call, approval)
             self._audit(request, call, decision, None, None)
-            return Step(call, decision, approval, None)
+            return Step(call, decision, approval, None, planned)
         if approval.replacement:
             self._audit(request, call, decision, None, None)  # not run: replaced
             return self._run_replacement(approval, request, events, cancel)
@@ -385,7 +454,9 @@ class Session:
             finish(result)
         events.result(result)
         self._audit(request, call, decision, approval.by, result)
-        return Step(call, decision, approval, result)
+        if planned is not None and edited_by_person and result.ok and self.memory:
+            self.memory.record_correction(request, planned.to_json(), call.to_json())
+        return Step(call, decision, approval, result, planned)
 
     def _run_replacement(
         self,

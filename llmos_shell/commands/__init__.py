@@ -62,6 +62,16 @@ COMMANDS: tuple[Command, ...] = (
         (("doctor", "check the setup: config, model, backends, GPU, server, dirs"),),
     ),
     Command(
+        "memory",
+        "llmos_shell.commands.memory",
+        (
+            ("memory add TEXT", "remember a fact or preference"),
+            ("memory list|search|forget", "see, search and forget what llmos remembers"),
+            ("memory export|import FILE", "JSON Lines, one memory a line"),
+        ),
+        arguments="add_arguments",
+    ),
+    Command(
         "stats",
         "llmos_shell.commands.stats",
         (("stats", "tokens per second, time and memory per backend and model"),),

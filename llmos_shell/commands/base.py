@@ -77,6 +77,11 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         metavar="DEV",
         help="the transformers backend's device: cuda, cuda:1, mps or cpu (default: the best)",
     )
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="plan without the memory and remember nothing (the setting: memory = false)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and model timings")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
@@ -88,7 +93,10 @@ def add_request_argument(parser: argparse.ArgumentParser) -> None:
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line."""
-    return {key: getattr(args, key, None) for key in OVERRIDDEN_SETTINGS}
+    values = {key: getattr(args, key, None) for key in OVERRIDDEN_SETTINGS}
+    if getattr(args, "no_memory", False):
+        values["memory"] = False
+    return values
 
 
 def make_app(args: argparse.Namespace) -> App:

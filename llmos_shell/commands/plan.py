@@ -49,14 +49,20 @@ def _plan(app: App, args: argparse.Namespace) -> int:
     request = base.joined_request(args)
     if request is None:
         return int(ExitStatus.USAGE)
-    action = app.session().plan(request)
+    from llmos_shell.session import memories_json, memory_line
+
+    session = app.session()
+    action = session.plan(request)
     calls = [action.call.to_json()] if action.call else []
     if args.json:
-        print(json.dumps({"calls": calls, "answer": action.answer}, ensure_ascii=False))
+        out = {"calls": calls, "answer": action.answer, "memories": memories_json(session.last_memories)}
+        print(json.dumps(out, ensure_ascii=False))
     elif action.call:
         console().print(format_call(action.call), markup=False)
     else:
         console().print(action.answer or "", markup=False)
+    if session.last_memories and not args.json:
+        console().print(memory_line(session.last_memories), style="dim", markup=False)
     return int(ExitStatus.OK)
 
 

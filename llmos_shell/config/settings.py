@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     plugin_dir: Path | None = pydantic.Field(
         None, description="folder of *.py tool plugins; empty means <config dir>/plugins"
     )
+    memory: bool = pydantic.Field(
+        True,
+        description="true or false: remember facts, what worked and your corrections, and "
+        "plan with them (false turns memory off entirely)",
+    )
+    memory_url: str = pydantic.Field(
+        "",
+        description="a Chroma server (http://HOST:PORT) that keeps the memories instead of "
+        "<data dir>/memory, for sharing them between machines; empty means this machine",
+    )
 
     @classmethod
     def settings_customise_sources(  # type: ignore[override]

@@ -21,7 +21,7 @@ from llmos_shell.planning.evidence import Evidence
 from llmos_shell.planning.grounding import ground_call
 from llmos_shell.planning.replies import Action, AnswerStreamer, parse_action
 from llmos_shell.planning.schema import action_schema, call_chars, grounded_parameters
-from llmos_shell.planning.shortlist import Selection, ToolShortlist
+from llmos_shell.planning.shortlist import PlanExample, Selection, ToolShortlist
 from llmos_shell.prompts import load_prompt
 from llmos_shell.registry import Registry, Tool
 
@@ -36,18 +36,30 @@ class Turn:
     results: tuple[Any, ...] = ()  # the data its calls returned, for "kill it", "delete those"
 
 
+@dataclass(frozen=True)
+class MemoryContext:
+    """What the person's memory adds to one request: their notes, as one quoted block of
+    data, and examples from what they ran or corrected before."""
+
+    notes: str = ""
+    examples: tuple[PlanExample, ...] = ()
+    grounding: str = ""  # the request with the person's own places spelt out, for values
+
+
 @dataclass
 class Transcript:
     """The conversation of one request: the request, the calls made and their results.
 
     `history` holds the turns before it ("kill it" needs the list it refers to);
-    `selection` is the shortlist chosen for the request, kept for all its steps.
+    `selection` is the shortlist chosen for the request, kept for all its steps;
+    `memory` is what the person's memory adds to it.
     """
 
     request: str
     steps: list[tuple[ToolCall, ToolResult]] = field(default_factory=list)
     history: Sequence[Turn] = ()
     selection: Selection | None = None
+    memory: MemoryContext | None = None
 
 
 def _turns(conversation: dict[str, Any]) -> list[ChatMessage]:
@@ -146,7 +158,8 @@ class Planner:
             return None
         if transcript.selection is None:
             context = transcript.history[-1].request if transcript.history else ""
-            transcript.selection = self.shortlist.select(transcript.request, context)
+            extra = transcript.memory.examples if transcript.memory else ()
+            transcript.selection = self.shortlist.select(transcript.request, context, extra)
         return transcript.selection
 
     def messages_for(self, transcript: Transcript, *, final: bool = False) -> list[ChatMessage]:
@@ -156,8 +169,11 @@ class Planner:
         turns of the conversation, then the request and its steps so far.
         """
         messages = list(self._prefix)
+        memory = transcript.memory or MemoryContext()
+        if memory.notes:  # the person's notes: quoted data after the cached prefix
+            messages.append(ChatMessage("system", memory.notes))
         selection = self.select(transcript)
-        for example in selection.examples if selection else ():
+        for example in selection.examples if selection else memory.examples:
             messages.append(ChatMessage("user", example.request))
             if example.tool is None:
                 messages.append(self._answer_turn(example.answer or ""))
@@ -198,7 +214,10 @@ class Planner:
             results.extend(turn.results)
             if turn.call is not None:
                 carried.extend(turn.call.arguments.values())
-        return Evidence(transcript.request, tuple(results), tuple(extra), tuple(carried))
+        # With memory, the request as the person's own places spell it ("my projects":
+        # ~/code), so their folders are values the call may take.
+        said = (transcript.memory.grounding if transcript.memory else "") or transcript.request
+        return Evidence(said, tuple(results), tuple(extra), tuple(carried))
 
     def schema_for(self, transcript: Transcript, *, final: bool = False) -> dict[str, Any]:
         """The JSON Schema of the next step: an offered tool's call, or an answer.
@@ -258,12 +277,14 @@ class Planner:
             evidence = " ".join(
                 [
                     transcript.request,
+                    transcript.memory.notes if transcript.memory else "",
                     *(r.for_model(self.observation_chars) for _, r in transcript.steps),
                     *(turn.request for turn in transcript.history),
                     *(json.dumps(t.call.arguments) for t in transcript.history if t.call),
                 ]
             )
             tool = self.registry.get(action.call.tool)
-            call = ground_call(action.call, tool, transcript.request, evidence)
+            said = (transcript.memory.grounding if transcript.memory else "") or transcript.request
+            call = ground_call(action.call, tool, said, f"{said} {evidence}")
             action = Action(call=call, answer=None, generation=generation)
         return action

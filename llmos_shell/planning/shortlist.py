@@ -118,6 +118,9 @@ def delexicalize(text: str) -> str:
     return " ".join(words)
 
 
+STRONG_EXTRA = 0.75  # similarity at which a person's example stands alone
+
+
 class ToolShortlist:
     """Chooses the tools and examples for a request by embedding similarity."""
 
@@ -147,13 +150,18 @@ class ToolShortlist:
         )
         self._tool_words = {item.name: content_words(_tool_text(item)) for item in self._tools}
 
-    def select(self, request: str, context: str = "") -> Selection:
+    def select(
+        self, request: str, context: str = "", extra_examples: Sequence[PlanExample] = ()
+    ) -> Selection:
         """The options and examples for `request`; `context` (an earlier turn) counts less.
 
         Tools are ranked by the mean similarity of their three closest examples; a plain
         answer by its single closest answer example (those cover unrelated topics). Every
         option within `margin` of the best is offered, up to `size` tools: a clear request
         gets one tool, an unclear one a few, and the model chooses among them.
+        `extra_examples` (the person's own episodes and corrections) join the pool ahead of
+        the built-in ones: a tool scores at least its closest extra example, and the extras
+        of offered tools are shown nearest the request.
         """
         import numpy as np
 
@@ -177,29 +185,55 @@ class ToolShortlist:
             description = float(desc_sims[index]) - 0.1
             mean = sum(closest) / len(closest) if closest else description
             scores[item.name] = max(mean, description)
+        # The person's examples (episodes, corrections) add their tools: a tool scores at
+        # least its closest such example, and stays on offer whatever the margin says.
+        extras = [e for e in extra_examples if e.tool is None or e.tool in self.registry]
+        extra_sims: list[float] = []
+        theirs: set[str] = set()
+        if extras:
+            vectors = self.embedder.embed([delexicalize(e.request) for e in extras])
+            extra_sims = [float(sim) for sim in vectors @ query]
+            for example, sim in zip(extras, extra_sims, strict=False):
+                if example.tool is not None:
+                    scores[example.tool] = max(scores[example.tool], sim)
+                    theirs.add(example.tool)
         ranked = sorted(self._tools, key=lambda item: -scores[item.name])
         features = self._features(request, ranked, scores, answer_score, desc_sims)
+        # A close example of the person's own is the one to follow: a small model copies
+        # it reliably only when no other example competes with it.
+        strong = any(sim >= STRONG_EXTRA for sim in extra_sims)
+        room = 0 if strong else max(self.examples - len(extras), 1)
         if self.size <= 0:
-            examples = self._examples(pool_sims, request, None, True)
-            return Selection(tuple(ranked), examples, scores, features=features)
+            examples = self._examples(pool_sims, request, None, True, room)
+            mine_all = _nearest_last(extras, extra_sims)
+            return Selection(tuple(ranked), examples + mine_all, scores, features=features)
         best_tool = scores[ranked[0].name] if ranked else -1.0
         model = self.relevance if ranked else None
         fit = model.probability(features) if model is not None else None
         if model is None or fit is None:
-            best = max(best_tool, answer_score)
-            floor = best - self.margin
-            offered = tuple(item for item in ranked[: self.size] if scores[item.name] >= floor)
+            floor = max(best_tool, answer_score) - self.margin
+            on_offer = {name for name, score in scores.items() if score >= floor} | theirs
+            offered = tuple(item for item in ranked[: self.size] if item.name in on_offer)
             allow_answer = answer_score >= floor or not offered
         else:
             # Whether to call at all is the calibrated model's; which tools, the margin's.
             floor = best_tool - self.margin
-            offered = tuple(item for item in ranked[: self.size] if scores[item.name] >= floor)
-            if fit < model.answer_only_below:
+            on_offer = {name for name, score in scores.items() if score >= floor} | theirs
+            offered = tuple(item for item in ranked[: self.size] if item.name in on_offer)
+            if fit < model.answer_only_below and not strong:
                 offered = ()
-            allow_answer = not offered or fit < model.call_only_above
+            allow_answer = not offered or (fit < model.call_only_above and not strong)
         names = {item.name for item in offered}
-        examples = self._examples(pool_sims, request, names, allow_answer)
-        return Selection(offered, examples, scores, allow_answer, features, fit)
+        # The person's examples speak for their tools; the built-in ones show the others.
+        others = names - {e.tool for e in extras} or names
+        examples = self._examples(pool_sims, request, others, allow_answer, room)
+        fitting = [
+            (e, sim)
+            for e, sim in zip(extras, extra_sims, strict=False)
+            if (e.tool is None and allow_answer) or e.tool in names
+        ]
+        mine = _nearest_last([e for e, _ in fitting], [sim for _, sim in fitting])
+        return Selection(offered, examples + mine, scores, allow_answer, features, fit)
 
     def _features(
         self,
@@ -229,7 +263,12 @@ class ToolShortlist:
         }
 
     def _examples(
-        self, sims: Any, request: str, names: set[str] | None, allow_answer: bool
+        self,
+        sims: Any,
+        request: str,
+        names: set[str] | None,
+        allow_answer: bool,
+        count: int | None = None,
     ) -> tuple[PlanExample, ...]:
         """The closest examples of the offered options: first the closest of each option,
         then the closest of any; most similar last, nearest the request."""
@@ -248,6 +287,9 @@ class ToolShortlist:
         usable = [
             i for i in usable if self.pool[i].request.strip().lower() != request.strip().lower()
         ]
+        count = self.examples if count is None else count
+        if count <= 0:
+            return ()
         chosen: list[int] = []
         seen: set[str | None] = set()
         for i in usable:  # the closest example of each option
@@ -255,9 +297,9 @@ class ToolShortlist:
             if option not in seen:
                 seen.add(option)
                 chosen.append(i)
-        chosen = chosen[: self.examples]
+        chosen = chosen[:count]
         for i in usable:
-            if len(chosen) >= self.examples:
+            if len(chosen) >= count:
                 break
             if i not in chosen:
                 chosen.append(i)
@@ -274,6 +316,12 @@ def _tool_text(item: Tool) -> str:
             parts.append(str(spec.get("description") or ""))
             parts.extend(str(v) for v in spec.get("enum") or [])
     return " ".join(parts)
+
+
+def _nearest_last(examples: Sequence[PlanExample], sims: Sequence[float]) -> tuple[PlanExample, ...]:
+    """The examples ordered so that the most similar one stands nearest the request."""
+    order = sorted(range(len(examples)), key=lambda i: sims[i])
+    return tuple(examples[i] for i in order)
 
 
 def default_shortlist(

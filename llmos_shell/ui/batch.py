@@ -14,6 +14,7 @@ from typing import IO, Any
 from llmos_shell.app import App
 from llmos_shell.errors import LlmosError, TruncatedOutputError
 from llmos_shell.planning.planner import Planner, Transcript
+from llmos_shell.session import memories_json
 
 
 def _decoded(raw: str | bytes) -> str:
@@ -111,8 +112,14 @@ def plan_batch(app: App, lines: Iterable[str | bytes], out: IO[str]) -> int:
             planners[key] = app.planner_for(tools_from_specs(tools))
         return planners[key]
 
+    session = app.session()
+
     def handle(line: str) -> dict[str, Any]:
         request, extra = _request_line(line, ("tools",))
+        if extra.get("tools") is None:  # llmos's own tools: planned with the memory
+            action = session.plan(request)
+            calls = [action.call.to_json()] if action.call else []
+            return {"calls": calls, "answer": action.answer, "memories": memories_json(session.last_memories)}
         action = planner_for(extra.get("tools")).next_action(Transcript(request))
         calls = [action.call.to_json()] if action.call else []
         return {"calls": calls, "answer": action.answer}

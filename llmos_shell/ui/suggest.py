@@ -63,6 +63,8 @@ def suggest_interactive(
         command = app.suggester.suggest(request).command
     shell_tool = app.registry.shell_tool()
     assert shell_tool.shell_command_arg is not None
+    # What was suggested: a command the person edited and ran is remembered as a correction.
+    suggested = ToolCall(shell_tool.name, {shell_tool.shell_command_arg: command})
     while True:
         call = ToolCall(shell_tool.name, {shell_tool.shell_command_arg: command})
         decision = decide(call, shell_tool)  # shown now; run_call judges it again
@@ -99,7 +101,7 @@ def suggest_interactive(
             else:
                 command = edited
         elif choice in ("r", "run", "y"):
-            return _run(app, request, call, console, ask, options)
+            return _run(app, request, call, console, ask, options, suggested)
         else:
             letters = "r, t, e, d, c or a" if preview else "r, e, d, c or a"
             console.print(f"[yellow]Please answer {letters}.[/]")
@@ -112,11 +114,12 @@ def _run(
     console: Console,
     ask: Ask,
     options: PolicyOptions | None,
+    suggested: ToolCall | None = None,
 ) -> int:
     """Run the command through the session: the policy, the audit, the same as any call."""
     session = app.session(confirmer=_RunConfirmer(console, ask), options=options)
     with cancel_on_sigint() as cancel:
-        step = session.run_call(call, request=request, cancel=cancel)
+        step = session.run_call(call, request=request, cancel=cancel, planned=suggested)
     result = step.result
     if result is None:
         if step.decision.verdict is Verdict.DENY:

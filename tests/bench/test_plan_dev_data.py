@@ -27,9 +27,13 @@ TAGS = frozenset(
         "files", "search", "read", "write", "copy_move", "delete", "trash", "disk",
         "processes", "kill", "system", "network", "shell", "no_tool", "typo", "vague",
         "followup", "cwd", "slang", "long", "polite", "command_style", "question", "ambiguous",
+        "memory",
     }
 )  # fmt: skip
 TOOL_TAG = {
+    "remember": "memory",
+    "recall": "memory",
+    "forget": "memory",
     "list_directory": "files",
     "find_files": "files",
     "search_text": "search",

@@ -255,7 +255,8 @@ def test_plan_json_is_a_valid_call_or_an_answer(prefix_cache: Path, audit_log: P
     proc = llmos("plan", "--json", DISK_REQUEST, cache=prefix_cache, timeout=MODEL_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert set(data) == {"calls", "answer"}
+    assert set(data) == {"calls", "answer", "memories"}
+    assert data["memories"] == []  # a fresh data dir remembers nothing yet
     registry = discover(None)
     for planned in data["calls"]:
         registry.get(planned["tool"]).validate(planned["arguments"])  # raises if invalid

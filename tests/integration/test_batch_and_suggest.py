@@ -55,8 +55,10 @@ def test_plan_batch_one_line_per_input_and_only_given_tools(app: App) -> None:
     failures = plan_batch(app, lines, out)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(rows) == len(lines) and failures == 2
+    # llmos's own tools are planned with the memory, and say which memories they used.
+    assert set(rows[0]) == {"calls", "answer", "memories"} and rows[0]["memories"] == []
     for row in rows[:3]:
-        assert set(row) == {"calls", "answer"}
+        assert set(row) - {"memories"} == {"calls", "answer"}
         assert (row["answer"] is None) == bool(row["calls"])
     for call in rows[0]["calls"]:
         app.registry.get(call["tool"]).validate(call["arguments"])

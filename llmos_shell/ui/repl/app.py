@@ -113,6 +113,8 @@ class ReplState:
 
     model_error: str | None = None
     requests: int = 0
+    last_request: str = ""
+    last_memories: tuple[Any, ...] = ()
 
 
 class Repl:
@@ -236,6 +238,7 @@ class Repl:
                 outcome = session.run(text, events, cancel=cancel)
         finally:
             events.finish()
+        self.state.last_request, self.state.last_memories = text, outcome.memories
         if outcome.status is Status.CANCELLED:
             self.console.print("[yellow]Cancelled.[/]")
         elif outcome.answer is None and not outcome.steps:
@@ -398,6 +401,46 @@ class Repl:
             return
         request = f"/undo {rest}".strip()
         run_undo(self.app, count or 1, self.console, request=request, options=self.options)
+
+    @slash_command("/memory", "what llmos remembers (/memory search WORDS, /memory forget ID)")
+    def show_memory(self, rest: str) -> None:
+        """The latest memories, a search, or forgetting one."""
+        memory = self.app.memory
+        if memory is None:
+            self.console.print(f"[yellow]{escape(self.app.memory_error or 'Memory is off.')}[/]")
+            return
+        action, _, words = rest.partition(" ")
+        if action == "forget" and words.strip():
+            gone = memory.store.forget([words.strip()])
+            self.console.print(f"Forgot {escape(words.strip())}." if gone else f"[yellow]There is no memory {escape(words.strip())}.[/]")
+            return
+        if action == "search" and words.strip():
+            records = [h.record for h in memory.recall(words.strip(), limit=8)]
+        elif action:
+            self.console.print("[yellow]/memory takes nothing, search WORDS, or forget ID.[/]")
+            return
+        else:
+            records = memory.records()[-10:]
+            self.console.print(f"[dim]{memory.store.count()} memories in {escape(memory.location)}; the latest:[/]")
+        for record in records:
+            self.console.print(f"  {record.id}  {record.kind:<10} {record.short(80)}", markup=False, highlight=False)
+        if not records:
+            self.console.print("  (none yet: say \"remember that ...\")", markup=False)
+
+    @slash_command("/why", "which memories shaped the last plan")
+    def why(self, rest: str) -> None:
+        """The memories behind the last request's plan, and what each one is."""
+        if not self.state.last_request:
+            self.console.print("[dim]Nothing was planned yet.[/]")
+            return
+        memories = self.state.last_memories
+        if not memories:
+            self.console.print(f"[dim]No memory shaped the plan for {escape(self.state.last_request)!r}.[/]")
+            return
+        self.console.print(f"The plan for {escape(self.state.last_request)!r} used:")
+        for record in memories:
+            role = "a note shown to the model" if record.kind == "fact" else "an example to follow"
+            self.console.print(f"  {record.id}  {record.kind} ({role}): {record.text}", markup=False, highlight=False)
 
     @slash_command("/exit", "leave the shell (Ctrl-D works too)", aliases=("/quit",))
     def leave(self, rest: str) -> bool:

@@ -1,0 +1,101 @@
+"""Memory tools: remember what the person tells, recall it, forget it.
+
+They reach the memory of the running llmos through `llmos_shell.memory.service.current()`,
+as any plugin could; with memory off they say so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmos_shell.calls import Risk
+from llmos_shell.errors import LlmosError, ToolError
+from llmos_shell.registry import tool
+
+
+def _memory() -> Any:
+    from llmos_shell.memory.service import current
+
+    try:
+        return current()
+    except LlmosError as exc:
+        raise ToolError(str(exc)) from None
+
+
+@tool(
+    risk=Risk.WRITE,
+    examples=[
+        ("remember that my projects are in ~/code", {"text": "my projects are in ~/code"}),
+        ("note that I prefer nano as my editor", {"text": "I prefer nano as my editor"}),
+        ("keep in mind that backups go to /mnt/backup", {"text": "backups go to /mnt/backup"}),
+    ],
+)
+def remember(text: str) -> dict[str, Any]:
+    """Remember a fact or preference the person states, for later requests.
+
+    Args:
+        text: the fact in the person's words, e.g. "my projects are in ~/code"
+    """
+    try:
+        record = _memory().remember(text)
+    except LlmosError as exc:
+        raise ToolError(str(exc)) from None
+    return {"remembered": record.text, "id": record.id}
+
+
+@tool(
+    risk=Risk.READ_ONLY,
+    examples=[
+        ("what do you know about my projects?", {"query": "my projects"}),
+        ("what do you remember about me", {"query": "me"}),
+        ("did I tell you which editor I use", {"query": "editor"}),
+    ],
+)
+def recall(query: str, limit: int = 5) -> dict[str, Any]:
+    """Look up what the person asked to be remembered, and what worked before.
+
+    Args:
+        query: what to look for, in plain words
+        limit: how many memories to show
+    """
+    if limit < 1:
+        raise ToolError(f"limit must be at least 1, not {limit}")
+    try:
+        hits = _memory().recall(query, limit=limit)
+    except LlmosError as exc:
+        raise ToolError(str(exc)) from None
+    return {
+        "memories": [
+            {
+                "id": h.record.id,
+                "kind": h.record.kind,
+                "text": h.record.text,
+                "score": round(h.score, 2),
+            }
+            for h in hits
+        ]
+    }
+
+
+@tool(
+    risk=Risk.DESTRUCTIVE,
+    reversible=False,
+    examples=[
+        ("forget that", {"what": "that"}),
+        ("forget that my editor is vim", {"what": "my editor is vim"}),
+        ("forget memory m-1a2b3c4d", {"what": "m-1a2b3c4d"}),
+    ],
+)
+def forget(what: str = "that") -> dict[str, Any]:
+    """Forget a memory: the latest one ("that"), one by its id, or the one closest to the words.
+
+    Args:
+        what: "that" for the latest memory, a memory id, or words of the memory
+    """
+    try:
+        gone = _memory().forget(what)
+    except LlmosError as exc:
+        raise ToolError(str(exc)) from None
+    if not gone:
+        raise ToolError(f"no memory matches {what!r}; `llmos memory list` shows them")
+    return {"forgotten": [{"id": r.id, "kind": r.kind, "text": r.text} for r in gone]}
