@@ -37,6 +37,7 @@ from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
 from llmos_shell.safety.undo import UndoJournal
+from llmos_shell.vocabulary.references import reads_as_follow_up
 
 if TYPE_CHECKING:
     from llmos_shell.memory.records import MemoryRecord
@@ -204,7 +205,11 @@ class Conversation:
         results = tuple(
             step.result.data for step in outcome.steps if step.result is not None and step.result.ok
         )
-        turn = Turn(outcome.request, first, outcome.answer, results)
+        ran = outcome.steps[0].result if outcome.steps else None
+        how = "answered" if first is None else "declined" if ran is None else (
+            "ok" if ran.ok else "failed"
+        )
+        turn = Turn(outcome.request, first, outcome.answer, results, how)
         self.turns = [*self.turns, turn][-self.keep :]
 
     def clear(self) -> None:
@@ -257,7 +262,11 @@ class Session:
         return self._planner().next_action(self._transcript(request), cancel=cancel)
 
     def _transcript(self, request: str) -> Transcript:
-        history = tuple(self.conversation.turns) if self.conversation else ()
+        # The turn before enters only when the request reads as building on it, so a call
+        # (a declined one above all) never returns uninvited and its values never leak.
+        history: tuple[Turn, ...] = ()
+        if self.conversation is not None and reads_as_follow_up(request):
+            history = tuple(self.conversation.turns)
         return Transcript(request, history=history, memory=self._memory_for(request, history))
 
     def _memory_for(self, request: str, history: tuple[Turn, ...]) -> MemoryContext | None:

@@ -24,6 +24,7 @@ MAX_VALUE_CHARS = 300
 
 _TRIM = "\"'`()[]{},.;:!?"
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
+_PATHS_IN_TEXT = re.compile(r"(?:~|\.{1,2})?/[\w.@+~/-]+|[\w@+-]+\.[A-Za-z0-9]{1,8}\b")
 _QUOTED = re.compile(r""""([^"]{1,300})"|'([^']{1,300})'|`([^`]{1,300})`""")
 
 
@@ -58,6 +59,9 @@ class Evidence:
             for value in _leaves(data):
                 if isinstance(value, str) and 0 < len(value) <= MAX_VALUE_CHARS:
                     values.setdefault(value, None)
+                    # A result that is text ("2 files: ~/a.log, ~/b.log") names its values.
+                    for token in _PATHS_IN_TEXT.findall(value) if " " in value else ():
+                        values.setdefault(token.rstrip(".,;:"), None)
                 if len(values) >= MAX_RESULT_VALUES:
                     return list(values)
         return list(values)
@@ -76,6 +80,9 @@ class Evidence:
             for value in _leaves(data):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     found.setdefault(value, None)
+                elif isinstance(value, str) and " " in value:  # numbers a text result names
+                    for match in _NUMBER.finditer(value):
+                        found.setdefault(_number(match.group(0)), None)
                 if len(found) >= MAX_RESULT_VALUES:
                     break
         return list(found)

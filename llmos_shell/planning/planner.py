@@ -34,6 +34,7 @@ class Turn:
     call: ToolCall | None
     answer: str | None = None
     results: tuple[Any, ...] = ()  # the data its calls returned, for "kill it", "delete those"
+    outcome: str = "ok"  # ok, failed, declined (the person said no), answered (no call)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Planner:
         static_examples: bool = True,
         conversations: bool = True,
         tidy_arguments: bool = True,
+        turns_as_context: bool = True,
     ) -> None:
         """`tidy_arguments` drops invented values, fills stated ones and normalises them;
         without it the model's arguments pass as written (the bare baseline)."""
@@ -94,6 +96,8 @@ class Planner:
         self.static_examples = static_examples
         self.conversations = conversations
         self.tidy_arguments = tidy_arguments
+        # Earlier turns as a note to build on; without it, as example pairs (the baseline).
+        self.turns_as_context = turns_as_context
         # A model with its own tool format reads the tools through its chat template and
         # writes calls its own way; the backend turns them back into the action JSON.
         self.native = getattr(backend, "tool_format", None) is not None
@@ -147,6 +151,21 @@ class Planner:
             return ChatMessage("assistant", "", ({"name": call.tool, "arguments": call.arguments},))
         return ChatMessage("assistant", json.dumps(call.to_json()))
 
+    def _context(self, turn: Turn) -> str:
+        """The turn before, as a note the request may refer to."""
+        said = f"The request before this one was: {json.dumps(turn.request, ensure_ascii=False)}."
+        if turn.call is None:
+            return f"{said} It was answered: {json.dumps(turn.answer or '', ensure_ascii=False)}."
+        call = json.dumps(turn.call.to_json(), ensure_ascii=False)
+        if turn.outcome == "declined":
+            return f"{said} The call {call} was planned, and the person declined it."
+        if turn.outcome == "failed":
+            return f"{said} The call {call} was made, and it failed."
+        found = " ".join(
+            json.dumps(r, ensure_ascii=False, default=str) for r in turn.results
+        )[: self.observation_chars]
+        return f"{said} The call {call} was made; it returned: {found or turn.answer or ''}"
+
     def _answer_turn(self, text: str) -> ChatMessage:
         if self.native:
             return ChatMessage("assistant", text)
@@ -180,6 +199,9 @@ class Planner:
             else:
                 messages.append(self._call_turn(ToolCall(example.tool, dict(example.arguments))))
         for turn in transcript.history:
+            if self.turns_as_context:  # context to build on, not an example to copy
+                messages.append(ChatMessage("system", self._context(turn)))
+                continue
             messages.append(ChatMessage("user", turn.request))
             if turn.call is not None:
                 messages.append(self._call_turn(turn.call))

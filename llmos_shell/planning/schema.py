@@ -9,6 +9,7 @@ from llmos_shell.planning.evidence import Evidence
 from llmos_shell.planning.slots import LAST_WORDS, Slots, extract
 from llmos_shell.registry import Tool
 from llmos_shell.registry.kinds import Kind
+from llmos_shell.vocabulary.shapes import is_number, is_when, mentions_when
 
 
 def action_schema(
@@ -184,6 +185,8 @@ def _ground(
         return _bounded(spec, kind)
     if types and "string" not in types:
         return spec
+    if kind is Kind.DATETIME and not mentions_when(evidence.request):
+        return None  # no day or time said: nothing to write, the tool's default applies
     values = _string_candidates(kind, evidence, stated)
     if values is None:  # written, not copied
         return _bounded(spec, kind)
@@ -231,7 +234,8 @@ def _string_candidates(kind: Kind, evidence: Evidence, stated: Slots) -> list[st
         return list(dict.fromkeys([*places, *evidence.carried_strings(), *found, *short]))
     if kind is Kind.GLOB and stated.glob:
         return [stated.glob]  # "pdfs" means *.pdf
-    spans = evidence.spans()
+    # A date, a time or a bare number belongs in arguments of those kinds, not in a name.
+    spans = [s for s in evidence.spans() if not is_when(s) and not is_number(s)]
     if kind is Kind.PROCESS and stated.process:
         spans = [stated.process, *spans]
     return list(dict.fromkeys([*spans, *found]))

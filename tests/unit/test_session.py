@@ -194,3 +194,29 @@ def test_dry_run_judges_but_runs_nothing(tmp_path: Path) -> None:
     [step] = outcome.steps
     assert step.result is None and step.decision.risk is Risk.WRITE
     assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_a_declined_call_does_not_come_back_on_an_unrelated_request(tmp_path: Path) -> None:
+    from llmos_shell.session import Conversation
+
+    conversation = Conversation()
+    backend = ScriptedBackend([{"tool": "save_text", "arguments": {"path": "x", "text": "y"}}])
+    session = make_session(backend, tmp_path)
+    session.conversation = conversation
+    declined = session.run("save y into x")  # the scripted confirmer-less session says no
+    assert declined.status is Status.DECLINED
+    assert conversation.turns[-1].outcome == "declined"
+    assert session._transcript("how much disk space is free").history == ()
+    follow_up = session._transcript("ok, do it anyway")
+    assert [turn.request for turn in follow_up.history] == ["save y into x"]
+
+
+def test_the_turn_before_is_shown_as_context_not_as_an_example(tmp_path: Path) -> None:
+    from llmos_shell.planning.planner import Transcript, Turn
+
+    session = make_session(ScriptedBackend(), tmp_path)
+    turn = Turn("find logs", ToolCall("slow_count", {"seconds": 1}), None, ({"done": True},))
+    messages = session.planner.messages_for(Transcript("and the other ones", history=(turn,)))
+    [context] = [m for m in messages if m.role == "system" and "request before" in m.content]
+    assert '"find logs"' in context.content and '"done": true' in context.content
+    assert not any(m.role == "assistant" and "slow_count" in m.content for m in messages)
