@@ -36,6 +36,9 @@ HEAVY_MODULES = (
     "prompt_toolkit",
     "tree_sitter",
     "psutil",
+    "openai",
+    "httpx",
+    "httpx2",
 )
 DISK_REQUEST = "how much disk space is free?"
 PLANNED_CALL = re.compile(r"^[→✗] (\w+)\(", re.MULTILINE)
