@@ -17,7 +17,7 @@ from typing import Any, Literal
 from llmos_shell.backends import BACKENDS, backends_loading
 from llmos_shell.config import LoadedConfig
 from llmos_shell.errors import GGUFError, LlmosError, ModelNotFoundError
-from llmos_shell.models.gguf import SUMMARY_KEYS, read_gguf_header
+from llmos_shell.models.gguf import read_gguf
 from llmos_shell.models.locate import (
     EMBEDDED_FILE,
     EMBEDDED_PACKAGE,
@@ -102,7 +102,7 @@ def gguf_entry(path: Path, *, name: str, source: str, hub_id: str | None = None)
     entry = ModelEntry(name=name, format="gguf", source=source, path=path, hub_id=hub_id)
     try:
         size = _gguf_size(path)
-        header = read_gguf_header(path, wanted=SUMMARY_KEYS)
+        header = read_gguf(path)
     except GGUFError as exc:
         return replace(entry, size_bytes=_size_or_none(path), error=f"not a usable GGUF: {exc}")
     except OSError as exc:

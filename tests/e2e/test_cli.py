@@ -39,6 +39,7 @@ HEAVY_MODULES = (
     "openai",
     "httpx",
     "httpx2",
+    "gguf",
 )
 DISK_REQUEST = "how much disk space is free?"
 PLANNED_CALL = re.compile(r"^[→✗] (\w+)\(", re.MULTILINE)

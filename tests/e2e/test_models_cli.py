@@ -31,6 +31,7 @@ from tests.unit.models.test_catalog import (
     hf_config,
     llama_metadata,
     write_gguf,
+    write_model_gguf,
 )
 
 CONFIG_WITH_COMMENTS = """\
@@ -129,6 +130,22 @@ def test_models_use_an_unknown_name_is_one_sentence_with_close_matches(
     line = assert_one_error_line(proc, "no model called 'qwen2.5-0.5b'", "q4_k_m.gguf")
     assert ". " not in line
     assert config_file.read_text() == CONFIG_WITH_COMMENTS
+
+
+def test_a_gguf_cut_short_is_listed_unusable_and_use_refuses_it(
+    models_dir: Path, config_file: Path
+) -> None:
+    whole = write_model_gguf(models_dir / "cut-f16.gguf").read_bytes()
+    (models_dir / "cut-f16.gguf").write_bytes(whole[:-64])  # the header intact, a tensor short
+    listed = {row["name"]: row for row in json.loads(llmos("models", "--json").stdout)}
+    assert "cut short" in listed["cut-f16.gguf"]["error"]
+    proc = llmos("models", "use", "cut-f16.gguf")
+    line = assert_one_error_line(proc, "cut-f16.gguf cannot be used", "cut short")
+    assert ". " not in line
+    assert config_file.read_text() == CONFIG_WITH_COMMENTS
+    proc = llmos("--model", str(models_dir / "cut-f16.gguf"), "doctor")
+    assert proc.returncode == 1
+    assert any(re.match(r"^fail\s+model.*cut short", line) for line in proc.stdout.splitlines())
 
 
 # --- llmos doctor -----------------------------------------------------------------------------
