@@ -39,6 +39,7 @@ HEAVY_MODULES = (
     "openai",
     "httpx",
     "httpx2",
+    "huggingface_hub",
     "gguf",
 )
 DISK_REQUEST = "how much disk space is free?"
