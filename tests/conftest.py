@@ -8,15 +8,30 @@ from pathlib import Path
 
 import pytest
 
+# Variables of the person's own OpenAI and Hugging Face setup that would reach past tmp_path.
+FOREIGN_VARS = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "HF_ENDPOINT",
+    "HF_TOKEN",
+    "HF_TOKEN_PATH",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_HUB_OFFLINE",
+    "HUGGINGFACE_HUB_CACHE",
+)
+
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point HOME, XDG dirs and llmos's own dirs into tmp_path; drop LLMOS_* settings."""
+    """Point HOME, XDG dirs, the Hugging Face cache and llmos's own dirs into tmp_path; drop
+    LLMOS_* settings and the person's OpenAI and Hugging Face variables."""
     home = tmp_path / "home"
     home.mkdir()
     for var in list(os.environ):
-        if var.startswith("LLMOS_"):
+        if var.startswith("LLMOS_") or var in FOREIGN_VARS:
             monkeypatch.delenv(var)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))

@@ -82,8 +82,8 @@ BACKENDS: dict[str, BackendSpec] = {
             summary="any server speaking the OpenAI chat API (vLLM, llama.cpp's server, "
             "Ollama, LM Studio), constrained by its JSON Schema response_format",
             loads=(),
-            modules=(),
-            install="",
+            modules=("openai",),
+            install="pip install openai",
             settings=("base_url", "api_key_env", "temperature", "tool_timeout_s"),
             factory="llmos_shell.backends.openai_compat:from_config",
         ),

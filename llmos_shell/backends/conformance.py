@@ -7,10 +7,30 @@ never taken as a tool call. This covers the keywords the action schemas use.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+
+def check_reply(pieces: Sequence[str], schema: Any, *, cut: bool) -> str | None:
+    """Why a constrained reply cannot be accepted, or None when it can.
+
+    A reply `cut` short (on purpose, or by the token limit) can only be judged by its start.
+    """
+    text = "".join(pieces).strip()
+    if cut:
+        if not text or text[0] in "{[":
+            return None
+        return f"text that is not JSON ({text[:60]!r})"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return f"text that is not JSON ({text[:60]!r})"
+    if not conforms(value, schema):
+        return f"JSON that does not fit the schema ({text[:60]!r})"
+    return None
 
 
 def conforms(value: Any, schema: Any, root: Mapping[str, Any] | None = None) -> bool:

@@ -1,33 +1,40 @@
 """A model behind an OpenAI-compatible server: vLLM, llama.cpp's server, Ollama, LM Studio.
 
-HTTP is spoken with the standard library, so the base install gains no dependency. Replies
-are streamed as server-sent events. Output is constrained with a JSON Schema
-`response_format`, which servers spell differently: the known spellings are tried in order
-and the first that works is kept for the life of the backend. Every constrained reply is
-checked against the schema, so unconstrained text never passes for a plan.
+HTTP, TLS, proxies, server-sent events, retries with backoff and typed errors come from the
+official `openai` SDK, imported when the backend is built. What stays ours is where servers
+differ while all claiming the OpenAI API:
+
+- Output is constrained with a JSON Schema `response_format`, which servers spell
+  differently: the known spellings are tried in order and the first that works is kept.
+- Every constrained reply is checked against the schema (conformance.py), because a server
+  may accept `response_format` and ignore it; unconstrained text never passes for a plan.
+- A reply may come as content or as tool calls (vLLM streams those in `delta.tool_calls`
+  pieces); both are read into the same JSON text the planner reads.
+- A failure is one sentence that names the server and the fix, and an overflowing context
+  is the planner's ContextOverflowError.
+- Cancelling returns at once, even while the server is still evaluating the prompt.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
-from llmos_shell.backends.conformance import conforms
-from llmos_shell.backends.sse import close_on_cancel, read_events
-from llmos_shell.errors import BackendUnavailableError, Cancelled, ContextOverflowError, LlmosError
+from llmos_shell.backends.conformance import check_reply
+from llmos_shell.backends.openai_stream import Reply, stream_reply
+from llmos_shell.errors import BackendUnavailableError, ContextOverflowError, LlmosError
 
 if TYPE_CHECKING:
+    import openai
+
     from llmos_shell.config import LoadedConfig
 
 _CHECK_URL = "check base_url with `llmos config`"
@@ -38,6 +45,9 @@ _KEY_FIX = (
 _SERVER_FIX = (
     "use a server that supports JSON Schema response_format, such as llama.cpp's server or vLLM"
 )
+# The SDK insists on a key; local servers want none. vLLM's documentation uses this one, and
+# servers that check keys refuse it, which is then reported as a missing key.
+_NO_KEY = "EMPTY"
 # Statuses with which servers reject a request body they do not understand (llama-cpp-python
 # answers an unknown response_format type with a 500 that wraps its validation error).
 _REJECTED_BODY = {400, 415, 422, 500, 501}
@@ -63,29 +73,6 @@ _FORMS: tuple[tuple[str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
     ("json_schema", _json_schema_form),
     ("json_object+schema", _json_object_form),
 )
-
-
-class _StatusError(Exception):
-    """The server answered with an HTTP error status."""
-
-    def __init__(self, status: int, message: str, path: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.message = message
-        self.path = path
-
-
-@dataclass
-class _Reply:
-    """What one streamed request brought back."""
-
-    pieces: list[str]
-    finish_reason: str | None
-    stopped: bool
-    usage: dict[str, Any] | None
-    started: float
-    first_piece_at: float | None
-    ended: float
 
 
 def from_config(config: LoadedConfig) -> OpenAICompatBackend:
@@ -118,24 +105,35 @@ class OpenAICompatBackend:
     ) -> None:
         self.base_url = base_url.strip().rstrip("/")
         parts = urlsplit(self.base_url)
+        try:
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            raise BackendUnavailableError(
+                f"base_url {base_url!r} has an invalid port; {_CHECK_URL}"
+            ) from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BackendUnavailableError(
                 f"base_url {base_url!r} is not an http:// or https:// URL; set it to the "
                 "server's address, such as http://127.0.0.1:8080/v1 (`llmos config` shows "
                 "where it is set)"
             )
-        self._scheme = parts.scheme
-        self._host = parts.hostname
-        try:
-            self._port = parts.port
-        except ValueError:
-            raise BackendUnavailableError(
-                f"base_url {base_url!r} has an invalid port; {_CHECK_URL}"
-            ) from None
-        self._path = parts.path.rstrip("/")
+        import openai
+
+        self._openai = openai
         self.api_key = api_key
         self.temperature = temperature
         self.timeout_s = timeout_s
+        # The SDK's retries (two, with backoff and Retry-After) ride over a server that is
+        # still loading its model (503) or rate-limiting (429).
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or _NO_KEY,
+            timeout=timeout_s,
+            default_headers={"User-Agent": "llmos"},
+        )
+        # Probing a spelling is not retried: a server that does not know it (a 500 from
+        # llama-cpp-python) would only refuse it again.
+        self._probe_client = self._client.with_options(max_retries=0)
         self.stats = GenerationStats()
         self._form: int | None = None  # index into _FORMS once a spelling has worked
         self._form_lock = threading.Lock()
@@ -150,10 +148,12 @@ class OpenAICompatBackend:
     ) -> None:
         """Send the shared prefix once with a one-token reply, so the server caches it."""
         started = time.perf_counter()
-        body = self._body(prefix, max_tokens=1, temperature=None, seed=None)
-        body["stream"] = False
-        del body["stream_options"]  # servers refuse it on a request that does not stream
-        self._call_json("POST", "/chat/completions", body)
+        try:
+            self._client.chat.completions.create(
+                **self._request(prefix, max_tokens=1, temperature=None, seed=None)
+            )
+        except self._openai.APIError as exc:
+            raise self._explain(exc, "/chat/completions") from None
         elapsed = time.perf_counter() - started
         self.stats.extra["prefix_eval_s"] = elapsed
         self.stats.load_s += elapsed
@@ -171,14 +171,16 @@ class OpenAICompatBackend:
         tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
         """Complete the conversation; with `schema`, the reply is JSON checked against it."""
-        body = self._body(messages, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        request = self._request(messages, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        request.update(stream=True, stream_options={"include_usage": True})
         if schema is None:
-            reply = self._stream(body, on_text, cancel)
+            reply = self._stream(self._client, request, on_text, cancel)
             return self._finish(reply, reply.pieces)
         confirmed = self._form
         if confirmed is not None:
-            reply = self._stream({**body, **_FORMS[confirmed][1](schema)}, on_text, cancel)
-            problem = _check_reply(reply, schema)
+            body = _FORMS[confirmed][1](schema)
+            reply = self._stream(self._client, {**request, "extra_body": body}, on_text, cancel)
+            problem = check_reply(reply.pieces, schema, cut=_cut_short(reply))
             if problem is not None:
                 raise BackendUnavailableError(
                     f"the server at {self.base_url} returned {problem} although a JSON "
@@ -189,14 +191,15 @@ class OpenAICompatBackend:
         # on_text, so that a server which ignores the schema streams nothing wrong.
         said: list[str] = []
         for index, (form_name, form) in enumerate(_FORMS):
+            probe = {**request, "extra_body": form(schema)}
             try:
-                reply = self._stream_raw({**body, **form(schema)}, None, cancel)
-            except _StatusError as exc:
+                reply = self._stream(self._probe_client, probe, None, cancel, probing=True)
+            except self._openai.APIStatusError as exc:
                 if not _rejects_format(exc):
-                    raise (_context_overflow(exc) or self._explain(exc)) from None
-                said.append(f"{form_name}: {_one_line(exc.message, 100)}")
+                    raise self._explain(exc, "/chat/completions") from None
+                said.append(f"{form_name}: {_one_line(_message(exc), 100)}")
                 continue
-            problem = _check_reply(reply, schema)
+            problem = check_reply(reply.pieces, schema, cut=_cut_short(reply))
             if problem is not None:
                 said.append(f"{form_name}: {problem}")
                 continue
@@ -218,11 +221,12 @@ class OpenAICompatBackend:
         return None
 
     def close(self) -> None:
-        """Nothing to free: every request opens and closes its own connection."""
+        """Close the connections the SDK keeps open."""
+        self._client.close()
 
     # -- requests ----------------------------------------------------------------------------
 
-    def _body(
+    def _request(
         self,
         messages: Sequence[ChatMessage],
         *,
@@ -230,106 +234,38 @@ class OpenAICompatBackend:
         temperature: float | None,
         seed: int | None,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {
+        request: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": max_tokens,
             "temperature": self.temperature if temperature is None else temperature,
-            "stream": True,
-            "stream_options": {"include_usage": True},
         }
         if seed is not None:
-            body["seed"] = seed
-        return body
+            request["seed"] = seed
+        return request
 
     def _stream(
         self,
-        body: dict[str, Any],
+        client: openai.OpenAI,
+        request: dict[str, Any],
         on_text: Callable[[str], bool | None] | None,
         cancel: threading.Event | None,
-    ) -> _Reply:
+        *,
+        probing: bool = False,
+    ) -> Reply:
+        """One streamed request; a refused response_format is left to a probing caller."""
         try:
-            return self._stream_raw(body, on_text, cancel)
-        except _StatusError as exc:
-            context = _context_overflow(exc)
-            raise (context or self._explain(exc)) from None
+            return stream_reply(client, request, on_text, cancel)
+        except self._openai.APIStatusError as exc:
+            if probing and _rejects_format(exc):
+                raise
+            raise self._explain(exc, "/chat/completions") from None
+        except self._openai.APIError as exc:
+            raise self._explain(exc, "/chat/completions") from None
 
-    def _stream_raw(
-        self,
-        body: dict[str, Any],
-        on_text: Callable[[str], bool | None] | None,
-        cancel: threading.Event | None,
-    ) -> _Reply:
-        """One streamed request; raises _StatusError when the server refuses it."""
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        started = time.perf_counter()
-        conn = self._connection()
-        done = threading.Event()
-        if cancel is not None:
-            # A read blocks while the server evaluates the prompt; shutting the socket
-            # from beside it is what ends that wait when the person cancels.
-            threading.Thread(
-                target=close_on_cancel, args=(cancel, done, conn), daemon=True
-            ).start()
-        reply = _Reply([], None, False, None, started, None, started)
-        try:
-            response = self._send(conn, "POST", "/chat/completions", body)
-            for event in read_events(response):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled()
-                if self._take(event, reply, on_text):
-                    reply.stopped = True
-                    break
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled() from None
-            raise self._transport_error(exc, "/chat/completions") from None
-        finally:
-            done.set()
-            conn.close()
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        reply.ended = time.perf_counter()
-        return reply
-
-    def _take(
-        self,
-        event: dict[str, Any],
-        reply: _Reply,
-        on_text: Callable[[str], bool | None] | None,
-    ) -> bool:
-        """Fold one streamed chunk into `reply`; True when on_text asked to stop."""
-        if "error" in event:
-            error = event["error"]
-            message = error.get("message") if isinstance(error, dict) else error
-            raise _StatusError(500, str(message), "/chat/completions")
-        usage = event.get("usage")
-        if isinstance(usage, dict):
-            reply.usage = usage
-        timings = event.get("timings")
-        if isinstance(timings, dict) and "cache_n" in timings:
-            # llama.cpp's server counts the prompt tokens it reused only here.
-            reply.usage = {**(reply.usage or {}), "cache_n": timings["cache_n"]}
-        for choice in event.get("choices") or []:
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            if choice.get("finish_reason"):
-                reply.finish_reason = str(choice["finish_reason"])
-            delta = choice.get("delta") or {}
-            piece = delta.get("content") if isinstance(delta, dict) else None
-            if not isinstance(piece, str) or not piece:
-                continue
-            if reply.first_piece_at is None:
-                reply.first_piece_at = time.perf_counter()
-            reply.pieces.append(piece)
-            if on_text is not None and on_text(piece):
-                return True
-        return False
-
-    def _finish(self, reply: _Reply, pieces: list[str]) -> Generation:
+    def _finish(self, reply: Reply, pieces: list[str]) -> Generation:
         usage = reply.usage or {}
-        full = len(pieces) == len(reply.pieces)
+        full = len(pieces) == len(reply.pieces) and not reply.stopped
         completion = _int(usage.get("completion_tokens")) if full else None
         details = usage.get("prompt_tokens_details")
         cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else None
@@ -350,17 +286,15 @@ class OpenAICompatBackend:
     # -- the model the server serves -----------------------------------------------------------
 
     def _resolve_model(self, model: str | None) -> str:
-        try:
-            listing = self._call_json("GET", "/models", None)
-        except _StatusError:  # only a 404: the server may not list its models
+        served = self._served_models()
+        if served is None:  # the server has no /models: it may still serve the model named
             if model is not None:
                 return model  # the first request will tell whether it is served
             raise BackendUnavailableError(
                 f"the server at {self.base_url} has no /models endpoint (HTTP 404); "
                 f"{_CHECK_URL} (it usually ends in /v1), or set model to the served "
                 "model's name"
-            ) from None
-        served = _model_ids(listing)
+            )
         if model is None:
             if not served:
                 raise BackendUnavailableError(
@@ -377,124 +311,102 @@ class OpenAICompatBackend:
             )
         return model
 
-    def _call_json(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        """One request answered with JSON; a 404 from /models is left to the caller."""
-        conn = self._connection()
+    def _served_models(self) -> list[str] | None:
+        """The ids GET /models lists; None when the server has no such endpoint."""
         try:
-            response = self._send(conn, method, path, body)
-            raw = response.read()
-        except _StatusError as exc:
-            if path == "/models" and exc.status == 404:
-                raise
-            raise (_context_overflow(exc) or self._explain(exc)) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise self._transport_error(exc, path) from None
-        finally:
-            conn.close()
-        try:
-            return json.loads(raw)
+            # Read raw: the SDK's own parsing fails obscurely on a page that is not JSON.
+            raw = self._client.models.with_raw_response.list()
+            listing = raw.http_response.json()
+        except self._openai.NotFoundError:
+            return None
+        except self._openai.APIError as exc:
+            raise self._explain(exc, "/models") from None
         except ValueError:
             raise BackendUnavailableError(
-                f"the server at {self.base_url} answered {path} with something other than "
+                f"the server at {self.base_url} answered /models with something other than "
                 f"JSON; {_CHECK_URL} (it usually ends in /v1)"
             ) from None
-
-    def _connection(self) -> http.client.HTTPConnection:
-        """A new connection to the server (one per request: nothing to keep alive)."""
-        if self._scheme == "https":
-            return http.client.HTTPSConnection(
-                self._host, self._port, timeout=self.timeout_s, context=ssl.create_default_context()
-            )
-        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout_s)
-
-    def _send(
-        self,
-        conn: http.client.HTTPConnection,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None,
-    ) -> http.client.HTTPResponse:
-        """Send one request; the response is open for reading. Raises _StatusError on >= 400."""
-        headers = {"Accept": "application/json, text/event-stream", "User-Agent": "llmos"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        conn.request(method, self._path + path, body=data, headers=headers)
-        response = conn.getresponse()
-        if response.status >= 400:
-            try:
-                text = response.read(65536).decode("utf-8", errors="replace")
-            except (OSError, http.client.HTTPException):
-                text = ""
-            raise _StatusError(response.status, _error_message(text, response.reason), path)
-        return response
+        entries = listing.get("data") if isinstance(listing, dict) else None
+        if not isinstance(entries, list):
+            return []
+        ids = (entry.get("id") for entry in entries if isinstance(entry, dict))
+        return [name for name in ids if isinstance(name, str) and name]
 
     # -- errors a person reads ---------------------------------------------------------------
 
-    def _transport_error(self, exc: BaseException, path: str) -> BackendUnavailableError:
+    def _explain(self, exc: openai.APIError, path: str) -> LlmosError:
+        """One sentence for a failed request: what the server said, and the fix."""
         url = self.base_url
-        if isinstance(exc, ConnectionRefusedError):
-            return BackendUnavailableError(
-                f"nothing answers at {url} (connection refused); start the server, or {_CHECK_URL}"
-            )
-        if isinstance(exc, socket.gaierror):
-            return BackendUnavailableError(
-                f"the host in {url} cannot be found ({exc.strerror}); {_CHECK_URL}"
-            )
-        if isinstance(exc, TimeoutError):
+        if isinstance(exc, self._openai.APITimeoutError):
             return BackendUnavailableError(
                 f"the server at {url} did not answer {path} within {self.timeout_s:g} s; "
                 f"check that it is running and not overloaded, or {_CHECK_URL}"
             )
-        if isinstance(exc, ssl.SSLError):
-            return BackendUnavailableError(
-                f"the TLS connection to {url} failed ({exc.reason or exc}); "
-                f"{_CHECK_URL} (http:// or https://)"
-            )
-        if isinstance(exc, ValueError):
-            return BackendUnavailableError(
-                f"the server at {url} sent a stream llmos cannot read ({exc}); "
-                f"{_CHECK_URL}, and that the server speaks the OpenAI API"
-            )
-        detail = str(exc) or type(exc).__name__
-        return BackendUnavailableError(
-            f"the connection to {url} failed ({detail}); check that the server is running, "
-            f"or {_CHECK_URL}"
-        )
-
-    def _explain(self, exc: _StatusError) -> BackendUnavailableError:
-        url = self.base_url
-        said = _one_line(exc.message)
-        if exc.status in (401, 403):
+        if isinstance(exc, self._openai.APIConnectionError):
+            return self._transport_error(exc)
+        message = _message(exc)
+        overflow = _context_overflow(message)
+        if overflow is not None:
+            return overflow
+        said = _one_line(message)
+        status = exc.status_code if isinstance(exc, self._openai.APIStatusError) else None
+        if status in (401, 403):
             if not self.api_key:
                 return BackendUnavailableError(
-                    f"the server at {url} needs an API key (HTTP {exc.status}); {_KEY_FIX}"
+                    f"the server at {url} needs an API key (HTTP {status}); {_KEY_FIX}"
                 )
             return BackendUnavailableError(
-                f"the server at {url} refused the API key (HTTP {exc.status}: {said}); {_KEY_FIX}"
+                f"the server at {url} refused the API key (HTTP {status}: {said}); {_KEY_FIX}"
             )
-        if exc.status == 404:
-            if "model" in exc.message.lower():
+        if status == 404:
+            if "model" in message.lower():
                 return BackendUnavailableError(
                     f"the server at {url} does not serve the model {self.model!r} ({said}); "
                     "set model to a model it serves, or leave it empty for the first, with "
                     "`llmos config`"
                 )
             return BackendUnavailableError(
-                f"the server at {url} has no {exc.path} endpoint (HTTP 404); {_CHECK_URL} "
+                f"the server at {url} has no {path} endpoint (HTTP 404); {_CHECK_URL} "
                 "(it usually ends in /v1)"
             )
-        if exc.status == 429:
+        if status == 429:
             return BackendUnavailableError(
                 f"the server at {url} is rate-limiting requests (HTTP 429: {said}); wait and "
                 "try again, or check the account's limits"
             )
+        if status is None:  # an error event in the middle of a stream
+            return BackendUnavailableError(
+                f"the server at {url} stopped the reply with an error ({said}); check the "
+                f"server's log, or {_CHECK_URL}"
+            )
         return BackendUnavailableError(
-            f"the server at {url} answered {exc.path} with HTTP {exc.status} ({said}); check "
+            f"the server at {url} answered {path} with HTTP {status} ({said}); check "
             f"the server's log, or {_CHECK_URL}"
+        )
+
+    def _transport_error(self, exc: BaseException) -> BackendUnavailableError:
+        url = self.base_url
+        causes = list(_causes(exc))
+        refused = next((c for c in causes if isinstance(c, ConnectionRefusedError)), None)
+        if refused is not None:
+            return BackendUnavailableError(
+                f"nothing answers at {url} (connection refused); start the server, or {_CHECK_URL}"
+            )
+        unknown = next((c for c in causes if isinstance(c, socket.gaierror)), None)
+        if unknown is not None:
+            return BackendUnavailableError(
+                f"the host in {url} cannot be found ({unknown.strerror}); {_CHECK_URL}"
+            )
+        tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+        if tls is not None:
+            return BackendUnavailableError(
+                f"the TLS connection to {url} failed ({tls.reason or tls}); "
+                f"{_CHECK_URL} (http:// or https://)"
+            )
+        detail = str(causes[-1]) or type(causes[-1]).__name__
+        return BackendUnavailableError(
+            f"the connection to {url} failed ({_one_line(detail)}); check that the server is "
+            f"running, or {_CHECK_URL}"
         )
 
 
@@ -511,46 +423,16 @@ def _replay(pieces: list[str], on_text: Callable[[str], bool | None] | None) -> 
     return pieces
 
 
-def _check_reply(reply: _Reply, schema: dict[str, Any]) -> str | None:
-    """Why a constrained reply cannot be accepted, or None when it can."""
-    text = "".join(reply.pieces).strip()
-    if reply.stopped or reply.finish_reason == "length":
-        # Cut short on purpose or by max_tokens: only its start can be judged.
-        if not text or text[0] in "{[":
-            return None
-        return f"text that is not JSON ({text[:60]!r})"
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return f"text that is not JSON ({text[:60]!r})"
-    if not conforms(value, schema):
-        return f"JSON that does not fit the schema ({text[:60]!r})"
-    return None
+def _cut_short(reply: Reply) -> bool:
+    """Whether the reply was cut short on purpose or by max_tokens: only its start counts."""
+    return reply.stopped or reply.finish_reason == "length"
 
 
-def _model_ids(listing: Any) -> list[str]:
-    if not isinstance(listing, dict):
-        return []
-    entries = listing.get("data")
-    if not isinstance(entries, list):
-        return []
-    ids = []
-    for entry in entries:
-        if isinstance(entry, dict):
-            name = entry.get("id")
-            if isinstance(name, str) and name:
-                ids.append(name)
-    return ids
-
-
-def _error_message(text: str, reason: str) -> str:
-    """The message inside an OpenAI-style error body, or the body, or the HTTP reason."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text.strip() or reason
-    if isinstance(data, dict):
-        error = data.get("error", data.get("detail", data.get("message")))
+def _message(exc: openai.APIError) -> str:
+    """The server's own words in an error: an OpenAI-style body, FastAPI's, or plain text."""
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body.get("detail", body.get("message", body)))
         if isinstance(error, dict):
             error = error.get("message", error)
         if isinstance(error, list):  # FastAPI's validation errors
@@ -559,15 +441,18 @@ def _error_message(text: str, reason: str) -> str:
             )
         if error:
             return str(error)
-    return text.strip() or reason
+    if isinstance(body, str) and body.strip():
+        return body
+    response = getattr(exc, "response", None)
+    return str(getattr(response, "reason_phrase", "") or exc.message)
 
 
-def _rejects_format(exc: _StatusError) -> bool:
+def _rejects_format(exc: openai.APIStatusError) -> bool:
     """Whether an error status is the server refusing the response_format it was sent."""
-    if exc.status not in _REJECTED_BODY:
+    if exc.status_code not in _REJECTED_BODY:
         return False
-    message = exc.message.lower()
-    return exc.status == 422 or any(word in message for word in _FORMAT_WORDS)
+    message = _message(exc).lower()
+    return exc.status_code == 422 or any(word in message for word in _FORMAT_WORDS)
 
 
 def _one_line(message: str, limit: int = 160) -> str:
@@ -579,12 +464,21 @@ def _one_line(message: str, limit: int = 160) -> str:
 _CONTEXT = re.compile(r"maximum context length is (\d+) tokens.*?requested (\d+) tokens", re.S)
 
 
-def _context_overflow(exc: _StatusError) -> LlmosError | None:
+def _context_overflow(message: str) -> LlmosError | None:
     """The context-window error, when the server's message is OpenAI's one for it."""
-    match = _CONTEXT.search(exc.message)
+    match = _CONTEXT.search(message)
     if match is None:
         return None
     return ContextOverflowError(int(match.group(2)), int(match.group(1)))
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def _int(value: Any) -> int | None:

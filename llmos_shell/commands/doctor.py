@@ -170,11 +170,11 @@ def check_model(config: LoadedConfig) -> Iterator[Check]:
 
 def _gguf_check(path: Path) -> Check:
     from llmos_shell.errors import GGUFError
-    from llmos_shell.models.gguf import SUMMARY_KEYS, read_gguf_header
+    from llmos_shell.models.gguf import read_gguf
     from llmos_shell.vocabulary.units import human_size
 
     try:
-        header = read_gguf_header(path, wanted=SUMMARY_KEYS)
+        header = read_gguf(path)
         size = path.stat().st_size
     except (GGUFError, OSError) as exc:
         return Check(

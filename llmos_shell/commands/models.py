@@ -13,14 +13,14 @@ from llmos_shell.ui.console import console, error_line, wide_console
 
 if TYPE_CHECKING:
     from llmos_shell.config import LoadedConfig
-    from llmos_shell.models.hub import PullResult
 
 DESCRIPTION = (
-    "List the models on this machine: the embedded one, GGUF files in <data dir>/models "
-    "and the model_dirs setting, and the Hugging Face cache. `use NAME` makes a listed "
-    "model (or a path) the default in the config file, with the backend it needs "
-    "(--backend picks another). `pull REPO [FILE]` downloads from the Hugging Face hub: "
-    "one GGUF FILE into <data dir>/models, or a whole repository into the hub cache."
+    "List the models on this machine: the embedded one, GGUF files and model folders in "
+    "the Hugging Face cache (shared with transformers and llama-cpp-python), in the "
+    "model_dirs setting and in <data dir>/models. `use NAME` makes a listed model (or a "
+    "path) the default in the config file, with the backend it needs (--backend picks "
+    "another). `pull REPO [FILE]` downloads from the Hugging Face hub into its cache: one "
+    "GGUF FILE (every part of a split one), or a whole repository."
 )
 
 
@@ -145,17 +145,24 @@ def _pull_model(
     from llmos_shell.models.locate import hf_hub_cache
 
     hub.check_repo(repo)
+    # A bar (and the library's retry warnings) only where someone watches them.
+    progress = not args.json and console(stderr=True).is_terminal
     if filename is None:
-        filename = hub.pick_gguf(repo, hub.list_repo_files(repo))
+        filename = hub.pick_gguf(repo, hub.repo_files(repo))
     if filename is None:
-        result = hub.pull_repo(repo, hf_hub_cache())
+        result = hub.pull_repo(repo, hf_hub_cache(), progress=progress)
     else:
         hub.check_filename(filename)
-        results = [
-            _pull_with_progress(repo, part, downloads_dir(config), args.json)
-            for part in hub.split_parts(filename)
-        ]
-        result = results[0]
+        # A file pulled into <data dir>/models before pulls went to the hub cache.
+        earlier = downloads_dir(config) / Path(filename).name
+        if earlier.is_file():
+            result = hub.PullResult(path=earlier, name=earlier.name, already_there=True)
+        else:
+            parts = hub.split_parts(filename)
+            results = [
+                hub.pull_file(repo, part, hf_hub_cache(), progress=progress) for part in parts
+            ]
+            result = results[0]
     if args.json:
         print(json.dumps({"name": result.name, "path": str(result.path)}))
     else:
@@ -163,34 +170,3 @@ def _pull_model(
         print(f"{state}: {result.path}")
         print(f"make it the default with: llmos models use {result.name}")
     return int(ExitStatus.OK)
-
-
-def _pull_with_progress(repo: str, filename: str, dest_dir: Path, quiet: bool) -> PullResult:
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    from llmos_shell.models.hub import pull_file
-
-    err = console(stderr=True)
-    if quiet or not err.is_terminal:  # a bar only where someone watches it
-        return pull_file(repo, filename, dest_dir)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task(filename.rsplit("/", 1)[-1], total=None)
-
-        def on_progress(done: int, total: int | None) -> None:
-            progress.update(task, completed=done, total=total)
-
-        return pull_file(repo, filename, dest_dir, on_progress=on_progress)

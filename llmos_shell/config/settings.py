@@ -29,6 +29,10 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 APP_NAME = "llmos"
 ENV_PREFIX = "LLMOS_"
+DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+# The OpenAI SDK's variable for the server, read when no setting names one.
+BASE_URL_ENV = "OPENAI_BASE_URL"
 
 
 class Settings(BaseSettings):
@@ -50,12 +54,14 @@ class Settings(BaseSettings):
         "empty means CUDA, then MPS, then the CPU",
     )
     base_url: str = pydantic.Field(
-        "http://127.0.0.1:8080/v1",
-        description="the OpenAI-compatible server's base URL, for the openai backend",
+        DEFAULT_BASE_URL,
+        description="the OpenAI-compatible server's base URL, for the openai backend; "
+        f"unset or empty means ${BASE_URL_ENV}, else {DEFAULT_BASE_URL}",
     )
     api_key_env: str = pydantic.Field(
-        "OPENAI_API_KEY",
-        description="name of the environment variable holding the openai backend's API key",
+        DEFAULT_KEY_ENV,
+        description="name of the environment variable holding the openai backend's API key; "
+        f"empty means {DEFAULT_KEY_ENV}",
     )
     model_dirs: list[Path] = pydantic.Field(
         default_factory=list,
@@ -122,6 +128,13 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @pydantic.field_validator("base_url", "api_key_env", mode="before")
+    @classmethod
+    def _empty_is_the_default(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_BASE_URL if info.field_name == "base_url" else DEFAULT_KEY_ENV
+        return value
 
 
 @dataclass(frozen=True)
@@ -237,6 +250,11 @@ def load_config(
         if value is not None:
             values[key] = value
             sources[key] = "command line"
+
+    if not str(values.get("base_url") or "").strip() and env.get(BASE_URL_ENV, "").strip():
+        # As the OpenAI SDK and the tools built on it do, when no setting names the server.
+        values["base_url"] = env[BASE_URL_ENV].strip()
+        sources["base_url"] = f"environment ({BASE_URL_ENV})"
 
     try:
         settings = Settings(**values)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from llmos_shell.backends import BACKENDS, backends_loading
 from llmos_shell.config import LoadedConfig
 from llmos_shell.errors import GGUFError, LlmosError, ModelNotFoundError
-from llmos_shell.models.gguf import SUMMARY_KEYS, read_gguf_header
+from llmos_shell.models.gguf import read_gguf
 from llmos_shell.models.locate import (
     EMBEDDED_FILE,
     EMBEDDED_PACKAGE,
@@ -83,15 +83,15 @@ class ModelEntry:
 
 
 def downloads_dir(config: LoadedConfig) -> Path:
-    """Where `llmos models pull` puts single GGUF files."""
+    """Where `llmos models pull` put single GGUF files before it used the hub cache."""
     return config.paths.data_dir / "models"
 
 
 def searched_places(config: LoadedConfig) -> list[str]:
     """The folders `llmos models` looks in, for its footer."""
-    places = [f"the {EMBEDDED_PACKAGE} package", str(downloads_dir(config))]
+    places = [f"the {EMBEDDED_PACKAGE} package", f"the Hugging Face cache {hf_hub_cache()}"]
     places.extend(str(Path(folder).expanduser()) for folder in config.settings.model_dirs)
-    places.append(str(hf_hub_cache()))
+    places.append(str(downloads_dir(config)))
     return places
 
 
@@ -106,7 +106,7 @@ def gguf_entry(path: Path, *, name: str, source: str, hub_id: str | None = None)
         return replace(entry, error=f"it is {kind}, not a model file")
     try:
         size = _gguf_size(path)
-        header = read_gguf_header(path, wanted=SUMMARY_KEYS)
+        header = read_gguf(path)
     except GGUFError as exc:
         return replace(entry, size_bytes=_size_or_none(path), error=f"not a usable GGUF: {exc}")
     except OSError as exc:
@@ -379,6 +379,10 @@ def find_model(config: LoadedConfig, name: str) -> ModelEntry:
     folded = [e for e in entries if e.name.lower() == name.lower()]
     if len(folded) == 1:
         return folded[0]
+    # A file in the hub cache by its file name alone, when only one file has that name.
+    files = [e for e in entries if e.path is not None and e.path.name == name and "/" not in name]
+    if len(files) == 1:
+        return files[0]
     path = Path(name).expanduser()
     if path.exists():
         given = entry_for_path(path, source="path")

@@ -1,251 +1,200 @@
-"""A small reader of a GGUF file's key/value header: quantization, context length, name.
+"""What a GGUF file says about its model, read with the `gguf` package's GGUFReader.
 
-It reads only the metadata at the start of the file and stops as soon as it has what it was
-asked for; tensors are never touched, so listing a 40 GB model costs a few kilobytes of I/O.
+GGUFReader is maintained with llama.cpp, so new GGUF versions, value types and quantizations
+read without changes here. Two things are ours:
+
+- Every read is held to the file's size. GGUFReader slices a memory map, and a slice past
+  the end is silently short: a truncated file would read as zeros, or spin on a damaged
+  array length. Here a read past the end is an error, and the tensor data the header
+  promises must fit in the file, so a truncated download is unusable, not a model.
+- GGUFReader parses every key, tokenizer arrays included, which takes seconds for a large
+  vocabulary; the summary is cached in the cache dir per file, keyed by size and mtime.
 """
 
 from __future__ import annotations
 
-import io
-import struct
-from collections.abc import Collection
-from dataclasses import dataclass, field
+import contextlib
+import functools
+import json
+import os
+import stat
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from llmos_shell.errors import GGUFError
 
 GGUF_MAGIC = b"GGUF"
-
-# llama.cpp's `llama_ftype` values, as written to `general.file_type`.
-FILE_TYPES: dict[int, str] = {
-    0: "F32",
-    1: "F16",
-    2: "Q4_0",
-    3: "Q4_1",
-    4: "Q4_1_SOME_F16",
-    7: "Q8_0",
-    8: "Q5_0",
-    9: "Q5_1",
-    10: "Q2_K",
-    11: "Q3_K_S",
-    12: "Q3_K_M",
-    13: "Q3_K_L",
-    14: "Q4_K_S",
-    15: "Q4_K_M",
-    16: "Q5_K_S",
-    17: "Q5_K_M",
-    18: "Q6_K",
-    19: "IQ2_XXS",
-    20: "IQ2_XS",
-    21: "Q2_K_S",
-    22: "IQ3_XS",
-    23: "IQ3_XXS",
-    24: "IQ1_S",
-    25: "IQ4_NL",
-    26: "IQ3_S",
-    27: "IQ3_M",
-    28: "IQ2_S",
-    29: "IQ2_M",
-    30: "IQ4_XS",
-    31: "IQ1_M",
-    32: "BF16",
-    33: "Q4_0_4_4",
-    34: "Q4_0_4_8",
-    35: "Q4_0_8_8",
-    36: "TQ1_0",
-    37: "TQ2_0",
-    38: "MXFP4_MOE",
-    39: "NVFP4",
-    40: "Q1_0",
-    41: "Q2_0",
-}
-
-# GGUF value types: struct formats of the fixed-size ones; 8 is a string, 9 an array.
-_SCALAR_FORMATS = {
-    0: "B",
-    1: "b",
-    2: "H",
-    3: "h",
-    4: "I",
-    5: "i",
-    6: "f",
-    7: "?",
-    10: "Q",
-    11: "q",
-    12: "d",
-}
-_STRING = 8
-_ARRAY = 9
-
-# Bounds that a real file stays far below; a broken file past them is reported, not obeyed.
-_MAX_KV_COUNT = 1_000_000
-_MAX_KEY_BYTES = 65_536
-_MAX_KEPT_STRING_BYTES = 1 << 20  # longer string values (huge chat templates) are skipped
-_MAX_ARRAY_DEPTH = 8
+CACHE_FILE = "gguf-summaries.json"
 
 
 @dataclass(frozen=True)
-class GGUFHeader:
-    """What the key/value section says about a model; arrays are skipped, not kept."""
+class GGUFSummary:
+    """What `llmos models` and `doctor` show of a GGUF file."""
 
     version: int
     tensor_count: int
     kv_count: int
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def architecture(self) -> str | None:
-        """The model architecture, e.g. "llama" or "qwen2"."""
-        value = self.metadata.get("general.architecture")
-        return value if isinstance(value, str) else None
-
-    @property
-    def name(self) -> str | None:
-        """The model's own name, when the converter wrote one."""
-        value = self.metadata.get("general.name")
-        return value if isinstance(value, str) else None
-
-    @property
-    def file_type(self) -> int | None:
-        """The raw `general.file_type` number."""
-        value = self.metadata.get("general.file_type")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    architecture: str | None
+    name: str | None
+    file_type: int | None
+    context_length: int | None
+    data_end: int  # the byte where the last tensor's data ends
 
     @property
     def quantization(self) -> str | None:
-        """The quantization's usual name (Q4_K_M, Q8_0, F16, ...)."""
-        file_type = self.file_type
-        if file_type is None:
+        """The quantization's usual name (Q4_K_M, Q8_0, F16, ...), from llama.cpp's table."""
+        if self.file_type is None:
             return None
-        return FILE_TYPES.get(file_type, f"type {file_type}")
+        from gguf import LlamaFileType
 
-    @property
-    def context_length(self) -> int | None:
-        """The context the model was trained for, in tokens."""
-        if self.architecture is None:
-            return None
-        value = self.metadata.get(f"{self.architecture}.context_length")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        try:
+            name = LlamaFileType(self.file_type).name
+        except ValueError:
+            return f"type {self.file_type}"
+        return name.removeprefix("MOSTLY_").removeprefix("ALL_")
 
 
-class _Reader:
-    """Little helpers over a binary file with a known byte order and size."""
+class _CutShort(Exception):
+    """A read that would pass the end of the file."""
 
-    def __init__(self, handle: BinaryIO, size: int, order: str) -> None:
-        self.handle = handle
-        self.size = size
-        self.order = order
-
-    def read(self, count: int) -> bytes:
-        data = self.handle.read(count)
-        if len(data) != count:
-            raise GGUFError(f"the header is truncated at byte {self.handle.tell()}")
-        return data
-
-    def unpack(self, fmt: str) -> Any:
-        return struct.unpack(self.order + fmt, self.read(struct.calcsize(fmt)))[0]
-
-    def skip(self, count: int) -> None:
-        target = self.handle.tell() + count
-        if target > self.size:
-            raise GGUFError(f"the header claims {count} bytes past the end of the file")
-        self.handle.seek(target, io.SEEK_SET)
-
-    def string(self, limit: int | None) -> str | None:
-        """A length-prefixed string; None (and skipped) when longer than `limit`."""
-        length = self.unpack("Q")
-        if limit is not None and length > limit:
-            self.skip(length)
-            return None
-        if self.handle.tell() + length > self.size:
-            raise GGUFError("a string runs past the end of the file")
-        return self.read(length).decode("utf-8", errors="replace")
-
-    def value(self, value_type: int, depth: int = 0) -> Any:
-        """One value; arrays are skipped and come back as None."""
-        if value_type in _SCALAR_FORMATS:
-            return self.unpack(_SCALAR_FORMATS[value_type])
-        if value_type == _STRING:
-            return self.string(_MAX_KEPT_STRING_BYTES)
-        if value_type == _ARRAY:
-            self.skip_array(depth)
-            return None
-        raise GGUFError(f"unknown value type {value_type} at byte {self.handle.tell() - 4}")
-
-    def skip_array(self, depth: int) -> None:
-        if depth >= _MAX_ARRAY_DEPTH:
-            raise GGUFError("arrays are nested too deeply")
-        item_type = self.unpack("I")
-        count = self.unpack("Q")
-        if item_type in _SCALAR_FORMATS:
-            self.skip(count * struct.calcsize(_SCALAR_FORMATS[item_type]))
-        elif item_type == _STRING:
-            for _ in range(count):  # each string has its own length: walk, never read
-                self.skip(self.unpack("Q"))
-        elif item_type == _ARRAY:
-            for _ in range(count):
-                self.skip_array(depth + 1)
-        else:
-            raise GGUFError(f"unknown array item type {item_type}")
+    def __init__(self, end: int) -> None:
+        super().__init__(end)
+        self.end = end
 
 
-def read_gguf_header(path: Path, *, wanted: Collection[str] | None = None) -> GGUFHeader:
-    """Read the key/value header of `path`, stopping once every key in `wanted` is found.
+def read_gguf(path: Path) -> GGUFSummary:
+    """The summary of a GGUF file, from the cache when the file is unchanged.
 
-    `wanted` may hold "{arch}" for the architecture's own prefix, e.g. "{arch}.context_length".
-    Raises GGUFError for a file that is not GGUF or is damaged, OSError when it cannot be read.
+    Raises GGUFError for a file that is not GGUF, is damaged or truncated; OSError when it
+    cannot be read at all.
     """
-    with path.open("rb", buffering=1 << 16) as handle:
-        size = path.stat().st_size
-        magic = handle.read(4)
-        if magic != GGUF_MAGIC:
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise GGUFError("it is not a regular file")
+    key = str(path.resolve())
+    stamp = [info.st_size, info.st_mtime_ns]
+    cache_file = _cache_file()
+    cached = _load(cache_file).get(key)
+    if isinstance(cached, dict) and cached.get("stamp") == stamp:
+        if isinstance(cached.get("error"), str):
+            raise GGUFError(cached["error"])
+        with contextlib.suppress(TypeError):  # an entry of another version: read again
+            return GGUFSummary(**cached["summary"])
+    try:
+        summary = _read(path, info.st_size)
+    except GGUFError as exc:
+        _store(cache_file, key, {"stamp": stamp, "error": str(exc)})
+        raise
+    _store(cache_file, key, {"stamp": stamp, "summary": asdict(summary)})
+    return summary
+
+
+def _read(path: Path, size: int) -> GGUFSummary:
+    with path.open("rb") as handle:
+        if handle.read(4) != GGUF_MAGIC:
             raise GGUFError("it does not start with the GGUF magic bytes")
-        order = "<"
-        reader = _Reader(handle, size, order)
-        version = reader.unpack("I")
-        if version > 0xFFFF:  # a big-endian file reads as a huge little-endian number
-            order = ">"
-            version = struct.unpack(">I", struct.pack("<I", version))[0]
-            reader = _Reader(handle, size, order)
-        if version < 2:
-            raise GGUFError(f"GGUF version {version} is too old to read (convert it again)")
-        tensor_count = reader.unpack("Q")
-        kv_count = reader.unpack("Q")
-        if kv_count > _MAX_KV_COUNT:
-            raise GGUFError(f"the header claims {kv_count} metadata keys")
-        metadata: dict[str, Any] = {}
-        for _ in range(kv_count):
-            key = reader.string(_MAX_KEY_BYTES)
-            if key is None:
-                raise GGUFError("a metadata key is implausibly long")
-            value_type = reader.unpack("I")
-            value = reader.value(value_type)
-            if value is not None:
-                metadata[key] = value
-            if wanted is not None and _has_all(metadata, wanted):
-                break
-    return GGUFHeader(
-        version=version, tensor_count=tensor_count, kv_count=kv_count, metadata=metadata
+    try:
+        reader = _bounded_reader()(path)
+    except _CutShort as cut:
+        raise _truncated(size, cut.end) from None
+    except OSError:
+        raise
+    except Exception as exc:  # the reader raises what numpy and its enums raise on bad input
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise GGUFError(
+            f"it is damaged or of a kind the gguf package cannot read ({detail})"
+        ) from None
+    data_end = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
+    if data_end > size:  # held even where the reader did not read the tensors' data
+        raise _truncated(size, data_end)
+    architecture = _field(reader, "general.architecture")
+    context = _field(reader, f"{architecture}.context_length") if architecture else None
+    return GGUFSummary(
+        version=int(_field(reader, "GGUF.version") or 0),
+        tensor_count=len(reader.tensors),
+        kv_count=int(_field(reader, "GGUF.kv_count") or 0),
+        architecture=architecture if isinstance(architecture, str) else None,
+        name=_text(_field(reader, "general.name")),
+        file_type=_number(_field(reader, "general.file_type")),
+        context_length=_number(context),
+        data_end=data_end,
     )
 
 
-def _has_all(metadata: dict[str, Any], wanted: Collection[str]) -> bool:
-    arch = metadata.get("general.architecture")
-    for key in wanted:
-        if "{arch}" in key:
-            if not isinstance(arch, str):
-                return False
-            key = key.replace("{arch}", arch)
-        if key not in metadata:
-            return False
-    return True
+def _truncated(size: int, needed: int) -> GGUFError:
+    return GGUFError(
+        f"the file is cut short: it holds {size:,} bytes where its header needs {needed:,} "
+        "(an interrupted download or copy)"
+    )
 
 
-SUMMARY_KEYS = ("general.architecture", "general.file_type", "{arch}.context_length")
+@functools.cache
+def _bounded_reader() -> type[Any]:
+    """GGUFReader with every read held to the end of the file."""
+    import numpy as np
+    from gguf import GGUFReader
+
+    sizes: dict[Any, int] = {}
+
+    class BoundedReader(GGUFReader):  # type: ignore[misc]
+        def _get(self, offset: int, dtype: Any, count: int = 1, *args: Any, **kwargs: Any) -> Any:
+            size = sizes.get(dtype)
+            if size is None:
+                size = sizes[dtype] = np.dtype(dtype).itemsize
+            end = int(offset) + size * int(count)
+            if end > self.data.shape[0]:
+                raise _CutShort(end)
+            return super()._get(offset, dtype, count, *args, **kwargs)
+
+    return BoundedReader
 
 
-def has_gguf_magic(path: Path) -> bool:
-    """Whether the file starts with the GGUF magic bytes."""
-    with path.open("rb") as handle:
-        return handle.read(4) == GGUF_MAGIC
+def _field(reader: Any, key: str) -> Any:
+    """A scalar or string value; None for an array or a key that is not there."""
+    from gguf import GGUFValueType
+
+    field = reader.get_field(key)
+    if field is None or len(field.types) != 1 or not field.data:
+        return None
+    part = field.parts[field.data[0]]
+    if field.types[0] == GGUFValueType.STRING:
+        return bytes(part).decode("utf-8", errors="replace")
+    return part[0].item() if len(part) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# --- the cache of summaries -------------------------------------------------------------------
+
+
+def _cache_file() -> Path:
+    from llmos_shell.config import Paths
+
+    return Paths.from_env().cache_dir / CACHE_FILE
+
+
+def _load(cache_file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _store(cache_file: Path, key: str, entry: dict[str, Any]) -> None:
+    """Add one entry, dropping those of files that are gone; a cache that cannot be written
+    only costs the next read its time."""
+    entries = {k: v for k, v in _load(cache_file).items() if os.path.exists(k)}
+    entries[key] = entry
+    with contextlib.suppress(OSError):
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(entries), encoding="utf-8")
+        os.replace(temporary, cache_file)

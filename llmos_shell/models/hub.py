@@ -1,35 +1,28 @@
-"""Downloading models from the Hugging Face hub: one GGUF file, or a whole repository.
+"""Downloading models from the Hugging Face hub into its shared cache, through huggingface_hub.
 
-A single file comes over plain HTTPS (`/REPO/resolve/main/FILE`), into a `.part` file that
-a later run resumes, renamed only when complete. A whole repository goes into the hub cache
-through huggingface_hub, when it is installed. `HF_ENDPOINT` moves the hub, as it does for
-huggingface_hub itself.
+One GGUF file (`hf_hub_download`) or a whole repository (`snapshot_download`) lands in the
+same cache transformers and llama-cpp-python use, so a model pulled by any of them is found
+by the others. Resuming a dropped connection, retries and progress bars are the library's.
+Ours:
+
+- One cheap request that is not retried goes first: offline, the library would retry for
+  about 20 seconds before failing; here an unreachable hub is one sentence at once.
+- A failure is one sentence, and leaves nothing behind but a partial download worth resuming.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import contextlib
 import re
 import shutil
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from http.client import HTTPException
 from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
 
 from llmos_shell.errors import DownloadError
 from llmos_shell.models.names import is_repo_id
-
-DEFAULT_ENDPOINT = "https://huggingface.co"
-CONNECT_TIMEOUT_S = 20.0
-CHUNK_BYTES = 1 << 20
-
-Progress = Callable[[int, "int | None"], None]
-"""Called with (bytes so far, total bytes or None) as a download goes."""
 
 
 @dataclass(frozen=True)
@@ -39,15 +32,6 @@ class PullResult:
     path: Path
     name: str
     already_there: bool = False
-
-
-def hub_endpoint() -> str:
-    """The hub's base URL: HF_ENDPOINT when set, else huggingface.co."""
-    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def _token() -> str | None:
-    return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or None
 
 
 def check_repo(repo: str) -> None:
@@ -70,200 +54,229 @@ def check_filename(filename: str) -> PurePosixPath:
     return path
 
 
-def _request(url: str, headers: dict[str, str] | None = None) -> urllib.request.Request:
-    request = urllib.request.Request(url, headers={"User-Agent": "llmos", **(headers or {})})
-    token = _token()
-    if token:
-        # Unredirected: the hub sends files from a CDN that must not see the token.
-        request.add_unredirected_header("Authorization", f"Bearer {token}")
-    return request
+def repo_files(repo: str, *, endpoint: str | None = None) -> list[str]:
+    """The file names in a repository, from one request that fails at once when offline."""
+    from huggingface_hub import HfApi
 
-
-def _network_error(exc: BaseException, url: str, what: str) -> DownloadError:
-    """One sentence for a failed request: offline, not found, needs a login, or other."""
-    host = urllib.parse.urlsplit(url).netloc or url
-    if isinstance(exc, urllib.error.HTTPError):
-        if exc.code == 404:
-            return DownloadError(
-                f"the hub has no {what} (HTTP 404 from {host}); check the spelling against the "
-                "repository's file list on the hub"
-            )
-        if exc.code in (401, 403):
-            return DownloadError(
-                f"{what} needs a login (HTTP {exc.code} from {host}); accept the model's terms "
-                "on the hub and set HF_TOKEN to an access token"
-            )
-        return DownloadError(f"the hub answered HTTP {exc.code} for {what}; try again later")
-    reason = getattr(exc, "reason", exc)
-    if isinstance(reason, socket.gaierror):
-        detail = f"{host} cannot be resolved"
-    elif isinstance(reason, (TimeoutError, socket.timeout)):
-        detail = f"{host} did not answer in time"
-    else:
-        detail = f"{host}: {getattr(reason, 'strerror', None) or reason}"
-    return DownloadError(
-        f"cannot download {what} because the hub is not reachable ({detail}); check the "
-        "network connection, or copy the file onto this machine and pass its path"
-    )
-
-
-def list_repo_files(repo: str, *, endpoint: str | None = None) -> list[str]:
-    """The file names in a repository, from the hub's model API."""
     check_repo(repo)
-    url = f"{endpoint or hub_endpoint()}/api/models/{repo}"
     try:
-        with urllib.request.urlopen(_request(url), timeout=CONNECT_TIMEOUT_S) as response:
-            data = json.loads(response.read().decode("utf-8"))
-    except (urllib.error.URLError, OSError, HTTPException) as exc:
-        raise _network_error(exc, url, f"repository {repo}") from None
-    except ValueError:
-        raise DownloadError(f"the hub's answer about {repo} is not JSON; try again later") from None
-    siblings = data.get("siblings") if isinstance(data, dict) else None
-    if not isinstance(siblings, list):
-        raise DownloadError(f"the hub's answer about {repo} lists no files; try again later")
-    return [str(s["rfilename"]) for s in siblings if isinstance(s, dict) and "rfilename" in s]
+        info = HfApi(endpoint=endpoint).model_info(repo)
+    except Exception as exc:
+        raise _explain(exc, repo, repo, endpoint) from None
+    return [sibling.rfilename for sibling in info.siblings or []]
 
 
 def pull_file(
     repo: str,
     filename: str,
-    dest_dir: Path,
+    cache_dir: Path,
     *,
     endpoint: str | None = None,
-    on_progress: Progress | None = None,
+    progress: bool = False,
 ) -> PullResult:
-    """Download one file of `repo` into `dest_dir`, resuming a `.part` file left before."""
-    check_repo(repo)
-    relative = check_filename(filename)
-    dest = dest_dir / relative.name
-    if dest.exists():
-        return PullResult(path=dest, name=dest.name, already_there=True)
-    part = dest.with_name(dest.name + ".part")
-    quoted = urllib.parse.quote(str(relative))
-    url = f"{endpoint or hub_endpoint()}/{repo}/resolve/main/{quoted}"
-    what = f"{filename} from {repo}"
-    have = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
-    try:
-        response = urllib.request.urlopen(_request(url, headers), timeout=CONNECT_TIMEOUT_S)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # the part file is longer than the file: start over
-            part.unlink()
-            return pull_file(repo, filename, dest_dir, endpoint=endpoint, on_progress=on_progress)
-        raise _network_error(exc, url, what) from None
-    except (urllib.error.URLError, OSError, HTTPException) as exc:
-        raise _network_error(exc, url, what) from None
-    with response:
-        resumed = have > 0 and response.status == 206
-        start = have if resumed else 0
-        length = response.headers.get("Content-Length")
-        total = start + int(length) if length and length.isdigit() else None
-        try:
-            dest_dir.mkdir(parents=True, exist_ok=True)
-            handle = part.open("ab" if resumed else "wb")
-        except OSError as exc:
-            raise DownloadError(
-                f"cannot write {part} ({exc.strerror}); free some space or fix the folder's "
-                "permissions"
-            ) from None
-        done = start
-        try:
-            with handle:
-                if on_progress:
-                    on_progress(done, total)
-                while chunk := response.read(CHUNK_BYTES):
-                    handle.write(chunk)
-                    done += len(chunk)
-                    if on_progress:
-                        on_progress(done, total)
-        except (OSError, HTTPException) as exc:
-            raise _stopped(part, done, what, exc) from None
-    if total is not None and done < total:
-        raise _stopped(part, done, what, f"{total - done} bytes short")
-    if relative.suffix.lower() == ".gguf":
-        with part.open("rb") as check:
-            if check.read(4) != b"GGUF":
-                part.unlink()
-                raise DownloadError(
-                    f"what the hub sent for {what} is not a GGUF file; check the file name"
-                )
-    os.replace(part, dest)
-    return PullResult(path=dest, name=dest.name)
-
-
-def _stopped(part: Path, done: int, what: str, reason: object) -> DownloadError:
-    if done == 0:
-        part.unlink(missing_ok=True)  # nothing worth resuming
-        return DownloadError(f"the download of {what} failed ({reason}); try again")
-    return DownloadError(
-        f"the download of {what} stopped after {done / 1e6:.1f} MB ({reason}); run the same "
-        f"command again to resume from {part.name}"
+    """Download one file of `repo` into the hub cache; a file already there is not asked for."""
+    from huggingface_hub import (
+        get_hf_file_metadata,
+        hf_hub_download,
+        hf_hub_url,
+        try_to_load_from_cache,
     )
 
-
-def pull_repo(repo: str, cache_dir: Path, *, endpoint: str | None = None) -> PullResult:
-    """Download a whole repository into the hub cache, through huggingface_hub."""
-    import importlib.util
-
     check_repo(repo)
-    if importlib.util.find_spec("huggingface_hub") is None:
-        raise DownloadError(
-            f"downloading the whole repository {repo} needs huggingface_hub; run "
-            "`pip install huggingface_hub`, or name one GGUF file: llmos models pull REPO FILE"
-        )
+    relative = check_filename(filename)
+    name = f"{repo}/{relative}"
+    cached = try_to_load_from_cache(repo, str(relative), cache_dir=cache_dir)
+    if isinstance(cached, str):
+        return PullResult(path=Path(cached), name=name, already_there=True)
+    what = f"{relative} from {repo}"
+    try:
+        get_hf_file_metadata(hf_hub_url(repo, str(relative), endpoint=endpoint), endpoint=endpoint)
+    except Exception as exc:
+        raise _explain(exc, what, repo, endpoint) from None
+    with _leftovers_removed(cache_dir, repo), _quiet(not progress):
+        try:
+            path = Path(
+                hf_hub_download(repo, str(relative), cache_dir=cache_dir, endpoint=endpoint)
+            )
+        except Exception as exc:
+            raise _explain(exc, what, repo, endpoint) from None
+        if relative.suffix.lower() == ".gguf" and not _starts_like_gguf(path):
+            raise DownloadError(
+                f"what the hub sent for {what} is not a GGUF file; check the file name"
+            )
+    return PullResult(path=path, name=name)
+
+
+def pull_repo(
+    repo: str, cache_dir: Path, *, endpoint: str | None = None, progress: bool = False
+) -> PullResult:
+    """Download a whole repository into the hub cache."""
     from huggingface_hub import snapshot_download
 
-    storage = cache_dir / ("models--" + repo.replace("/", "--"))
-    existed = storage.exists()
-    try:
-        folder = snapshot_download(
-            repo_id=repo, cache_dir=str(cache_dir), endpoint=endpoint or hub_endpoint()
-        )
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:
-        if not existed:
-            shutil.rmtree(storage, ignore_errors=True)  # nothing half-downloaded is left
-        raise _hub_library_error(exc, repo) from None
+    repo_files(repo, endpoint=endpoint)  # says at once when the hub cannot be reached
+    with _leftovers_removed(cache_dir, repo), _quiet(not progress):
+        try:
+            folder = snapshot_download(repo, cache_dir=cache_dir, endpoint=endpoint)
+        except Exception as exc:
+            raise _explain(exc, repo, repo, endpoint) from None
     return PullResult(path=Path(folder), name=repo)
 
 
-def _hub_library_error(exc: Exception, repo: str) -> DownloadError:
-    kinds = {type(c).__name__ for c in _causes(exc)}
+# --- what a failure leaves, and says ----------------------------------------------------------
+
+
+def _storage(cache_dir: Path, repo: str) -> Path:
+    """The repository's folder in the hub cache, as huggingface_hub names it."""
+    return cache_dir / ("models--" + repo.replace("/", "--"))
+
+
+@contextlib.contextmanager
+def _leftovers_removed(cache_dir: Path, repo: str) -> Iterator[None]:
+    """On a failure, remove the folders this pull created, unless a partial download that the
+    library keeps for resuming is in them (huggingface_hub before 2.x kept one)."""
+    storage = _storage(cache_dir, repo)
+    locks = cache_dir / ".locks" / storage.name
+    created = [p for p in (storage, locks, cache_dir / ".locks", cache_dir) if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        blobs = storage / "blobs"
+        partials = list(blobs.glob("*.incomplete")) if blobs.is_dir() else []
+        if not any(p.stat().st_size for p in partials):
+            for empty in partials:
+                empty.unlink(missing_ok=True)
+            for folder in created:  # the deepest first
+                if folder in (storage, locks):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    continue
+                with contextlib.suppress(OSError):
+                    if folder == cache_dir:  # the library marks a cache folder it creates
+                        (folder / "CACHEDIR.TAG").unlink(missing_ok=True)
+                    folder.rmdir()  # only when empty: other repositories may be there
+        raise
+
+
+@contextlib.contextmanager
+def _quiet(quiet: bool) -> Iterator[None]:
+    """No progress bars and no retry warnings where nobody watches them (or in --json)."""
+    if not quiet:
+        yield
+        return
+    from huggingface_hub.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+        logging,
+    )
+
+    level = logging.get_verbosity()
+    bars_were_off = are_progress_bars_disabled()
+    disable_progress_bars()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
+        if not bars_were_off:
+            enable_progress_bars()
+
+
+def _starts_like_gguf(path: Path) -> bool:
+    with path.open("rb") as handle:
+        if handle.read(4) == b"GGUF":
+            return True
+    blob = path.resolve()
+    path.unlink()
+    blob.unlink(missing_ok=True)
+    return False
+
+
+def _explain(exc: BaseException, what: str, repo: str, endpoint: str | None) -> DownloadError:
+    """One sentence for a failed request: offline, not found, needs a login, or other."""
+    if isinstance(exc, DownloadError):
+        return exc
+    kinds = {kind.__name__ for cause in _causes(exc) for kind in type(cause).__mro__}
+    status = _status(exc)
+    host = urlsplit(_endpoint(endpoint)).netloc
+    if "OfflineModeIsEnabled" in kinds:
+        return DownloadError(
+            f"cannot download {what} because HF_HUB_OFFLINE is set; unset it to download, or "
+            "copy the file onto this machine and pass its path"
+        )
+    if "GatedRepoError" in kinds or (
+        status in (401, 403) and "RepositoryNotFoundError" not in kinds
+    ):
+        return DownloadError(
+            f"{what} needs a login (HTTP {status or 403} from {host}); accept the model's "
+            "terms on the hub and set HF_TOKEN to an access token"
+        )
     if kinds & {"RepositoryNotFoundError", "RevisionNotFoundError"}:
         return DownloadError(
-            f"the hub has no repository {repo} (or it is private); check the name, or set "
-            "HF_TOKEN for a private one"
+            f"the hub has no repository {repo} (or it is private; HTTP {status or 404} from "
+            f"{host}); check the name, or set HF_TOKEN for a private one"
         )
-    if "GatedRepoError" in kinds:
+    if status == 404 or ("EntryNotFoundError" in kinds and "LocalEntryNotFoundError" not in kinds):
         return DownloadError(
-            f"{repo} needs a login; accept the model's terms on the hub and set HF_TOKEN"
+            f"the hub has no {what} (HTTP 404 from {host}); check the spelling against the "
+            "repository's file list on the hub"
         )
-    if kinds & {
-        "LocalEntryNotFoundError",
-        "IncompleteSnapshotError",
-        "ConnectError",
-        "ConnectionError",
-        "TimeoutException",
-        "OfflineModeIsEnabled",
-        "gaierror",
-    }:
-        host = urllib.parse.urlsplit(hub_endpoint()).netloc
+    if status is not None:
+        return DownloadError(f"the hub ({host}) answered HTTP {status} for {what}; try again later")
+    if kinds & _NETWORK_ERRORS:
         return DownloadError(
-            f"cannot download {repo} because the hub ({host}) is not reachable; check the "
-            "network connection and try again"
+            f"cannot download {what} because the hub is not reachable ({host}: {_detail(exc)}); "
+            "check the network connection, or copy the file onto this machine and pass its path"
         )
-    return DownloadError(f"downloading {repo} failed ({type(exc).__name__}: {exc}); try again")
+    return DownloadError(f"downloading {what} failed ({_detail(exc)}); try again")
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
+# Class names, so that the exceptions of any version of huggingface_hub and its HTTP library
+# are recognised without importing them.
+_NETWORK_ERRORS = {
+    "ConnectError",
+    "ConnectTimeout",
+    "ConnectionError",
+    "TimeoutException",
+    "NetworkError",
+    "gaierror",
+    "LocalEntryNotFoundError",
+    "TimeoutError",
+}
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
     current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
         current = current.__cause__ or current.__context__
-    return seen
 
+
+def _status(exc: BaseException) -> int | None:
+    for cause in _causes(exc):
+        response: Any = getattr(cause, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            return status
+    return None
+
+
+def _detail(exc: BaseException) -> str:
+    """The innermost cause, on one short line."""
+    inner = list(_causes(exc))[-1]
+    text = " ".join(str(inner).split()) or type(inner).__name__
+    text = text.split(" (Request ID")[0]
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _endpoint(endpoint: str | None) -> str:
+    from huggingface_hub import constants
+
+    return endpoint or constants.ENDPOINT
+
+
+# --- choosing the file ------------------------------------------------------------------------
 
 _SPLIT_PART = re.compile(r"^(?P<stem>.+)-(?P<part>\d{5})-of-(?P<total>\d{5})\.gguf$", re.IGNORECASE)
 

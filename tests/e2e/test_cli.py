@@ -36,6 +36,11 @@ HEAVY_MODULES = (
     "prompt_toolkit",
     "tree_sitter",
     "psutil",
+    "openai",
+    "httpx",
+    "httpx2",
+    "huggingface_hub",
+    "gguf",
 )
 DISK_REQUEST = "how much disk space is free?"
 PLANNED_CALL = re.compile(r"^[→✗] (\w+)\(", re.MULTILINE)

@@ -1,13 +1,16 @@
 """`llmos models`, `llmos doctor` and `llmos stats` run as a person runs them: separate processes.
 
 Downloads are tested twice for real: against huggingface.co, which this machine cannot reach
-(the offline error), and against a hub on loopback (an http.server that speaks the hub's
-`resolve` and model API, with ranges), which HF_ENDPOINT points at.
+(the offline error), and against a hub on loopback (an http.server that speaks the parts of
+the hub's API huggingface_hub downloads with: model info, `resolve` with its headers, ranges),
+which HF_ENDPOINT points at.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -18,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from llmos_shell.models import hub
-from llmos_shell.models.locate import hf_hub_cache
 from tests.e2e.test_cli import (
     DISK_REQUEST,
     MODEL_TIMEOUT_S,
@@ -31,6 +33,7 @@ from tests.unit.models.test_catalog import (
     hf_config,
     llama_metadata,
     write_gguf,
+    write_model_gguf,
 )
 
 CONFIG_WITH_COMMENTS = """\
@@ -40,13 +43,11 @@ threads = 1  # the machine is small
 """
 
 
-@pytest.fixture(autouse=True)
-def isolated_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A hub cache in tmp_path, the real hub endpoint, no token."""
+@pytest.fixture
+def isolated_hub(tmp_path: Path) -> Path:
+    """The hub cache conftest points HF_HUB_CACHE at (with the real hub, and no token)."""
     cache = tmp_path / "hf" / "hub"
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    for var in ("HF_ENDPOINT", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HOME", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
+    assert os.environ["HF_HUB_CACHE"] == str(cache)
     return cache
 
 
@@ -131,6 +132,22 @@ def test_models_use_an_unknown_name_is_one_sentence_with_close_matches(
     assert config_file.read_text() == CONFIG_WITH_COMMENTS
 
 
+def test_a_gguf_cut_short_is_listed_unusable_and_use_refuses_it(
+    models_dir: Path, config_file: Path
+) -> None:
+    whole = write_model_gguf(models_dir / "cut-f16.gguf").read_bytes()
+    (models_dir / "cut-f16.gguf").write_bytes(whole[:-64])  # the header intact, a tensor short
+    listed = {row["name"]: row for row in json.loads(llmos("models", "--json").stdout)}
+    assert "cut short" in listed["cut-f16.gguf"]["error"]
+    proc = llmos("models", "use", "cut-f16.gguf")
+    line = assert_one_error_line(proc, "cut-f16.gguf cannot be used", "cut short")
+    assert ". " not in line
+    assert config_file.read_text() == CONFIG_WITH_COMMENTS
+    proc = llmos("--model", str(models_dir / "cut-f16.gguf"), "doctor")
+    assert proc.returncode == 1
+    assert any(re.match(r"^fail\s+model.*cut short", line) for line in proc.stdout.splitlines())
+
+
 # --- llmos doctor -----------------------------------------------------------------------------
 
 
@@ -189,6 +206,10 @@ def test_stats_reports_a_real_one_shot_run(tmp_path: Path) -> None:
 # --- llmos models pull: offline ---------------------------------------------------------------
 
 
+def _left_in(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -203,18 +224,28 @@ def test_pull_without_a_network_is_one_sentence_and_leaves_nothing(
     proc = llmos("models", "pull", *args)
     line = assert_one_error_line(proc, "not reachable", "huggingface.co")
     assert ". " not in line
-    assert not models_dir.exists() or list(models_dir.iterdir()) == []
-    assert not isolated_hub.exists() or list(isolated_hub.iterdir()) == []
+    assert _left_in(models_dir) == []
+    assert _left_in(isolated_hub) == []
 
 
 def test_a_whole_repository_without_a_network_leaves_no_cache_folder(isolated_hub: Path) -> None:
-    pytest.importorskip("huggingface_hub")
     with pytest.raises(hub.DownloadError, match="not reachable"):
-        hub.pull_repo("HuggingFaceTB/SmolLM2-135M-Instruct", hf_hub_cache())
-    assert not isolated_hub.exists() or list(isolated_hub.iterdir()) == []
+        hub.pull_repo("HuggingFaceTB/SmolLM2-135M-Instruct", isolated_hub)
+    assert _left_in(isolated_hub) == []
+
+
+def test_pull_in_offline_mode_says_so(fake_hub: FakeHub, isolated_hub: Path) -> None:
+    fake_hub.files["org/tiny-GGUF/tiny-q8_0.gguf"] = MODEL_BYTES
+    env = {"HF_ENDPOINT": fake_hub.url, "HF_HUB_OFFLINE": "1"}
+    proc = llmos("models", "pull", "org/tiny-GGUF", "tiny-q8_0.gguf", env=env)
+    assert_one_error_line(proc, "HF_HUB_OFFLINE is set")
+    assert fake_hub.requests == []
+    assert _left_in(isolated_hub) == []
 
 
 # --- llmos models pull: a hub on loopback -----------------------------------------------------
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 @dataclass
@@ -223,54 +254,103 @@ class FakeHub:
 
     url: str = ""
     files: dict[str, bytes] = field(default_factory=dict)  # "ORG/NAME/FILE" -> content
-    ranges: list[str | None] = field(default_factory=list)
-    cut_after: int | None = None  # send this many bytes of a file, then drop the connection
+    requests: list[str] = field(default_factory=list)  # "METHOD PATH"
+    ranges: list[str | None] = field(default_factory=list)  # the Range of each file GET
+    cut_after: int | None = None  # the first GET of a file sends this many bytes, then drops
+    failing_gets: bool = False  # every GET of a file is answered 503
 
 
 def hub_handler(state: FakeHub) -> type[BaseHTTPRequestHandler]:
+    """The parts of the hub's API that huggingface_hub uses to download, with its headers."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def do_HEAD(self) -> None:
+            self._file(send_body=False)
+
         def do_GET(self) -> None:
-            if self.path.startswith("/api/models/"):
-                repo = self.path[len("/api/models/") :]
-                names = [k[len(repo) + 1 :] for k in state.files if k.startswith(repo + "/")]
+            info = re.match(r"^/api/models/([^/]+/[^/]+)(?:/revision/[^/]+)?$", self._path())
+            if info:
+                names = self._names(info[1])
                 if not names:
-                    self._send(404, b'{"error": "Repository not found"}')
+                    self._error(404, "RepoNotFound", "Repository not found")
                     return
-                self._send(
-                    200,
-                    json.dumps(
-                        {"id": repo, "siblings": [{"rfilename": n} for n in names]}
-                    ).encode(),
-                )
+                siblings = [{"rfilename": n} for n in names]
+                body = {"id": info[1], "sha": COMMIT, "siblings": siblings}
+                self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
                 return
-            match = re.match(r"^/([^/]+/[^/]+)/resolve/main/(.+)$", self.path)
-            key = f"{match[1]}/{match[2]}" if match else ""
-            if key not in state.files:
-                self._send(404, b"Entry not found")
+            tree = re.match(r"^/api/models/([^/]+/[^/]+)/tree/[^/]+$", self._path(log=False))
+            if tree:
+                entries = []
+                for name in self._names(tree[1]):
+                    data = state.files[f"{tree[1]}/{name}"]
+                    oid = hashlib.sha1(data).hexdigest()
+                    entries.append({"type": "file", "path": name, "size": len(data), "oid": oid})
+                self._send(200, json.dumps(entries).encode(), {"Content-Type": "application/json"})
                 return
-            body = state.files[key]
+            self._file(send_body=True)
+
+        def _path(self, *, log: bool = True) -> str:
+            if log:
+                state.requests.append(f"{self.command} {self.path}")
+            return self.path.split("?")[0]
+
+        def _names(self, repo: str) -> list[str]:
+            return [k[len(repo) + 1 :] for k in state.files if k.startswith(repo + "/")]
+
+        def _file(self, *, send_body: bool) -> None:
+            match = re.match(r"^/([^/]+/[^/]+)/resolve/[^/]+/(.+)$", self._path())
+            if not match or not self._names(match[1]):
+                self._error(404, "RepoNotFound", "Repository not found")
+                return
+            body = state.files.get(f"{match[1]}/{match[2]}")
+            if body is None:
+                self._error(404, "EntryNotFound", "Entry not found")
+                return
+            headers = {
+                "X-Repo-Commit": COMMIT,
+                "ETag": f'"{hashlib.sha256(body).hexdigest()}"',
+                "Accept-Ranges": "bytes",
+            }
+            if not send_body:
+                self._send(200, b"", {**headers, "Content-Length": str(len(body))}, body=False)
+                return
             wanted = self.headers.get("Range")
             state.ranges.append(wanted)
+            if state.failing_gets:
+                self._error(503, "", "Service unavailable")
+                return
             start = int(wanted[len("bytes=") : -1]) if wanted else 0
             self.send_response(206 if wanted else 200)
             if wanted:
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-            self.send_header("Content-Length", str(len(body) - start))
+                headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
+            for key, value in {**headers, "Content-Length": str(len(body) - start)}.items():
+                self.send_header(key, value)
             self.end_headers()
-            if state.cut_after is not None:
+            if state.cut_after is not None and len(state.ranges) == 1:
                 self.wfile.write(body[start : start + state.cut_after])
                 self.wfile.flush()
                 self.close_connection = True
                 return
             self.wfile.write(body[start:])
 
-        def _send(self, code: int, body: bytes) -> None:
+        def _error(self, code: int, kind: str, message: str) -> None:
+            headers = {"Content-Type": "application/json"}
+            if kind:
+                headers["X-Error-Code"] = kind
+            self._send(code, json.dumps({"error": message}).encode(), headers)
+
+        def _send(
+            self, code: int, data: bytes, headers: dict[str, str], *, body: bool = True
+        ) -> None:
             self.send_response(code)
-            self.send_header("Content-Length", str(len(body)))
+            headers.setdefault("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(body)
+            if body:
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
@@ -295,25 +375,68 @@ def fake_hub() -> Iterator[FakeHub]:
 MODEL_BYTES = gguf_bytes(llama_metadata(file_type=7, name="Loopback")) + bytes(range(256)) * 12_000
 
 
-def test_pull_downloads_a_gguf_file_and_it_is_listed(fake_hub: FakeHub, models_dir: Path) -> None:
+def test_pull_downloads_into_the_hub_cache_and_it_is_listed(
+    fake_hub: FakeHub, models_dir: Path, isolated_hub: Path
+) -> None:
     fake_hub.files["org/tiny-GGUF/tiny-q8_0.gguf"] = MODEL_BYTES
     env = {"HF_ENDPOINT": fake_hub.url}
     proc = llmos("models", "pull", "org/tiny-GGUF", "tiny-q8_0.gguf", env=env)
     assert proc.returncode == 0, proc.stderr
-    saved = models_dir / "tiny-q8_0.gguf"
+    saved = isolated_hub / "models--org--tiny-GGUF" / "snapshots" / COMMIT / "tiny-q8_0.gguf"
     assert saved.read_bytes() == MODEL_BYTES
-    assert [p.name for p in models_dir.iterdir()] == ["tiny-q8_0.gguf"]  # no .part left
     assert f"downloaded: {saved}" in proc.stdout
-    assert "llmos models use tiny-q8_0.gguf" in proc.stdout
+    assert "llmos models use org/tiny-GGUF/tiny-q8_0.gguf" in proc.stdout
+    assert not models_dir.exists()  # pulls no longer go to <data dir>/models
+    assert not list(isolated_hub.rglob("*.incomplete"))
     listed = {row["name"]: row for row in json.loads(llmos("models", "--json").stdout)}
-    assert listed["tiny-q8_0.gguf"]["quantization"] == "Q8_0"
+    row = listed["org/tiny-GGUF/tiny-q8_0.gguf"]
+    assert (row["quantization"], row["source"], row["error"]) == ("Q8_0", "hf cache", None)
+    assert llmos("models", "use", "org/tiny-GGUF/tiny-q8_0.gguf").returncode == 0
+    used = llmos("models", "use", "tiny-q8_0.gguf")  # its file name, listed once, will do
+    assert used.returncode == 0 and "now using org/tiny-GGUF/tiny-q8_0.gguf" in used.stdout
+
+    asked = len(fake_hub.requests)
     again = llmos("models", "pull", "org/tiny-GGUF", "tiny-q8_0.gguf", env=env)
     assert again.returncode == 0 and "already there" in again.stdout
-    assert fake_hub.ranges == [None]  # the second pull asked for nothing
+    assert len(fake_hub.requests) == asked  # the second pull asked the hub nothing
+
+
+def test_the_hub_cache_is_shared_with_huggingface_hub_itself(
+    fake_hub: FakeHub, isolated_hub: Path
+) -> None:
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    fake_hub.files["org/tiny-GGUF/tiny-q8_0.gguf"] = MODEL_BYTES
+    fake_hub.files["org/tiny-GGUF/other-q4_0.gguf"] = MODEL_BYTES
+    env = {"HF_ENDPOINT": fake_hub.url}
+    assert llmos("models", "pull", "org/tiny-GGUF", "tiny-q8_0.gguf", env=env).returncode == 0
+    # What llmos pulled is where transformers and llama-cpp-python look for it ...
+    found = try_to_load_from_cache("org/tiny-GGUF", "tiny-q8_0.gguf", cache_dir=isolated_hub)
+    assert isinstance(found, str) and Path(found).read_bytes() == MODEL_BYTES
+    # ... and what they pull is listed by llmos.
+    hf_hub_download(
+        "org/tiny-GGUF", "other-q4_0.gguf", cache_dir=isolated_hub, endpoint=fake_hub.url
+    )
+    listed = {row["name"] for row in json.loads(llmos("models", "--json").stdout)}
+    assert {"org/tiny-GGUF/tiny-q8_0.gguf", "org/tiny-GGUF/other-q4_0.gguf"} <= listed
+
+
+def test_a_model_pulled_into_the_data_dir_before_is_still_found(
+    fake_hub: FakeHub, models_dir: Path, isolated_hub: Path
+) -> None:
+    earlier = write_gguf(models_dir / "tiny-q8_0.gguf")
+    fake_hub.files["org/tiny-GGUF/tiny-q8_0.gguf"] = MODEL_BYTES
+    listed = {row["name"]: row for row in json.loads(llmos("models", "--json").stdout)}
+    assert listed["tiny-q8_0.gguf"]["source"] == "data dir"
+    proc = llmos(
+        "models", "pull", "org/tiny-GGUF", "tiny-q8_0.gguf", env={"HF_ENDPOINT": fake_hub.url}
+    )
+    assert proc.returncode == 0 and f"already there: {earlier}" in proc.stdout
+    assert fake_hub.requests == [] and _left_in(isolated_hub) == []
 
 
 def test_pull_of_a_repository_picks_its_only_gguf_and_names_them_when_several(
-    fake_hub: FakeHub, models_dir: Path
+    fake_hub: FakeHub, isolated_hub: Path
 ) -> None:
     fake_hub.files["org/one-GGUF/README.md"] = b"# one"
     fake_hub.files["org/one-GGUF/one-q4_k_m.gguf"] = MODEL_BYTES
@@ -322,38 +445,61 @@ def test_pull_of_a_repository_picks_its_only_gguf_and_names_them_when_several(
     env = {"HF_ENDPOINT": fake_hub.url}
     proc = llmos("models", "pull", "org/one-GGUF", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert (models_dir / "one-q4_k_m.gguf").read_bytes() == MODEL_BYTES
+    snapshot = isolated_hub / "models--org--one-GGUF" / "snapshots" / COMMIT
+    assert [p.name for p in snapshot.iterdir()] == ["one-q4_k_m.gguf"]  # not the README
     proc = llmos("models", "pull", "org/two-GGUF", env=env)
     assert_one_error_line(proc, "holds 2 GGUF models", "two-q4_k_m.gguf", "two-q8_0.gguf")
+    proc = llmos("models", "pull", "org/one-GGUF", "absent.gguf", env=env)
+    assert_one_error_line(proc, "HTTP 404", "absent.gguf")
     proc = llmos("models", "pull", "org/absent", "x.gguf", env=env)
-    assert_one_error_line(proc, "HTTP 404")
+    assert_one_error_line(proc, "no repository", "org/absent")
+    assert not (isolated_hub / "models--org--absent").exists()
 
 
-def test_an_interrupted_pull_keeps_its_part_and_the_next_one_resumes(
-    fake_hub: FakeHub, models_dir: Path
+def test_a_whole_repository_is_pulled_into_the_hub_cache(
+    fake_hub: FakeHub, isolated_hub: Path
 ) -> None:
-    fake_hub.files["org/tiny-GGUF/tiny.gguf"] = MODEL_BYTES
-    fake_hub.cut_after = 1_000_000
-    env = {"HF_ENDPOINT": fake_hub.url}
-    proc = llmos("models", "pull", "org/tiny-GGUF", "tiny.gguf", env=env)
-    assert_one_error_line(proc, "stopped after 1.0 MB", "run the same command again to resume")
-    part = models_dir / "tiny.gguf.part"
-    assert part.read_bytes() == MODEL_BYTES[:1_000_000]
-    assert not (models_dir / "tiny.gguf").exists()
-
-    fake_hub.cut_after = None
-    proc = llmos("models", "pull", "org/tiny-GGUF", "tiny.gguf", env=env)
+    fake_hub.files["org/Chat/config.json"] = hf_config()
+    fake_hub.files["org/Chat/model.safetensors"] = b"\0" * 100
+    proc = llmos("models", "pull", "org/Chat", env={"HF_ENDPOINT": fake_hub.url})
     assert proc.returncode == 0, proc.stderr
-    assert (models_dir / "tiny.gguf").read_bytes() == MODEL_BYTES
-    assert not part.exists()
-    assert fake_hub.ranges == [None, "bytes=1000000-"]
+    assert "llmos models use org/Chat" in proc.stdout
+    listed = {row["name"]: row for row in json.loads(llmos("models", "--json").stdout)}
+    assert listed["org/Chat"]["format"] == "hf" and listed["org/Chat"]["error"] is None
 
 
-def test_pull_refuses_what_is_not_a_gguf_file(fake_hub: FakeHub, tmp_path: Path) -> None:
+def test_a_dropped_download_resumes_where_it_stopped(fake_hub: FakeHub, isolated_hub: Path) -> None:
+    from huggingface_hub import constants
+
+    # Big enough that the library has written some of it (it writes in chunks of this size).
+    chunk = constants.DOWNLOAD_CHUNK_SIZE
+    body = MODEL_BYTES + bytes(range(256)) * ((5 * chunk // 2 - len(MODEL_BYTES)) // 256)
+    fake_hub.files["org/big-GGUF/big.gguf"] = body
+    fake_hub.cut_after = 2 * chunk + 1000  # the connection drops part-way through
+    proc = llmos("models", "pull", "org/big-GGUF", "big.gguf", env={"HF_ENDPOINT": fake_hub.url})
+    assert proc.returncode == 0, proc.stderr
+    saved = isolated_hub / "models--org--big-GGUF" / "snapshots" / COMMIT / "big.gguf"
+    assert saved.read_bytes() == body
+    first, again = fake_hub.ranges
+    assert first is None and again is not None
+    start = int(again.removeprefix("bytes=").removesuffix("-"))
+    assert 0 < start <= fake_hub.cut_after  # only the bytes it did not have were sent again
+    assert not list(isolated_hub.rglob("*.incomplete"))
+
+
+def test_a_failed_download_leaves_nothing_behind(fake_hub: FakeHub, isolated_hub: Path) -> None:
+    fake_hub.files["org/tiny-GGUF/tiny.gguf"] = MODEL_BYTES
+    fake_hub.failing_gets = True  # metadata answers, the file itself does not come
+    proc = llmos("models", "pull", "org/tiny-GGUF", "tiny.gguf", env={"HF_ENDPOINT": fake_hub.url})
+    assert_one_error_line(proc, "HTTP 503", "tiny.gguf from org/tiny-GGUF", "try again later")
+    assert _left_in(isolated_hub) == []
+
+
+def test_pull_refuses_what_is_not_a_gguf_file(fake_hub: FakeHub, isolated_hub: Path) -> None:
     fake_hub.files["org/site/page.gguf"] = b"<html>login</html>"
     with pytest.raises(hub.DownloadError, match="not a GGUF file"):
-        hub.pull_file("org/site", "page.gguf", tmp_path / "dl", endpoint=fake_hub.url)
-    assert list((tmp_path / "dl").iterdir()) == []
+        hub.pull_file("org/site", "page.gguf", isolated_hub, endpoint=fake_hub.url)
+    assert _left_in(isolated_hub) == []
 
 
 @pytest.mark.parametrize("name", ["../etc/passwd", "/abs.gguf", ""])

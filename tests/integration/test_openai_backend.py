@@ -2,7 +2,9 @@
 
 The server runs the embedded model in its own process; the backend speaks HTTP to it as it
 would to vLLM or llama.cpp's server. The tests that plan come first: they share the server's
-cached prompt prefix, which a request with another prompt replaces.
+cached prompt prefix, which a request with another prompt replaces. Small servers of our own
+on loopback stand for what the real one cannot show: a server without JSON Schema support,
+one that wants a key, and one that streams tool calls as vLLM does.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import pytest
 
 from llmos_shell.backends.base import ChatMessage
 from llmos_shell.backends.conformance import conforms
-from llmos_shell.backends.openai_compat import OpenAICompatBackend
-from llmos_shell.errors import BackendUnavailableError, Cancelled
+from llmos_shell.backends.openai_compat import OpenAICompatBackend, from_config
+from llmos_shell.config import load_config
+from llmos_shell.errors import BackendUnavailableError, Cancelled, ContextOverflowError
 from llmos_shell.models.locate import embedded_model_path
 from llmos_shell.planning.planner import Planner, Transcript
 from llmos_shell.registry import discover
@@ -50,6 +53,7 @@ WEATHER = [
     ChatMessage("system", "Reply with JSON only."),
     ChatMessage("user", "Weather in Paris for the next 3 days, in metric units."),
 ]
+DISK = [ChatMessage("system", "Plan one tool call."), ChatMessage("user", DISK_REQUEST)]
 
 
 def _free_port() -> int:
@@ -348,3 +352,190 @@ def test_a_missing_or_wrong_api_key_says_where_to_set_it(
         backend.generate(WEATHER, schema=None, max_tokens=8)
     message = str(caught.value)
     assert plain_server in message and says in message and "api_key_env" in message
+
+
+# --- a server that streams as vLLM does ---------------------------------------------------------
+
+TOOL_CALL_PIECES = ('{"path": "', "/tmp", '", "top": ', "3", "}")
+CONTENT_PIECES = ('{"tool": "disk_usage", ', '"arguments": {"path": "/tmp", ', '"top": 3}}')
+STREAMED_ACTION = {"tool": "disk_usage", "arguments": {"path": "/tmp", "top": 3}}
+OVERFLOW = (
+    "This model's maximum context length is 2048 tokens. However, you requested 2400 tokens "
+    "(2300 in the messages, 100 in the completion). Please reduce the length of the messages."
+)
+
+
+class _VllmLikeHandler(http.server.BaseHTTPRequestHandler):
+    """Streams chat completions the way vLLM does; the requested model picks the reply.
+
+    "tool-calls": a call in `delta.tool_calls` pieces (its name, then its arguments in
+    fragments, then finish_reason "tool_calls"); "content": the same action as content
+    pieces; "overflow": OpenAI's context-length error; "stalled": nothing until released,
+    as a server evaluating a long prompt sends nothing.
+    """
+
+    release = threading.Event()
+    sending = threading.Event()  # set before the first byte of a reply leaves
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _json(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _event(self, delta: dict[str, object], finish: str | None = None) -> None:
+        chunk = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.flush()
+
+    def do_GET(self) -> None:
+        models = ("tool-calls", "content", "overflow", "stalled")
+        self._json(200, {"object": "list", "data": [{"id": name} for name in models]})
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        model = request["model"]
+        if model == "overflow":
+            self._json(400, {"error": {"message": OVERFLOW, "type": "BadRequestError"}})
+            return
+        if model == "stalled":
+            self.release.wait(30)
+        self.sending.set()
+        if not request.get("stream"):  # the one-token request that caches the prefix
+            message = {"role": "assistant", "content": "{"}
+            self._json(200, {"choices": [{"index": 0, "message": message}]})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self._event({"role": "assistant", "content": ""})
+        if model == "tool-calls":
+            call = {"id": "chatcmpl-tool-1", "type": "function", "index": 0}
+            self._event({"tool_calls": [{**call, "function": {"name": "disk_usage"}}]})
+            for fragment in TOOL_CALL_PIECES:
+                self._event({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
+            self._event({"content": ""}, finish="tool_calls")
+        else:
+            for piece in CONTENT_PIECES:
+                self._event({"content": piece})
+            self._event({}, finish="stop")
+        usage = {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49}
+        self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+@pytest.fixture(scope="module")
+def vllm_server() -> Iterator[str]:
+    """A loopback server streaming as vLLM does; yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _VllmLikeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        _VllmLikeHandler.release.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+ACTION_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {
+                "tool": {"const": "disk_usage"},
+                "arguments": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string"}, "top": {"type": "integer"}},
+                    "additionalProperties": False,
+                },
+            },
+            "required": ["tool", "arguments"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"answer": {"type": "string"}},
+            "required": ["answer"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
+@pytest.mark.parametrize("model", ["tool-calls", "content"])
+def test_tool_calls_and_content_stream_into_the_same_action_json(
+    vllm_server: str, model: str
+) -> None:
+    backend = OpenAICompatBackend(vllm_server, model=model, api_key=None)
+    for _ in range(2):  # the spelling is probed first, then kept
+        pieces: list[str] = []
+        generation = backend.generate(
+            DISK, schema=ACTION_SCHEMA, max_tokens=64, on_text=pieces.append
+        )
+        assert json.loads(generation.text) == STREAMED_ACTION
+        assert "".join(pieces) == generation.text
+        assert len(pieces) > 1  # handed over piece by piece
+        assert (generation.prompt_tokens, generation.completion_tokens) == (40, 9)
+    assert backend._form == 0  # json_schema, the first spelling, was accepted
+
+
+def test_the_planner_plans_from_a_streamed_tool_call(vllm_server: str, tmp_path: Path) -> None:
+    backend = OpenAICompatBackend(vllm_server, model="tool-calls", api_key=None)
+    registry = discover(tmp_path / "plugins")
+    planner = Planner(backend, registry)
+    planner.warm_up()
+    action = planner.next_action(Transcript(DISK_REQUEST))
+    assert action.call is not None, f"no call planned: {action}"
+    assert action.call.tool == "disk_usage"
+    registry.get("disk_usage").validate(action.call.arguments)
+
+
+def test_cancel_returns_while_the_server_is_still_silent(vllm_server: str) -> None:
+    _VllmLikeHandler.release.clear()
+    _VllmLikeHandler.sending.clear()
+    backend = OpenAICompatBackend(vllm_server, model="stalled", api_key=None)
+    cancel = threading.Event()
+    timer = threading.Timer(0.2, cancel.set)
+    timer.start()
+    try:
+        with pytest.raises(Cancelled):
+            backend.generate(DISK, schema=None, max_tokens=16, cancel=cancel)
+        # It returned before the server sent a byte, not when the server finally answered.
+        assert not _VllmLikeHandler.sending.is_set()
+    finally:
+        timer.cancel()
+        _VllmLikeHandler.release.set()
+
+
+def test_a_context_overflow_is_the_planners_error(vllm_server: str) -> None:
+    backend = OpenAICompatBackend(vllm_server, model="overflow", api_key=None)
+    with pytest.raises(ContextOverflowError) as caught:
+        backend.generate(DISK, schema=ACTION_SCHEMA, max_tokens=16)
+    assert (caught.value.used, caught.value.size) == (2400, 2048)
+
+
+def test_openai_base_url_and_key_are_used_when_no_setting_names_them(
+    plain_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", plain_server)
+    monkeypatch.setenv("OPENAI_API_KEY", PLAIN_KEY)
+    config = load_config(overrides={"backend": "openai"})
+    assert config.sources["base_url"] == "environment (OPENAI_BASE_URL)"
+    backend = from_config(config)
+    assert backend.base_url == plain_server and backend.model == "plain-chat"
+    assert backend.generate(WEATHER, schema=None, max_tokens=8).text == "Sure! It is sunny."
+    # A setting still wins over the variable.
+    monkeypatch.setenv("LLMOS_BASE_URL", "http://127.0.0.1:1/v1")
+    assert load_config().settings.base_url == "http://127.0.0.1:1/v1"

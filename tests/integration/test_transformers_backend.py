@@ -281,12 +281,12 @@ def test_broken_model_folder_is_a_model_error(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
 
 
-def test_uncached_hub_id_says_how_to_get_it(isolated_dirs: Path) -> None:
+def test_uncached_hub_id_says_how_to_get_it(tmp_path: Path) -> None:
     with pytest.raises(
         ModelNotFoundError, match=r"llmos models pull llmos-test/no-such-model"
     ) as info:
         TransformersBackend("llmos-test/no-such-model")
-    assert str(isolated_dirs / ".cache" / "huggingface" / "hub") in str(info.value)
+    assert str(tmp_path / "hf" / "hub") in str(info.value)  # the isolated cache it looked in
 
 
 def test_cached_hub_id_resolves_to_its_snapshot(tmp_path: Path) -> None:

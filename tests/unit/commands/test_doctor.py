@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from llmos_shell.commands.doctor import Check, Level, exit_code, run_checks
-from tests.unit.models.test_catalog import write_gguf
+from tests.unit.models.test_catalog import write_gguf, write_model_gguf
 
 
 def by_name(checks: list[Check]) -> dict[str, list[Check]]:
@@ -65,6 +65,17 @@ def test_a_truncated_gguf_fails(tmp_path: Path) -> None:
     assert model.level is Level.FAIL and "not readable as GGUF" in model.detail
     [model] = by_name(run_checks({"model": str(good)}))["model"]
     assert model.level is Level.OK and "Q4_K_M" in model.detail
+
+
+def test_a_gguf_whose_tensor_data_is_cut_short_fails(tmp_path: Path) -> None:
+    whole = write_model_gguf(tmp_path / "whole.gguf")
+    [model] = by_name(run_checks({"model": str(whole)}))["model"]
+    assert model.level is Level.OK and "F16" in model.detail
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(whole.read_bytes()[:-64])  # the header intact, the last tensor short
+    [model] = by_name(run_checks({"model": str(cut)}))["model"]
+    assert model.level is Level.FAIL and "cut short" in model.detail
+    assert "download the file again" in model.fix
 
 
 def test_a_hub_id_not_in_the_cache_fails_for_transformers(

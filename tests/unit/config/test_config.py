@@ -124,3 +124,23 @@ def test_a_huge_config_is_refused() -> None:
     _config_file().write_text("# x\n" * 300_000)
     with pytest.raises(ConfigError, match="far more than a configuration file holds"):
         load_config()
+
+
+def test_the_openai_variables_fill_what_no_setting_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_config().settings
+    assert defaults.base_url == "http://127.0.0.1:8080/v1"
+    assert defaults.api_key_env == "OPENAI_API_KEY"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://gpu-box:8000/v1")
+    config = load_config()
+    assert config.settings.base_url == "http://gpu-box:8000/v1"
+    assert config.sources["base_url"] == "environment (OPENAI_BASE_URL)"
+    monkeypatch.setenv("LLMOS_BASE_URL", "")  # empty: as if unset
+    monkeypatch.setenv("LLMOS_API_KEY_ENV", "")
+    config = load_config()
+    assert config.settings.base_url == "http://gpu-box:8000/v1"
+    assert config.settings.api_key_env == "OPENAI_API_KEY"
+    config = load_config(overrides={"base_url": "http://127.0.0.1:9000/v1"})
+    assert config.settings.base_url == "http://127.0.0.1:9000/v1"
+    assert config.sources["base_url"] == "command line"
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    assert load_config().settings.base_url == "http://127.0.0.1:8080/v1"

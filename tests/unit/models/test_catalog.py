@@ -1,4 +1,4 @@
-"""The GGUF header reader, the model catalog and the config file editor, on real files."""
+"""The GGUF reader, the model catalog and the config file editor, on real files."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from llmos_shell.models.catalog import (
     hf_hub_cache,
     list_models,
 )
-from llmos_shell.models.gguf import read_gguf_header
+from llmos_shell.models.gguf import read_gguf
 from llmos_shell.models.locate import embedded_model_path, resolve_model, resolve_source
 
 if sys.version_info >= (3, 11):
@@ -92,72 +92,104 @@ def write_gguf(
     return path
 
 
+def write_model_gguf(path: Path, *, file_type: int = 1, context: int = 2048) -> Path:
+    """A real GGUF model file with one tensor, written by the gguf package's own writer."""
+    import numpy as np
+    from gguf import GGUFWriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_name("Tiny")
+    writer.add_context_length(context)
+    writer.add_file_type(file_type)
+    writer.add_tensor("token_embd.weight", np.ones((64, 32), dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
 # --- the reader --------------------------------------------------------------------------------
 
 
-def test_reads_scalars_and_strings_and_skips_arrays(tmp_path: Path) -> None:
-    header = read_gguf_header(write_gguf(tmp_path / "m.gguf"))
-    assert header.version == 3 and header.kv_count == 10
-    assert header.quantization == "Q4_K_M"
-    assert header.context_length == 4096
-    assert header.architecture == "llama" and header.name == "Tiny"
-    assert header.metadata["general.size"] == 12345678901
-    assert header.metadata["tokenizer.ggml.add_bos_token"] is True
-    assert header.metadata["llama.rope.freq_base"] == pytest.approx(10000.0)
-    assert "tokenizer.ggml.tokens" not in header.metadata  # arrays are skipped
+def test_reads_the_summary_past_every_kind_of_value(tmp_path: Path) -> None:
+    # Strings, scalars of each size, a bool, arrays of strings and floats, nested arrays.
+    summary = read_gguf(write_gguf(tmp_path / "m.gguf"))
+    assert summary.version == 3 and summary.kv_count == 10 and summary.tensor_count == 0
+    assert summary.quantization == "Q4_K_M"
+    assert summary.context_length == 4096
+    assert summary.architecture == "llama" and summary.name == "Tiny"
 
 
-def test_stops_once_the_wanted_keys_are_read(tmp_path: Path) -> None:
-    # The header claims more entries than follow, and garbage comes after the fourth one:
-    # asked only for the summary, the reader never gets there.
-    data = gguf_bytes(llama_metadata()[:4], kv_count=50) + b"\xff" * 32
-    path = tmp_path / "partial.gguf"
-    path.write_bytes(data)
-    wanted = ("general.file_type", "{arch}.context_length")
-    header = read_gguf_header(path, wanted=wanted)
-    assert (header.quantization, header.context_length) == ("Q4_K_M", 4096)
+def test_reads_a_model_written_by_the_gguf_package(tmp_path: Path) -> None:
+    path = write_model_gguf(tmp_path / "real.gguf")
+    summary = read_gguf(path)
+    assert (summary.quantization, summary.context_length, summary.tensor_count) == ("F16", 2048, 1)
+    assert summary.data_end == path.stat().st_size  # the tensor's data ends the file
+
+
+def test_tensor_data_cut_short_makes_the_file_unusable(tmp_path: Path) -> None:
+    whole = write_model_gguf(tmp_path / "whole.gguf").read_bytes()
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(whole[:-100])  # the header is intact; the tensor misses its last bytes
+    with pytest.raises(GGUFError, match=f"cut short: it holds {len(whole) - 100:,} bytes"):
+        read_gguf(cut)
+
+
+def test_an_unchanged_file_is_read_from_the_cache(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "m.gguf")
+    assert read_gguf(path).quantization == "Q4_K_M"
+    assert (tmp_path / "cache" / "gguf-summaries.json").is_file()
+    # Same size and mtime: the cached summary stands, though the bytes are now garbage.
+    before = path.stat()
+    path.write_bytes(b"GGUF" + b"\xff" * (before.st_size - 4))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert read_gguf(path).quantization == "Q4_K_M"
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
     with pytest.raises(GGUFError):
-        read_gguf_header(path)  # reading on finds the garbage
+        read_gguf(path)  # a changed mtime reads the file again
 
 
 def test_reads_a_big_endian_file(tmp_path: Path) -> None:
     path = tmp_path / "be.gguf"
     path.write_bytes(gguf_bytes(llama_metadata(file_type=7, context=2048), order=">"))
-    header = read_gguf_header(path)
-    assert (header.version, header.quantization, header.context_length) == (3, "Q8_0", 2048)
+    summary = read_gguf(path)
+    assert (summary.version, summary.quantization, summary.context_length) == (3, "Q8_0", 2048)
 
 
 @pytest.mark.parametrize(
     ("data", "complaint"),
     [
         (b"PK\x03\x04" + b"\0" * 40, "magic"),
-        (b"GGUF" + struct.pack("<I", 3) + b"\0\0", "truncated"),
-        (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1 << 60), "past the end"),
-        (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string("k") + struct.pack("<I", 99), "type"),
+        (b"", "magic"),
+        (b"GGUF" + struct.pack("<I", 3) + b"\0\0", "cut short"),
+        (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1 << 60), "cut short"),
+        (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string("k") + struct.pack("<I", 99), "damaged"),
         (
             b"GGUF"
             + struct.pack("<IQQ", 3, 0, 1)
             + _string("k")
             + struct.pack("<IIQ", ARRAY, U32, 1 << 50),
-            "past the end",
+            "cut short",
         ),
-        (b"GGUF" + struct.pack("<IQQ", 1, 0, 0), "too old"),
+        (b"GGUF" + struct.pack("<IQQ", 1, 0, 0), "version 1"),
     ],
-    ids=["zip", "truncated", "huge-key", "unknown-type", "huge-array", "version-1"],
+    ids=["zip", "empty", "truncated", "huge-key", "unknown-type", "huge-array", "version-1"],
 )
 def test_a_broken_header_is_a_gguf_error(tmp_path: Path, data: bytes, complaint: str) -> None:
     path = tmp_path / "broken.gguf"
     path.write_bytes(data)
-    with pytest.raises(GGUFError, match=complaint):
-        read_gguf_header(path)
+    with pytest.raises(GGUFError, match=complaint) as caught:
+        read_gguf(path)
+    assert "\n" not in str(caught.value)
 
 
 def test_the_embedded_model_is_q4_1_with_a_context_length() -> None:
-    header = read_gguf_header(
-        embedded_model_path(), wanted=("general.file_type", "{arch}.context_length")
-    )
-    assert header.quantization == "Q4_1"
-    assert header.context_length is not None and header.context_length > 0
+    summary = read_gguf(embedded_model_path())
+    assert summary.quantization == "Q4_1"
+    assert summary.context_length is not None and summary.context_length > 0
+    assert summary.data_end == embedded_model_path().stat().st_size
     entry = embedded_entry()
     assert entry.error is None and entry.quantization == "Q4_1"
     assert entry.size_bytes == embedded_model_path().stat().st_size
