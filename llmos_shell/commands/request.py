@@ -84,11 +84,24 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     else:
         assert isinstance(events, ConsoleEvents)
         events.finish()
+    _offer_drafts(app, out, interactive=confirmer is not deny_all)
     if app.audit.last_error:
         warn(err, [app.audit.last_error])
     if args.debug:
         print_stats(app, err)
     return int(outcome.status.exit_status)
+
+
+def _offer_drafts(app: App, out: Console, *, interactive: bool) -> None:
+    """Automations the schedule tool proposed: asked about here, or only named when no one is."""
+    from llmos_shell.scheduler.drafts import pending
+
+    if not pending():
+        return
+    from llmos_shell.ui.console import terminal_ask
+    from llmos_shell.ui.jobs import JobsView
+
+    JobsView(app, out, ask=terminal_ask if interactive else None).offer_drafts()
 
 
 def print_stats(app: App, out: Console) -> None:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import Risk, ToolCall, Verdict
 from llmos_shell.errors import LlmosError
-from llmos_shell.scheduler import phrases, triggers
-from llmos_shell.scheduler.spec import JobSpec, TriggerSpec
+from llmos_shell.scheduler import phrases
+from llmos_shell.scheduler.spec import JobSpec, TriggerSpec, local_zone_name, zone
 from llmos_shell.session import Session, Step
 
 if TYPE_CHECKING:
@@ -83,8 +83,7 @@ class Proposal:
 
 def job_now(app: App) -> datetime:
     """The time now in the automations' time zone."""
-    tz = triggers.zone(triggers.local_zone_name(app.config.settings.timezone))
-    return datetime.now(tz)
+    return datetime.now(zone(local_zone_name(app.config.settings.timezone)))
 
 
 def propose(
@@ -96,6 +95,8 @@ def propose(
     cancel: threading.Event | None = None,
 ) -> Proposal:
     """Read `text` ("every weekday at 9 show me disk usage"), or `when` and `text` as the action."""
+    from llmos_shell.scheduler import triggers
+
     now = now or job_now(app)
     if when is not None:
         trigger, phrase, action = phrases.read_when(when, now), when.strip(), text.strip()

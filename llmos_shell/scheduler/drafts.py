@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from llmos_shell.errors import LlmosError, ToolError
@@ -34,15 +35,12 @@ def offer(when: str, action: str) -> dict[str, Any]:
     """Read the time, keep the draft, and say what happens next (for the model)."""
     from llmos_shell.config import load_config
     from llmos_shell.scheduler import phrases, triggers
-    from llmos_shell.scheduler.spec import shown_moment
+    from llmos_shell.scheduler.spec import local_zone_name, shown_moment, zone
 
     if not action.strip():
         raise ToolError("say what the automation should do, e.g. 'show me disk usage'")
     try:
-        zone = triggers.zone(triggers.local_zone_name(load_config().settings.timezone))
-        from datetime import datetime
-
-        now = datetime.now(zone)
+        now = datetime.now(zone(local_zone_name(load_config().settings.timezone)))
         trigger = phrases.read_when(when, now)
         runs = triggers.checked(trigger, now)
     except LlmosError as exc:
@@ -56,6 +54,12 @@ def offer(when: str, action: str) -> dict[str, Any]:
         "action": action.strip(),
         "status": "not created yet: the person is shown its calls and their risk, and asked",
     }
+
+
+def pending() -> bool:
+    """Whether any draft waits."""
+    with _lock:
+        return bool(_drafts)
 
 
 def take() -> list[Draft]:

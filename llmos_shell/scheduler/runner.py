@@ -10,6 +10,7 @@ first call and its outcome after the last, so a run cut off by a crash shows as 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -97,6 +98,11 @@ def run_job(
         store.finish_run(run_id, status="failed", summary=why, detail=[], duration_s=0.0)
         return RunOutcome(run_id, "failed", why, [], 0.0)
     spec = record.spec
+    still = [run for run in store.running(job_id) if _running_elsewhere(run.pid, run.host)]
+    if still:
+        why = f"skipped: run {still[0].id} of this automation is still going (pid {still[0].pid})"
+        skipped = store.record_unrun(job_id, status="skipped", scheduled_for=scheduled_for, summary=why)
+        return RunOutcome(skipped, "skipped", why, [], 0.0)
     once = spec.trigger.kind == "date" and reason == "scheduled"
     run_id = store.start_run(
         job_id, reason=reason, scheduled_for=scheduled_for, runner=runner, finishes_job=once
@@ -135,12 +141,26 @@ def run_job(
             detail.append(entry)
             break
         entry["output"] = _cut(_as_text(result.data), DETAIL_CHARS)
-        summaries.append(f"{call.tool}: {_cut(_as_text(result.data), SUMMARY_CHARS // len(spec.calls))}")
+        summaries.append(f"{call.tool}: {_cut(summarize(result.data), SUMMARY_CHARS // len(spec.calls))}")
         detail.append(entry)
     duration = time.monotonic() - started
     summary = _cut("; ".join(summaries), SUMMARY_CHARS)
     store.finish_run(run_id, status=status, summary=summary, detail=detail, duration_s=duration)
     return RunOutcome(run_id, status, summary, detail, duration)
+
+
+def _running_elsewhere(pid: int | None, host: str | None) -> bool:
+    """Whether the process that started a run may still be running it."""
+    import psutil
+
+    if host != socket.gethostname():
+        return True  # another machine's daemon: its lock says it is alive
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def call_session(app: App, confirmer: Callable[..., Approval], timeout_s: float) -> Session:
@@ -149,6 +169,23 @@ def call_session(app: App, confirmer: Callable[..., Approval], timeout_s: float)
     session = app.session(confirmer=confirmer, planning=False)
     session.tool_timeout_s = timeout_s
     return session
+
+
+def summarize(data: Any) -> str:
+    """A tool's output in a line: a command's output, a row count, a record's values."""
+    if isinstance(data, dict) and "stdout" in data:
+        text = str(data.get("stdout") or "").strip() or str(data.get("stderr") or "").strip() or "(no output)"
+        code = data.get("exit_code")
+        return text if code in (0, None) else f"exit status {code}: {text}"
+    if isinstance(data, list):
+        return f"{len(data)} rows" + (f", first: {_as_text(data[0])}" if data else "")
+    if isinstance(data, dict):
+        rows = {k: v for k, v in data.items() if isinstance(v, list)}
+        plain = {k: v for k, v in data.items() if not isinstance(v, (list, dict))}
+        parts = [f"{k} {v}" for k, v in plain.items() if f"{k}_human" not in data]
+        parts += [f"{len(v)} {k}" for k, v in rows.items()]
+        return ", ".join(parts) or _as_text(data)
+    return _as_text(data)
 
 
 def _as_text(data: Any) -> str:

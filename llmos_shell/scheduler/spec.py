@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from llmos_shell.calls import Risk, ToolCall
 from llmos_shell.errors import LlmosError
@@ -75,6 +76,29 @@ class TriggerSpec:
         if not isinstance(data.get("timezone"), str) or not isinstance(data.get("text"), str):
             raise SpecError("the trigger has no time zone or text")
         return cls(data["kind"], dict(fields), data["timezone"], data["text"])
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone called `name`; one sentence when there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"there is no time zone called {name!r}; set timezone to a name such as "
+            "Europe/Paris or America/New_York (or leave it empty for this machine's)"
+        ) from None
+
+
+def local_zone_name(setting: str | None) -> str:
+    """The time zone automations use: the setting, else this machine's own."""
+    if setting:
+        return setting
+    from tzlocal import get_localzone_name
+
+    try:
+        return get_localzone_name() or "UTC"
+    except Exception:  # tzlocal raises its own errors for odd /etc/localtime set-ups
+        return "UTC"
 
 
 def make_trigger(kind: str, fields: dict[str, Any], now: datetime) -> TriggerSpec:

@@ -8,17 +8,17 @@ counts 24 hours, so 09:00 would become 08:00 or 10:00).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from llmos_shell.scheduler.phrases import ScheduleError
-from llmos_shell.scheduler.spec import TriggerSpec
+from llmos_shell.scheduler.spec import ScheduleError, TriggerSpec, local_zone_name, zone
+
+__all__ = ["ScheduleError", "build", "checked", "local_zone_name", "next_runs", "zone"]
 
 
 class DailyCronTrigger(CronTrigger):
@@ -34,8 +34,11 @@ class DailyCronTrigger(CronTrigger):
     ) -> datetime | None:
         """The next fire time, skipping the second pass through a repeated hour."""
         fire = super().get_next_fire_time(previous_fire_time, now)
-        while fire is not None and self._fixed_hours and fire.fold == 1 and _ambiguous(fire):
-            fire = super().get_next_fire_time(fire, fire + timedelta(seconds=1))
+        for _ in range(3):  # at most a few repeated moments in a row
+            if fire is None or not (self._fixed_hours and fire.fold == 1 and _repeated(fire)):
+                break
+            after = fire.astimezone(timezone.utc) + timedelta(seconds=1)  # not wall-clock arithmetic
+            fire = super().get_next_fire_time(fire, after)
         return fire
 
 
@@ -70,31 +73,10 @@ class OnceTrigger(DateTrigger):
     """One run at a date (APScheduler's own date trigger)."""
 
 
-def _ambiguous(moment: datetime) -> bool:
-    return moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset()
-
-
-def zone(name: str) -> ZoneInfo:
-    """The IANA time zone called `name`; one sentence when there is none."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(
-            f"there is no time zone called {name!r}; set timezone to a name such as "
-            "Europe/Paris or America/New_York (or leave it empty for this machine's)"
-        ) from None
-
-
-def local_zone_name(setting: str | None) -> str:
-    """The time zone automations use: the setting, else this machine's own."""
-    if setting:
-        return setting
-    from tzlocal import get_localzone_name
-
-    try:
-        return get_localzone_name() or "UTC"
-    except Exception:  # tzlocal raises its own errors for odd /etc/localtime set-ups
-        return "UTC"
+def _repeated(moment: datetime) -> bool:
+    """Whether this wall-clock time happens twice (the clocks go back over it)."""
+    first, second = moment.replace(fold=0).utcoffset(), moment.replace(fold=1).utcoffset()
+    return first is not None and second is not None and first > second
 
 
 def build(spec: TriggerSpec) -> BaseTrigger:

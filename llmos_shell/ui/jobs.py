@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from llmos_shell.calls import Risk
-from llmos_shell.scheduler import creation
 from llmos_shell.scheduler.location import store_exists, store_url
 from llmos_shell.scheduler.spec import shown_moment
 from llmos_shell.ui.render import RISK_STYLE, format_call, render_call
@@ -61,7 +60,9 @@ class JobsView:
 
     def now(self) -> datetime:
         """The time now in the automations' time zone."""
-        return creation.job_now(self.app)
+        from llmos_shell.scheduler.spec import local_zone_name, zone
+
+        return datetime.now(zone(local_zone_name(self.app.config.settings.timezone)))
 
     # -- creating --------------------------------------------------------------------------
 
@@ -101,6 +102,8 @@ class JobsView:
 
     def _approval(self, risk: Risk) -> str | None:
         """Who approved: the flags, the person's yes, or None (said so)."""
+        from llmos_shell.scheduler import creation
+
         needs_yes = creation.approval_needed(risk, yes=self.yes, yes_destructive=self.yes_destructive)
         if self.ask is None:
             if not needs_yes:
@@ -129,6 +132,8 @@ class JobsView:
 
     def add(self, text: str, *, when: str | None = None, misfire: str = "run-once") -> int | None:
         """Read, plan, show, ask, store: the whole of `llmos jobs add` and `/jobs add`."""
+        from llmos_shell.scheduler import creation
+
         with self.console.status("Planning the automation…"):
             proposal = creation.propose(self.app, text, when=when, now=self.now())
         return self.create(proposal, misfire=misfire)
@@ -262,6 +267,102 @@ class JobsView:
             for entry in messages:
                 self.console.print("  " + _entry_line(entry, now))
         self.store.mark_seen([e.id for e in entries])
+
+
+    def offer_drafts(self) -> None:
+        """Ask about each automation the schedule tool proposed during the last request."""
+        from llmos_shell.errors import LlmosError
+        from llmos_shell.scheduler.drafts import take
+
+        for draft in take():
+            if self.ask is None:  # the model proposed it and no one saw its calls: never create
+                self.console.print(
+                    f"[yellow]The automation '{escape(draft.when)} {escape(draft.action)}' was not "
+                    f'created: no one is here to approve it; run llmos jobs add "{escape(draft.when)} '
+                    f'{escape(draft.action)}" in a terminal.[/]'
+                )
+                continue
+            try:
+                self.add(draft.action, when=draft.when)
+            except LlmosError as exc:
+                self.console.print(f"[red]{escape(str(exc))}[/]")
+
+    def offer_habit(self) -> None:
+        """Offer, once, a request the person keeps making at about the same time."""
+        from llmos_shell.errors import LlmosError
+        from llmos_shell.safety.audit import AuditLog
+        from llmos_shell.scheduler.habits import HabitMemory, habit_to_offer
+
+        if self.ask is None:
+            return
+        paths = self.app.config.paths
+        memory = HabitMemory(paths.state_dir / "habits.json")
+        automated = []
+        if store_exists(self.app.config):
+            automated = [r.spec.action for r in self.store.jobs() if r.spec is not None]
+        habit = habit_to_offer(AuditLog(paths.audit_log).read(), self.now().tzinfo or _utc(), memory, automated)
+        if habit is None:
+            return
+        self.console.print(
+            f"You asked [bold]{escape(habit.request)}[/] on {len(habit.days)} days at about "
+            f"{habit.hour:02d}:{habit.minute:02d}. Make it an automation, {habit.phrase}?"
+        )
+        try:
+            answer = self.ask("[y]es / [n]o: ", "").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            answer = "n"
+        if answer not in ("y", "yes"):
+            memory.remember(habit.key, "declined")
+            self.console.print("[dim]Not offered again.[/]")
+            return
+        memory.remember(habit.key, "accepted")
+        try:
+            self.add(habit.request, when=habit.phrase)
+        except LlmosError as exc:
+            self.console.print(f"[red]{escape(str(exc))}[/]")
+
+    def slash(self, rest: str) -> None:
+        """/jobs [list | add WHEN WHAT | show N | pause N | resume N | remove N | run-now N | history [N]]."""
+        from llmos_shell.errors import LlmosError
+        from llmos_shell.scheduler.runner import run_job
+
+        action, _, argument = rest.strip().partition(" ")
+        action, argument = action or "list", argument.strip()
+        numbered = ("show", "pause", "resume", "remove", "run-now", "run")
+        if action == "add":
+            if not argument:
+                raise LlmosError('say when and what: /jobs add every weekday at 9 show me disk usage')
+            self.add(argument)
+            return
+        if action == "list":
+            self.list_jobs()
+            return
+        if action == "history":
+            self.history(int(argument) if argument.isdigit() else None)
+            return
+        if action not in numbered:
+            raise LlmosError(f"/jobs {action} is not a /jobs action; they are list, add, {', '.join(numbered[:-1])} and history")
+        if not argument.isdigit():
+            raise LlmosError(f"say which automation: /jobs {action} N (the numbers are in /jobs)")
+        number = int(argument)
+        if action == "show":
+            self.show_job(number)
+        elif action in ("run-now", "run"):
+            outcome = run_job(self.store, self.app, number, reason="run-now", scheduled_for=None, runner="cli")
+            style = STATUS_STYLE.get(outcome.status, "white")
+            self.console.print(f"Automation {number}: [{style}]{outcome.status}[/] — {escape(outcome.summary)}")
+        elif action == "remove":
+            self.store.remove_job(number)
+            self.console.print(f"Automation {number} removed.")
+        else:
+            self.store.set_state(number, "paused" if action == "pause" else "active")
+            self.console.print(f"Automation {number} {action}d.")
+
+
+def _utc() -> Any:
+    from datetime import timezone
+
+    return timezone.utc
 
 
 def creation_misfire_words(policy: str) -> str:

@@ -36,6 +36,8 @@ HEAVY_MODULES = (
     "prompt_toolkit",
     "tree_sitter",
     "psutil",
+    "apscheduler",
+    "sqlalchemy",
 )
 DISK_REQUEST = "how much disk space is free?"
 PLANNED_CALL = re.compile(r"^[→✗] (\w+)\(", re.MULTILINE)
