@@ -15,8 +15,8 @@ import pytest
 
 from llmos_shell.app import App
 from llmos_shell.scheduler.daemon import Daemon
-from llmos_shell.scheduler.store import JOBS, Store
 from llmos_shell.scheduler.spec import make_trigger
+from llmos_shell.scheduler.store import JOBS, Store
 from tests.unit.scheduler.conftest import PARIS, job, shell
 
 WAIT_S = 20.0

@@ -12,7 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from llmos_shell.scheduler import triggers
-from llmos_shell.scheduler.phrases import ScheduleError, looks_like_automation, read_when, split_request
+from llmos_shell.scheduler.phrases import (
+    ScheduleError,
+    looks_like_automation,
+    read_when,
+    split_request,
+)
 from llmos_shell.scheduler.spec import shown_moment
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,7 @@ def test_a_daily_job_runs_once_a_day_at_its_hour_across_a_dst_change(start: date
     assert len(local) == 8 // step
     dates = [run.date() for run in local]
     assert len(set(dates)) == len(dates), f"two runs on one day: {local}"
-    assert all((b - a).days == step for a, b in zip(dates, dates[1:], strict=False))
+    assert all((b - a).days == step for a, b in itertools.pairwise(dates))
     hour = 9 if "9" in phrase else 2
     offsets = {run.utcoffset() for run in local}
     assert len(offsets) == 2, "the test should cross the change"
