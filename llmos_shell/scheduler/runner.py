@@ -231,7 +231,7 @@ def run_scheduled(job_id: int, scheduled_for: str | None = None, reason: str = "
         runtime.app,
         job_id,
         reason=reason,
-        scheduled_for=scheduled_for,
+        scheduled_for=scheduled_for if reason == "scheduled" else None,
         runner="daemon",
         cancel=runtime.cancel,
     )
