@@ -107,7 +107,7 @@ class JobsView:
         needs_yes = creation.approval_needed(risk, yes=self.yes, yes_destructive=self.yes_destructive)
         if self.ask is None:
             if not needs_yes:
-                return "--yes flag" if risk is not Risk.READ_ONLY else "person (read-only, asked for it)"
+                return "--yes flag" if risk is not Risk.READ_ONLY else "the person who added it (read-only: no yes needed)"
             flag = "--yes-destructive" if risk is Risk.DESTRUCTIVE else "--yes"
             self.console.print(
                 f"[yellow]Not created: it is {risk.value} and no one is here to approve it; "

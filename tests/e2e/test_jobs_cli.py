@@ -136,3 +136,12 @@ def test_status_and_stop_say_when_no_daemon_runs(capsys: pytest.CaptureFixture[s
     assert code == 1 and "llmos daemon is not running" in out
     code, _, err = llmos(capsys, "daemon", "stop")
     assert code == 1 and err.strip() == "llmos: error: the daemon is not running; start it with `llmos daemon start`"
+
+
+def test_an_automation_typed_as_a_request_takes_the_same_flow(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = llmos(capsys, "--dry-run", "every weekday at 9 !df -h")
+    assert code == 0 and "New automation: Mon-Fri at 09:00" in out and not jobs()
+    code, out, _ = llmos(capsys, "every weekday at 9 !df -h")
+    assert code == 0 and "Automation 1 created" in out and jobs() == [1]
+    code, out, _ = llmos(capsys, "every night at 2 !rm -r /tmp/nothing-here")
+    assert code == 3 and "Not created: it is destructive" in out and jobs() == [1]
