@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 
 from llmos_shell.commands import base
 from llmos_shell.errors import ExitStatus
@@ -75,4 +77,10 @@ def _run_foreground(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     with base.opened_app(args) as app:
-        return Daemon(app).run()
+        code = Daemon(app).run()
+    # Every run is logged and the lock is free; a tool thread still inside a call that was
+    # cancelled (a shell command until its own time limit) must not keep the process alive.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
