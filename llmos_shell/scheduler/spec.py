@@ -245,6 +245,8 @@ class JobSpec:
             risk = Risk(approved.get("risk"))
         except ValueError:
             raise SpecError(f"the approved risk {approved.get('risk')!r} is not a known risk") from None
+        if risk.rank >= Risk.PRIVILEGED.rank:  # never approved in advance, so never stored
+            raise SpecError(f"the approved risk {risk.value!r} is one no automation may have")
         limits = data.get("limits") or {}
         misfire = (data.get("misfire") or {}).get("policy", "run-once")
         if misfire not in MISFIRE_POLICIES:

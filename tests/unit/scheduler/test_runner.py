@@ -11,6 +11,7 @@ from llmos_shell.app import App
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.scheduler.runner import UnattendedConfirmer, run_job
+from llmos_shell.scheduler.spec import JobSpec, SpecError
 from llmos_shell.scheduler.store import Store
 from tests.unit.scheduler.conftest import job, shell
 
@@ -102,13 +103,10 @@ def test_the_unattended_confirmer_compares_ranks_and_never_asks(
         assert confirmer.refusals
 
 
-def test_any_level_ranked_above_the_approved_one_is_refused_without_naming_it(app: App) -> None:
-    class Above:
-        """A risk level this code has never heard of, ranked above all it knows."""
-
-        value = "unknown"
-        rank = max(risk.rank for risk in Risk) + 1
-
-    confirmer = UnattendedConfirmer(job(shell("ls"), risk=Risk.PRIVILEGED), job_id=1)
-    approval = confirmer(shell("ls"), app.registry.get("run_shell"), decision(Above))  # type: ignore[arg-type]
-    assert not approval.approved and "unknown now, above the privileged" in approval.by
+def test_the_top_level_unknown_is_refused_by_rank_and_never_stored_as_approved(app: App) -> None:
+    confirmer = UnattendedConfirmer(job(shell("ls"), risk=Risk.DESTRUCTIVE), job_id=1)
+    approval = confirmer(shell("ls"), app.registry.get("run_shell"), decision(Risk.UNKNOWN))
+    assert not approval.approved and "unknown now, above the destructive" in approval.by
+    stored = job(shell("ls"), risk=Risk.UNKNOWN).dumps()
+    with pytest.raises(SpecError, match="'unknown' is one no automation may have"):
+        JobSpec.loads(stored)
