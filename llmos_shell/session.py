@@ -2,7 +2,7 @@
 
 `Session` is the one place where a call is decided, approved, executed and audited. The
 interactive shell, one-shot mode and `suggest` all go through `Session.run_call` (the
-scheduler and an MCP server will too); only the confirmer differs. Whoever is (or is not)
+scheduler's unattended runs, and an MCP server, do too); only the confirmer differs. Whoever is (or is not)
 watching is handed in as a callback, and one `cancel` event stops the model or the tool.
 """
 

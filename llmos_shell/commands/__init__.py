@@ -72,6 +72,27 @@ COMMANDS: tuple[Command, ...] = (
         arguments="add_arguments",
     ),
     Command(
+        "jobs",
+        "llmos_shell.commands.jobs",
+        (
+            ('jobs add "WHEN WHAT"', "an automation, e.g. every weekday at 9 show disk usage"),
+            ("jobs list|show|history", "also pause, resume, remove, run-now an automation"),
+        ),
+        arguments="add_arguments",
+    ),
+    Command(
+        "daemon",
+        "llmos_shell.commands.daemon",
+        (("daemon start|stop|status", "the scheduler of automations (install: at login)"),),
+        arguments="add_arguments",
+    ),
+    Command(
+        "inbox",
+        "llmos_shell.commands.inbox",
+        (("inbox", "what automations did and said while you were away"),),
+        arguments="add_arguments",
+    ),
+    Command(
         "stats",
         "llmos_shell.commands.stats",
         (("stats", "tokens per second, time and memory per backend and model"),),

@@ -69,6 +69,8 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     if request is None:
         return int(ExitStatus.USAGE)
     out = wide_console()
+    if not args.json and _is_automation(app, request):
+        return _add_automation(app, out, request, args)
     confirmer: Any = deny_all
     if sys.stdin.isatty() and not args.json:
         from llmos_shell.ui.removal import TRASH_TOOL
@@ -84,11 +86,48 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     else:
         assert isinstance(events, ConsoleEvents)
         events.finish()
+    _offer_drafts(app, out, interactive=confirmer is not deny_all)
     if app.audit.last_error:
         warn(err, [app.audit.last_error])
     if args.debug:
         print_stats(app, err)
     return int(outcome.status.exit_status)
+
+
+def _is_automation(app: App, request: str) -> bool:
+    """A plain automation request ("every weekday at 9 ..."): its time is read, not planned."""
+    from datetime import datetime
+
+    from llmos_shell.scheduler.phrases import looks_like_automation
+    from llmos_shell.scheduler.spec import local_zone_name, zone
+
+    return looks_like_automation(request, datetime.now(zone(local_zone_name(app.config.settings.timezone))))
+
+
+def _add_automation(app: App, out: Console, request: str, args: argparse.Namespace) -> int:
+    """The automation flow of `llmos jobs add`, for a request typed as a request."""
+    from llmos_shell.scheduler import creation
+    from llmos_shell.ui.console import terminal_ask
+    from llmos_shell.ui.jobs import JobsView
+
+    ask = terminal_ask if sys.stdin.isatty() else None
+    view = JobsView(app, out, ask=ask, yes=args.yes, yes_destructive=args.yes_destructive)
+    if args.dry_run:
+        view.show_proposal(creation.propose(app, request, now=view.now()))
+        return int(ExitStatus.OK)
+    return int(ExitStatus.OK if view.add(request) is not None else ExitStatus.DECLINED)
+
+
+def _offer_drafts(app: App, out: Console, *, interactive: bool) -> None:
+    """Automations the schedule tool proposed: asked about here, or only named when no one is."""
+    from llmos_shell.scheduler.drafts import pending
+
+    if not pending():
+        return
+    from llmos_shell.ui.console import terminal_ask
+    from llmos_shell.ui.jobs import JobsView
+
+    JobsView(app, out, ask=terminal_ask if interactive else None).offer_drafts()
 
 
 def print_stats(app: App, out: Console) -> None:

@@ -109,6 +109,16 @@ class Settings(BaseSettings):
         description="a Chroma server (http://HOST:PORT) that keeps the memories instead of "
         "<data dir>/memory, for sharing them between machines; empty means this machine",
     )
+    jobs_database_url: str = pydantic.Field(
+        "",
+        description="the automations' job store: a PostgreSQL URL such as "
+        "postgresql://me@dbhost/llmos; empty means SQLite in the data dir (jobs.sqlite)",
+    )
+    timezone: str = pydantic.Field(
+        "",
+        description="the IANA time zone automations run in, such as Europe/Paris; empty means "
+        "this machine's",
+    )
 
     @classmethod
     def settings_customise_sources(  # type: ignore[override]

@@ -28,6 +28,7 @@ TAGS = frozenset(
         "processes", "kill", "system", "network", "shell", "no_tool", "typo", "vague",
         "followup", "cwd", "slang", "long", "polite", "command_style", "question", "ambiguous",
         "memory",
+        "notify", "schedule",
     }
 )  # fmt: skip
 TOOL_TAG = {
@@ -50,6 +51,8 @@ TOOL_TAG = {
     "run_shell": "shell",
     "system_info": "system",
     "network_info": "network",
+    "notify": "notify",
+    "schedule": "schedule",
     None: "no_tool",
 }
 SIZE_ARGS = {("find_files", "min_size"), ("find_files", "max_size")}

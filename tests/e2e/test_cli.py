@@ -41,6 +41,8 @@ HEAVY_MODULES = (
     "httpx2",
     "huggingface_hub",
     "gguf",
+    "apscheduler",
+    "sqlalchemy",
 )
 DISK_REQUEST = "how much disk space is free?"
 PLANNED_CALL = re.compile(r"^[→✗] (\w+)\(", re.MULTILINE)

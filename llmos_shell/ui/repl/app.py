@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from prompt_toolkit import PromptSession
@@ -164,6 +165,7 @@ class Repl:
             self.console.print(f"[yellow]warning: {escape(warning)}[/]")
         self._load_model()
         self.console.print("[bold]llmos[/] — ask in plain words; /help for help, Ctrl-D to leave.")
+        self._automations_at_start()
         while True:
             try:
                 line = self.prompt_session.prompt("llmos> ")
@@ -227,6 +229,9 @@ class Repl:
         if self.state.model_error:
             self.console.print(f"[red]{escape(self.state.model_error)}[/]")
             return
+        if self._is_automation(text):
+            self.jobs().add(text)  # the time is read, not guessed: the model never decides when
+            return
         confirmer = InteractiveConfirmer(
             self.console, self._ask, trash=TRASH_TOOL in self.app.registry
         )
@@ -243,6 +248,47 @@ class Repl:
             self.console.print("[yellow]Cancelled.[/]")
         elif outcome.answer is None and not outcome.steps:
             self.console.print("[dim](no answer)[/]")
+        from llmos_shell.scheduler.drafts import pending
+
+        if pending():  # automations the schedule tool proposed: the person decides
+            self.jobs().offer_drafts()
+
+    # -- automations -----------------------------------------------------------------------
+
+    def jobs(self) -> Any:
+        """Automations at this prompt (imported when first needed: it brings APScheduler)."""
+        from llmos_shell.ui.jobs import JobsView
+
+        return JobsView(self.app, self.console, ask=self._ask)
+
+    def _is_automation(self, text: str) -> bool:
+        from llmos_shell.scheduler.phrases import looks_like_automation
+        from llmos_shell.scheduler.spec import local_zone_name, zone
+
+        now = datetime.now(zone(local_zone_name(self.app.config.settings.timezone)))
+        return looks_like_automation(text, now)
+
+    def _automations_at_start(self) -> None:
+        """What ran while the person was away, then (once) a habit worth automating."""
+        from llmos_shell.scheduler.location import store_exists
+
+        try:
+            if store_exists(self.app.config):
+                self.jobs().away_report()
+            if not self.state.model_error:
+                self.jobs().offer_habit()
+        except LlmosError as exc:
+            self.console.print(f"[yellow]warning: {escape(str(exc))}[/]")
+
+    @slash_command("/jobs", "automations: /jobs, /jobs add WHEN WHAT, /jobs show|pause|resume|remove|run-now N, /jobs history")
+    def show_jobs(self, rest: str) -> None:
+        """List, add, show, pause, resume, remove or run an automation."""
+        self.jobs().slash(rest)
+
+    @slash_command("/inbox", "what automations did and said (/inbox all for everything)")
+    def show_inbox(self, rest: str) -> None:
+        """The unread inbox, then marked read."""
+        self.jobs().inbox(everything=rest.strip() == "all")
 
     def _ask(self, message: str, default: str) -> str:
         return self._ask_session.prompt(message, default=default)
@@ -303,7 +349,8 @@ class Repl:
         if command is None:
             known = ", ".join(SLASH_COMMANDS)
             self.console.print(
-                f"[yellow]Unknown command {escape(name)}; the commands are {known}.[/]"
+                f"[yellow]Unknown command {escape(name)}; the commands are {known}.[/]",
+                soft_wrap=True,  # one sentence, however many commands there are
             )
             return None
         return command.handler(self, rest.strip())

@@ -1,0 +1,112 @@
+"""Unattended runs: the approved calls through Session.run_call, with a confirmer that never asks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmos_shell.app import App
+from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
+from llmos_shell.safety.audit import AuditLog
+from llmos_shell.scheduler.runner import UnattendedConfirmer, run_job
+from llmos_shell.scheduler.spec import JobSpec, SpecError
+from llmos_shell.scheduler.store import Store
+from tests.unit.scheduler.conftest import job, shell
+
+
+class NoInput:
+    """A stdin that fails the test if anything tries to ask the person."""
+
+    def readline(self, *args: object) -> str:
+        raise AssertionError("an unattended run asked for input")
+
+    read = readline
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def nobody_at_the_keyboard(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", NoInput())
+
+
+def test_an_approved_read_only_job_runs_and_is_logged_before_and_after(app: App, store: Store) -> None:
+    number = store.add_job(job(shell("echo hello from the job")))
+    outcome = run_job(store, app, number, reason="run-now", scheduled_for=None, runner="cli")
+    assert (outcome.status, outcome.summary) == ("ok", "run_shell: hello from the job")
+    (run,) = store.runs(number)
+    assert run.status == "ok" and run.started_at and run.finished_at and run.runner == "cli"
+    assert run.detail[0]["approved_by"] == "policy"  # read-only: the policy allows it, no one is asked
+    assert [e.title for e in store.inbox()] == [f"automation {number}: ok"]
+
+
+def test_a_run_that_needs_more_than_its_approved_risk_is_refused_and_logged(
+    app: App, store: Store, tmp_path: Path
+) -> None:
+    target = tmp_path / "written-by-the-job.txt"
+    number = store.add_job(job(shell(f"echo hi > {target}"), risk=Risk.READ_ONLY))
+    outcome = run_job(store, app, number, reason="scheduled", scheduled_for=None, runner="daemon")
+    assert outcome.status == "refused"
+    assert not target.exists(), "the refused call ran"
+    (run,) = store.runs(number)
+    assert run.status == "refused"
+    assert "it is write now, above the read-only approved at creation" in run.summary
+    (audited,) = AuditLog(app.config.paths.audit_log).read()
+    assert audited["outcome"] == {"status": "not run"}
+    assert audited["request"] == f"automation {number}: the test action"
+    assert audited["approved_by"] is None  # the audit keeps who approved only for calls that ran
+    assert store.inbox()[0].title == f"automation {number}: refused"
+
+
+def test_a_destructive_call_within_its_approval_runs_and_one_beyond_stops_the_run(
+    app: App, store: Store, tmp_path: Path
+) -> None:
+    doomed = tmp_path / "old.log"
+    doomed.write_text("x")
+    kept = tmp_path / "kept.txt"
+    number = store.add_job(
+        job(shell(f"rm {doomed}"), shell(f"sudo touch {kept}"), risk=Risk.DESTRUCTIVE)
+    )
+    outcome = run_job(store, app, number, reason="scheduled", scheduled_for=None, runner="daemon")
+    assert not doomed.exists()
+    assert outcome.detail[0]["approved_by"] == f"automation {number}, approved by person at creation"
+    assert outcome.status == "refused" and not kept.exists()
+    assert [d["tool"] for d in outcome.detail] == ["run_shell", "run_shell"]
+    assert "privileged now, above the destructive approved" in outcome.detail[1]["refused"]
+
+
+def decision(risk: Risk, **kw: object) -> Decision:
+    return Decision(Verdict.ASK, risk, "test", **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "seen", "why"),
+    [
+        (shell("rm -r ~/tmp"), decision(Risk.DESTRUCTIVE), None),
+        (shell("rm -r ~/tmp"), decision(Risk.PRIVILEGED), "privileged now, above the destructive"),
+        (shell("rm -r ~/other"), decision(Risk.READ_ONLY), "not one of the calls approved"),
+        (shell("rm -r ~/tmp"), decision(Risk.WRITE, sensitive=("~/.ssh/id_rsa",)), "touches secrets"),
+        (shell("rm -r ~/tmp"), decision(Risk.WRITE, parsed=False), "cannot be read"),
+    ],
+)
+def test_the_unattended_confirmer_compares_ranks_and_never_asks(
+    call: ToolCall, seen: Decision, why: str | None, app: App
+) -> None:
+    confirmer = UnattendedConfirmer(job(shell("rm -r ~/tmp"), risk=Risk.DESTRUCTIVE), job_id=7)
+    approval = confirmer(call, app.registry.get("run_shell"), seen)
+    assert approval.approved is (why is None)
+    if why is not None:
+        assert why in approval.by and approval.by.startswith("automation 7 (unattended)")
+        assert confirmer.refusals
+
+
+def test_the_top_level_unknown_is_refused_by_rank_and_never_stored_as_approved(app: App) -> None:
+    confirmer = UnattendedConfirmer(job(shell("ls"), risk=Risk.DESTRUCTIVE), job_id=1)
+    approval = confirmer(shell("ls"), app.registry.get("run_shell"), decision(Risk.UNKNOWN))
+    assert not approval.approved and "unknown now, above the destructive" in approval.by
+    stored = job(shell("ls"), risk=Risk.UNKNOWN).dumps()
+    with pytest.raises(SpecError, match="'unknown' is one no automation may have"):
+        JobSpec.loads(stored)
