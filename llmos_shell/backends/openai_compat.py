@@ -54,19 +54,46 @@ _REJECTED_BODY = {400, 415, 422, 500, 501}
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "schema", "grammar")
 
 
+# What a server's own schema converter may expand into one grammar rule per step: length
+# bounds of thousands crash llama-cpp-python's server (its parser rejects the grammar it
+# makes, and sampling with none kills the process). The token limit bounds a call instead.
+_SERVER_MAX_LENGTH = 256
+_SERVER_MAX_ITEMS = 64
+
+
+def _for_server(node: Any) -> Any:
+    """The schema as sent to a server: long length bounds dropped, item counts capped."""
+    if isinstance(node, list):
+        return [_for_server(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if (
+            key in ("maxLength", "minLength")
+            and isinstance(value, int)
+            and value > _SERVER_MAX_LENGTH
+        ):
+            continue
+        if key == "maxItems" and isinstance(value, int) and value > _SERVER_MAX_ITEMS:
+            value = _SERVER_MAX_ITEMS
+        out[key] = _for_server(value)
+    return out
+
+
 def _json_schema_form(schema: dict[str, Any]) -> dict[str, Any]:
     """OpenAI's spelling: vLLM, llama.cpp's server, Ollama, LM Studio."""
     return {
         "response_format": {
             "type": "json_schema",
-            "json_schema": {"name": "action", "schema": schema, "strict": True},
+            "json_schema": {"name": "action", "schema": _for_server(schema), "strict": True},
         }
     }
 
 
 def _json_object_form(schema: dict[str, Any]) -> dict[str, Any]:
     """The older spelling with the schema beside the type: llama-cpp-python's server."""
-    return {"response_format": {"type": "json_object", "schema": schema}}
+    return {"response_format": {"type": "json_object", "schema": _for_server(schema)}}
 
 
 _FORMS: tuple[tuple[str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (

@@ -62,3 +62,31 @@ def drop_ungrounded(call: ToolCall, tool: Tool, grounding: str) -> ToolCall:
     return call if kept == call.arguments else ToolCall(call.tool, kept)
 
 
+
+
+def restate_places(call: ToolCall, request: str, before: ToolCall | None, asked: str) -> ToolCall:
+    """A follow-up that names a new place ("the same for Downloads") gets it where the
+    call kept the old one, in any argument: a path, or a path inside a command line.
+
+    `before` is the call of the turn built on and `asked` its request; only places that
+    turn named, and this request does not, are replaced.
+    """
+    from llmos_shell.planning.slots import extract
+
+    new = [path for path, _ in extract(request).places]
+    if before is None or len(new) != 1:
+        return call
+    old = {path for path, _ in extract(asked).places}
+    old |= {v for v in before.arguments.values() if (isinstance(v, str) and v in old) or v == "~"}
+    old = {o for o in old if o and o != new[0] and o not in request}
+    if not old:
+        return call
+    args = dict(call.arguments)
+    for name, value in call.arguments.items():
+        if not isinstance(value, str):
+            continue
+        for place in sorted(old, key=len, reverse=True):
+            if value == place or re.search(rf"(?<![\w/~.-]){re.escape(place)}(?![\w/.-])", value):
+                value = re.sub(rf"(?<![\w/~.-]){re.escape(place)}(?![\w/.-])", new[0], value)
+        args[name] = value
+    return call if args == call.arguments else ToolCall(call.tool, args)

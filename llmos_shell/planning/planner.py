@@ -18,7 +18,7 @@ from llmos_shell.backends.base import Backend, ChatMessage
 from llmos_shell.calls import ToolCall, ToolResult
 from llmos_shell.errors import LoopedCallError
 from llmos_shell.planning.evidence import Evidence
-from llmos_shell.planning.grounding import ground_call
+from llmos_shell.planning.grounding import ground_call, restate_places
 from llmos_shell.planning.replies import Action, AnswerStreamer, parse_action
 from llmos_shell.planning.schema import action_schema, call_chars, grounded_parameters
 from llmos_shell.planning.shortlist import PlanExample, Selection, ToolShortlist
@@ -314,5 +314,8 @@ class Planner:
             tool = self.registry.get(action.call.tool)
             said = (transcript.memory.grounding if transcript.memory else "") or transcript.request
             call = ground_call(action.call, tool, said, f"{said} {evidence}")
+            if transcript.history and not transcript.steps:
+                turn = transcript.history[-1]
+                call = restate_places(call, transcript.request, turn.call, turn.request)
             action = Action(call=call, answer=None, generation=generation)
         return action

@@ -286,7 +286,13 @@ def test_plan_batch_survives_schemas_a_grammar_engine_chokes_on(prefix_cache: Pa
     lines = [json.dumps({"request": "pick say hi", "tools": [spec]}) for spec in awkward]
     lines.append('"how much disk space is free?"')
     proc = llmos(
-        "plan", "--json", "-", cache=prefix_cache, timeout=MODEL_TIMEOUT_S, input="\n".join(lines)
+        "plan",
+        "--json",
+        "-",
+        cache=prefix_cache,
+        timeout=MODEL_TIMEOUT_S,
+        input="\n".join(lines),
+        env={"LLMOS_SHORTLIST_SIZE": "0"},  # every tool offered, so every grammar is built
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -496,9 +496,12 @@ def test_the_planner_plans_from_a_streamed_tool_call(vllm_server: str, tmp_path:
     registry = discover(tmp_path / "plugins")
     planner = Planner(backend, registry)
     planner.warm_up()
-    action = planner.next_action(Transcript(DISK_REQUEST))
+    # The server streams disk_usage(path="/tmp", top=3) whatever it is asked; a request that
+    # states both values lets that call fit the schema the planner holds it to.
+    action = planner.next_action(Transcript("the 3 biggest things in /tmp"))
     assert action.call is not None, f"no call planned: {action}"
     assert action.call.tool == "disk_usage"
+    assert action.call.arguments == {"path": "/tmp", "top": 3}
     registry.get("disk_usage").validate(action.call.arguments)
 
 

@@ -143,3 +143,17 @@ def test_a_plugin_tool_is_filled_by_the_kinds_it_declares() -> None:
     call = ToolCall("archive_big_files", {})
     filled = fill_arguments(call, archive_big_files, "archive the top 3 files over 2 gigs in downloads")
     assert filled.arguments == {"where": "~/Downloads", "at_least": "2GB", "how_many": 3}
+
+
+def test_a_follow_up_naming_a_new_place_gets_it_where_the_old_one_was() -> None:
+    from llmos_shell.planning.grounding import restate_places
+
+    before = ToolCall("run_shell", {"command": "du -sh ~/Documents"})
+    planned = ToolCall("run_shell", {"command": "du -sh --apparent-size ~/Documents"})
+    moved = restate_places(planned, "the same for Downloads", before, "how big is ~/Documents")
+    assert moved.arguments == {"command": "du -sh --apparent-size ~/Downloads"}
+    find = ToolCall("find_files", {"path": "~/Downloads", "name": "*.zip"})
+    again = restate_places(find, "and on the desktop?", find, "any zip files in my downloads?")
+    assert again.arguments == {"path": "~/Desktop", "name": "*.zip"}
+    # A request that names no new place, or keeps the old one, changes nothing.
+    assert restate_places(find, "and the pdfs?", find, "zips in my downloads") is find
