@@ -25,6 +25,7 @@ _PATH = re.compile(r"(?:~|\.{1,2})?/[\w.@+~/-]+|\b[\w@+-]+\.[A-Za-z0-9]{1,8}\b")
 _QUOTED = re.compile(r"""["'`]([^"'`\n]{2,80})["'`]""")
 _NAME = re.compile(r"(?<![\w.])([A-Z][a-z]+[A-Z][\w]*|[A-Za-z]+\d[\w-]*|[A-Z]{2,}[a-z]*\w*)")
 _CAPITALISED = re.compile(r"(?<=[a-z,;:] )([A-Z][a-z]{2,})\b")
+_SIZE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?([KMGTP]i?B|bytes?|B)\b", re.IGNORECASE)
 _BACKTICKS = re.compile(r"`[^`]+`")
 _EMPTY = re.compile(
     r"\b(?:empty|no (?:files|entries|results|matches|items|processes)|none|nothing)\b", re.I
@@ -58,6 +59,9 @@ def claims(sentence: str) -> list[Claim]:
     rest = sentence
     for path in paths:
         rest = rest.replace(path, " ")
+    for number, unit in _SIZE.findall(rest):  # "262 MB": a size, checked as one
+        found.append(Claim("size", f"{number}{unit}"))
+    rest = _SIZE.sub(" ", rest)
     found += [Claim("quoted", q) for q in _QUOTED.findall(rest)]
     found += [Claim("number", n.replace(",", "")) for n in _NUMBER.findall(rest)]
     names = {*_NAME.findall(rest), *_CAPITALISED.findall(rest)}
@@ -78,6 +82,7 @@ class ResultText:
             [request, *(json.dumps(r, ensure_ascii=False, default=str) for r in results)]
         ).lower()
         self.numbers = {_plain_number(n) for n in _NUMBER.findall(self.text)}
+        self.sizes = {_bytes(f"{n}{u}") for n, u in _SIZE.findall(self.text)} | self.numbers
         self.counts: set[float] = set()
         self.has_empty = False
         for data in results:
@@ -99,6 +104,9 @@ class ResultText:
 
     def confirms(self, claim: Claim) -> bool:
         """Whether the results (or the request) state this claim's value."""
+        if claim.kind == "size":
+            size = _bytes(claim.text)
+            return any(s and abs(size - s) <= 0.051 * s for s in self.sizes if s == s)
         if claim.kind == "number":
             value = _plain_number(claim.text)
             return value in self.numbers or value in self.counts or _rounded_in(value, self.numbers)
@@ -107,6 +115,16 @@ class ResultText:
             base = needle.rstrip("/").rsplit("/", 1)[-1]
             return needle in self.text or (bool(base) and base in self.text)
         return needle in self.text
+
+
+def _bytes(text: str) -> float:
+    from llmos_shell.errors import InvalidValueError
+    from llmos_shell.vocabulary.units import parse_size
+
+    try:
+        return float(parse_size(text.replace(" ", "")))
+    except InvalidValueError:
+        return float("nan")
 
 
 def _plain_number(text: str) -> float:
@@ -203,11 +221,20 @@ def _rows_summary(label: str, rows: list[dict[str, Any]], request: str) -> str:
     identity = next((v for k, v in first if k.split()[-1] in _IDENTITY), None)
     asked = _asked_fields(first, request)
     measures = asked or [(k, v) for k, v in first if k.endswith(("size", "percent", "%"))][:1]
-    head = f"{count} {label if count != 1 else label.rstrip('s')}"
+    head = f"{count} {label if count != 1 else _singular(label)}"
     if identity is None:
         return head
     detail = ", ".join([str(identity), *(f"{k} {v}" if asked else v for k, v in measures)])
     return f"{head}; the first: {detail}"
+
+
+def _singular(word: str) -> str:
+    """An English plural made singular, for "1 match", "1 entry", "1 process"."""
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("es") and word[:-2].endswith(("s", "x", "ch", "sh")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
 
 
 def _asked_fields(fields: list[tuple[str, str]], request: str) -> list[tuple[str, str]]:
