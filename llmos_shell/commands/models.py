@@ -96,6 +96,11 @@ def _list_models(config: LoadedConfig, args: argparse.Namespace) -> int:
         )
     elif in_use is not None:
         out.print(f"* in use: {escape(in_use.name)} on {settings.backend}")
+        if in_use.source == "embedded":
+            from llmos_shell.models.advice import advice_lines
+
+            for line in advice_lines():
+                out.print(escape(line), soft_wrap=True)
     out.print("[dim]change it with: llmos models use NAME[/]")
     out.print(f"[dim]searched: {escape('; '.join(searched_places(config)))}[/]")
     return int(ExitStatus.OK)

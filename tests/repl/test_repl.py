@@ -749,3 +749,38 @@ def test_a_read_only_call_runs_without_asking(scripted: ScriptedBackend, tmp_pat
     [step] = outcome.steps
     assert step.approval == Approval(True, by="policy")
     assert step.result is not None and "hello world" in json.dumps(step.result.data)
+
+
+def test_the_better_model_is_offered_once_and_a_no_is_kept(
+    scripted: ScriptedBackend, state_dir: Path
+) -> None:
+    console = Console(file=io.StringIO(), width=200, force_terminal=False)
+    repl = Repl(make_app(scripted), console=console)
+    asked: list[str] = []
+
+    def say_no(message: str, default: str) -> str:
+        asked.append(message)
+        return "n"
+
+    repl._ask = say_no  # type: ignore[method-assign]
+    repl.offer_better_model()
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "SmolLM2-135M" in shown and "llmos models pull Qwen/" in shown and "MB" in shown
+    assert len(asked) == 1
+    assert json.loads((state_dir / "model_advice.json").read_text())["answer"] == "no"
+    repl.offer_better_model()
+    assert len(asked) == 1  # not asked again
+
+
+def test_a_yes_while_offline_is_one_sentence_and_asked_again_later(
+    scripted: ScriptedBackend, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    console = Console(file=io.StringIO(), width=200, force_terminal=False)
+    repl = Repl(make_app(scripted), console=console)
+    repl._ask = lambda message, default: "y"  # type: ignore[method-assign]
+    repl.offer_better_model()
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "Traceback" not in shown
+    assert any("offline" in line.lower() for line in shown.splitlines())
+    assert not (state_dir / "model_advice.json").exists()  # the offer stands

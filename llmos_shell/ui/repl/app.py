@@ -165,6 +165,8 @@ class Repl:
             self.console.print(f"[yellow]warning: {escape(warning)}[/]")
         self._load_model()
         self.console.print("[bold]llmos[/] — ask in plain words; /help for help, Ctrl-D to leave.")
+        if self._real_terminal:  # an offer needs a person to answer it
+            self.offer_better_model()
         self._automations_at_start()
         while True:
             try:
@@ -267,6 +269,45 @@ class Repl:
 
         now = datetime.now(zone(local_zone_name(self.app.config.settings.timezone)))
         return looks_like_automation(text, now)
+
+    def offer_better_model(self) -> None:
+        """At the first start on the embedded model: what it is good for, and (once) the
+        offer to pull the recommended one; the answer is kept, so it is asked once."""
+        from llmos_shell.models.advice import RECOMMENDED, AdviceState, advice_lines
+
+        config = self.app.config
+        if config.settings.model or self.state.model_error:
+            return
+        state = AdviceState(config.paths.state_dir)
+        if state.answered():
+            return
+        for line in advice_lines():
+            self.console.print(f"[dim]{escape(line)}[/]", soft_wrap=True)
+        try:
+            answer = self._ask("Download it now? [y/N] ", "").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
+        if answer not in ("y", "yes"):
+            problem = state.record("no")  # a no is kept: the offer is not made again
+            if problem:
+                self.console.print(f"[yellow]{escape(problem)}[/]")
+            self.console.print("[dim]Not now; `llmos models` shows how to get it later.[/]")
+            return
+        from llmos_shell.models import hub
+        from llmos_shell.models.locate import hf_hub_cache
+
+        try:
+            pulled = hub.pull_file(
+                RECOMMENDED.repo, RECOMMENDED.filename, hf_hub_cache(), progress=True
+            )
+        except LlmosError as exc:  # offline, say: asked again next time
+            self.console.print(f"[red]{escape(str(exc))}[/]")
+            return
+        state.record("yes")
+        self.console.print(
+            f"Downloaded {escape(str(pulled.path))}; make it the default with: "
+            f"llmos models use {escape(pulled.name)}"
+        )
 
     def _automations_at_start(self) -> None:
         """What ran while the person was away, then (once) a habit worth automating."""
