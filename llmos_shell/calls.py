@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 class Risk(str, enum.Enum):
@@ -67,6 +68,31 @@ class Decision:
     sensitive: tuple[str, ...] = ()
     programs: tuple[str, ...] = ()
     parsed: bool = True
+
+
+SandboxMode = Literal["auto", "required", "off"]  # the `sandbox` setting
+SANDBOX_MODES: tuple[str, ...] = typing.get_args(SandboxMode)
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """What the executor tells a tool about the call it runs; the model never sets it.
+
+    A tool asks for it with a parameter typed `ExecutionContext`, which is left out of the
+    tool's schema. `network`: the person approved this call's use of the network.
+    `sandbox`: the sandbox setting (auto, required or off). `cancel`: set when the person
+    cancels; only a tool running in the shell's own process sees it (a tool in a worker
+    process is stopped instead).
+    """
+
+    network: bool = False
+    sandbox: SandboxMode = "auto"
+    cancel: Any = field(default=None, compare=False, repr=False)  # a threading.Event
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the person cancelled the call."""
+        return self.cancel is not None and self.cancel.is_set()
 
 
 @dataclass(frozen=True)
