@@ -12,6 +12,8 @@ from llmos_shell.planning.planner import Planner
 from llmos_shell.registry import Registry, discover
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.safety.sandbox import ShellSandbox
+from llmos_shell.safety.worker import shared_pool
 from llmos_shell.session import Confirmer, Conversation, Session, deny_all
 
 if TYPE_CHECKING:
@@ -85,6 +87,11 @@ class App:
         return Conversation()
 
     @functools.cached_property
+    def sandbox(self) -> ShellSandbox:
+        """How shell commands are sandboxed; one per process, so its absence is said once."""
+        return ShellSandbox(self.config.settings.sandbox)
+
+    @functools.cached_property
     def audit(self) -> AuditLog:
         """The audit log of executed calls."""
         return AuditLog(self.config.paths.audit_log)
@@ -105,6 +112,8 @@ class App:
             tool_timeout_s=settings.tool_timeout_s,
             debug=self.debug,
             conversation=self.conversation,
+            sandbox=self.sandbox,
+            pool=shared_pool(),
         )
 
     def with_model(self, model: str) -> App:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
+from llmos_shell.calls import Decision, ExecutionContext, Risk, ToolCall, ToolResult, Verdict
 from llmos_shell.errors import Cancelled, ExitStatus, TruncatedOutputError, UnknownToolError
 from llmos_shell.planning.planner import Planner, Transcript, Turn
 from llmos_shell.planning.replies import Action
@@ -22,6 +22,8 @@ from llmos_shell.registry import Registry, Tool
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
+from llmos_shell.safety.sandbox import ShellSandbox, gate
+from llmos_shell.safety.worker import WorkerPool
 
 
 @dataclass(frozen=True)
@@ -181,8 +183,12 @@ class Session:
         tool_timeout_s: float = 60.0,
         debug: bool = False,
         conversation: Conversation | None = None,
+        sandbox: ShellSandbox | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.conversation = conversation
+        self.sandbox = sandbox or ShellSandbox()
+        self.pool = pool
         self.planner = planner
         self.registry = registry
         self.confirmer = confirmer
@@ -216,6 +222,8 @@ class Session:
         """
         events = events or SilentEvents()
         outcome = RequestOutcome(request=request)
+        if self.pool is not None and not dry_run:
+            self.pool.prestart()  # the worker starts while the model plans
         try:
             self._run(outcome, events, dry_run=dry_run, cancel=cancel)
         except Cancelled:
@@ -291,23 +299,34 @@ class Session:
             decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
             events.planned(call, decision)
             return Step(call, decision, None, None)
-        decision = decide(call, tool)
+        decision, must_ask = self._judge(call, tool, events)
         events.planned(call, decision)
         if dry_run:
             return Step(call, decision, None, None)
-        approval = self._approve(call, tool, decision)
+        approval = self._approve(call, tool, decision, must_ask)
         if approval.arguments is not None and approval.arguments != call.arguments:
             call = ToolCall(call.tool, dict(approval.arguments))
             # The confirmer showed the edited call before its yes; policy still vetoes it.
-            decision = decide(call, tool)
+            decision, _ = self._judge(call, tool, events)
             if decision.verdict is Verdict.DENY:
                 approval = Approval(False, by="policy")
         if not approval.approved:
             events.declined(call, approval)
             self._audit(request, call, decision, None, None)
             return Step(call, decision, approval, None)
+        context = ExecutionContext(
+            # the person (or their --yes) approved a call whose risk is the network
+            network=decision.risk is Risk.NETWORK and decision.verdict is Verdict.ASK,
+            sandbox=self.sandbox.mode,
+        )
         result = execute(
-            call, tool, timeout_s=self.tool_timeout_s, debug=self.debug, cancel=cancel
+            call,
+            tool,
+            timeout_s=self.tool_timeout_s,
+            debug=self.debug,
+            cancel=cancel,
+            context=context,
+            pool=self.pool,
         )
         events.result(result)
         self._audit(request, call, decision, approval.by, result)
@@ -330,12 +349,31 @@ class Session:
                 result=result,
             )
 
-    def _approve(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
+    def _judge(self, call: ToolCall, tool: Tool, events: Events) -> tuple[Decision, bool]:
+        """The policy's decision, and whether a person must approve it whatever the flags.
+
+        A shell command that cannot be sandboxed here is refused (sandbox = "required") or,
+        unless it is read-only, goes to a person even under --yes; the first time, the person
+        is told once why.
+        """
+        decision = decide(call, tool)
+        if tool.shell_command_arg is None or self.sandbox.mode == "off":
+            return decision, False
+        status = self.sandbox.status()
+        if not status.usable and self.sandbox.mode == "auto":
+            sentence = self.sandbox.announce()
+            if sentence is not None:
+                events.notice(sentence)
+        return gate(decision, self.sandbox.mode, status)
+
+    def _approve(
+        self, call: ToolCall, tool: Tool, decision: Decision, must_ask: bool = False
+    ) -> Approval:
         if decision.verdict is Verdict.ALLOW:
             return Approval(True, by="policy")
         if decision.verdict is Verdict.DENY:
             return Approval(False, by="policy")
-        pre = auto_answer(decision, self.options)
+        pre = None if must_ask else auto_answer(decision, self.options)
         if pre is True:
             return Approval(True, by="--yes flag")
         if pre is False:

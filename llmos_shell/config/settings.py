@@ -16,6 +16,7 @@ import pydantic
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from llmos_shell.backends import BACKENDS, DEFAULT_BACKEND
+from llmos_shell.calls import SandboxMode
 from llmos_shell.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -88,6 +89,12 @@ class Settings(BaseSettings):
     )
     plugin_dir: Path | None = pydantic.Field(
         None, description="folder of *.py tool plugins; empty means <config dir>/plugins"
+    )
+    sandbox: SandboxMode = pydantic.Field(
+        "auto",
+        description="how shell commands run: auto (in a bubblewrap sandbox where it runs; "
+        "without one, every command that is not read-only asks first), required (refuse "
+        "commands when no sandbox can run) or off (never sandbox; not recommended)",
     )
 
     @classmethod

@@ -74,3 +74,14 @@ def test_unknown_environment_variable_is_a_warning(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LLMOS_MODLE", "x")
     config = load_config()
     assert any("LLMOS_MODLE" in w for w in config.warnings)
+
+
+def test_the_sandbox_setting_takes_only_its_three_modes(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_config().settings.sandbox == "auto"
+    monkeypatch.setenv("LLMOS_SANDBOX", "required")
+    loaded = load_config()
+    assert loaded.settings.sandbox == "required"
+    assert loaded.sources["sandbox"] == "environment (LLMOS_SANDBOX)"
+    monkeypatch.setenv("LLMOS_SANDBOX", "sometimes")
+    with pytest.raises(ConfigError, match=r"sandbox = 'sometimes' is invalid.*auto \(in a bubblewrap"):
+        load_config()
