@@ -57,6 +57,11 @@ def suggest_interactive(
         command = app.suggester.suggest(request).command
     shell_tool = app.registry.shell_tool()
     assert shell_tool.shell_command_arg is not None
+    sandbox = app.sandbox
+    if sandbox.mode == "auto" and not sandbox.status().usable:
+        sentence = sandbox.announce()  # before the menu, so [r]un is chosen knowing it
+        if sentence is not None:
+            console.print(f"[yellow]{escape(sentence)}[/]")
     while True:
         call = ToolCall(shell_tool.name, {shell_tool.shell_command_arg: command})
         decision = decide(call, shell_tool)  # shown now; run_call judges it again
