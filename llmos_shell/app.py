@@ -129,6 +129,7 @@ class App:
         overrides["model"] = model
         other = App(config=load_config(self.config.paths, overrides=overrides), debug=self.debug)
         other.__dict__["registry"] = self.registry  # fills the cached property
+        other.__dict__["sandbox"] = self.sandbox  # what was said about it stays said
         return other
 
     def close(self) -> None:

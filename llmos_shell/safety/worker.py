@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -119,12 +120,14 @@ class Worker:
         env["PYTHONPATH"] = os.pathsep.join(
             [package_root, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
         )
+        # what the worker says on dying (a traceback) is kept to explain its end
+        self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", _WORKER_MODULE, str(theirs.fileno()), str(os.getpid())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self._stderr,
             start_new_session=True,  # Ctrl-C at the terminal is the shell's, never the worker's
             env=env,
         )
@@ -193,7 +196,17 @@ class Worker:
             return "its process stopped answering"
         if code < 0:
             return f"its process was killed by {signal.Signals(-code).name}"
-        return f"its process exited with status {code}"
+        said = self._last_words()
+        return f"its process exited with status {code}" + (f": {said}" if said else "")
+
+    def _last_words(self) -> str:
+        """The last line the worker wrote to stderr (a traceback's last line), if any."""
+        try:
+            self._stderr.seek(max(0, self._stderr.seek(0, os.SEEK_END) - 2000))
+            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        except (OSError, ValueError):
+            return ""
+        return lines[-1][:300] if lines else ""
 
     def kill(self) -> None:
         """Kill the worker and everything it started, and reap it."""
@@ -203,6 +216,7 @@ class Worker:
             self.process.wait(timeout=_EXIT_WAIT_S)
         except subprocess.TimeoutExpired:
             pass
+        self._stderr.close()
 
     def close(self) -> None:
         """Let an idle worker end by itself (it exits when the socket closes)."""
@@ -211,6 +225,8 @@ class Worker:
             self.process.wait(timeout=_EXIT_WAIT_S)
         except subprocess.TimeoutExpired:
             self.kill()
+            return
+        self._stderr.close()
 
 
 class WorkerPool:

@@ -62,6 +62,10 @@ def complain(kind: str) -> dict:
         sys.exit(3)
     if kind == "abort":
         os._exit(7)
+    if kind == "say-and-abort":
+        sys.stderr.write("Traceback...\\nRuntimeError: the reason it ended\\n")
+        sys.stderr.flush()
+        os._exit(5)
     if kind == "segfault":
         os.kill(os.getpid(), signal.SIGSEGV)
     if kind == "unpicklable":
@@ -179,6 +183,7 @@ def test_results_and_tool_errors_come_back_intact(plugins: Registry, pool: Worke
     [
         ("exit", "SystemExit: 3"),
         ("abort", "its process exited with status 7"),
+        ("say-and-abort", "its process exited with status 5: RuntimeError: the reason it ended"),
         ("segfault", "its process was killed by SIGSEGV"),
     ],
 )
