@@ -22,7 +22,7 @@ from llmos_shell.registry import Registry, Tool
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
-from llmos_shell.safety.sandbox import ShellSandbox, gate
+from llmos_shell.safety.sandbox import NO_SANDBOX_REASON, ShellSandbox, gate
 from llmos_shell.safety.worker import WorkerPool
 
 
@@ -40,7 +40,9 @@ Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
 
 def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
     """The confirmer when nobody is watching: anything that needs a yes gets a no."""
-    if decision.risk in (Risk.WRITE, Risk.NETWORK):
+    if NO_SANDBOX_REASON in decision.reasons:
+        hint = 'no sandbox can run here, so a person must approve it (or set sandbox = "off")'
+    elif decision.risk in (Risk.WRITE, Risk.NETWORK):
         hint = "pass --yes to approve writes"
     elif decision.risk is Risk.DESTRUCTIVE:
         hint = "pass --yes-destructive to approve it"

@@ -24,6 +24,7 @@ from pathlib import Path
 from llmos_shell.calls import SANDBOX_MODES, Decision, SandboxMode, Verdict
 
 INSTALL_HINT = "install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap)"
+NO_SANDBOX_REASON = "it would run without a sandbox"  # among a decision's reasons
 _PROBE_TIMEOUT_S = 10.0
 # Startup files a command could plant commands in, and keys it could add, under the home.
 _HOME_PROTECTED = (
@@ -218,7 +219,7 @@ def gate(decision: Decision, mode: SandboxMode, status: SandboxStatus) -> tuple[
         ), False
     if decision.verdict is Verdict.ALLOW:
         return decision, False
-    why = "it would run without a sandbox"
+    why = NO_SANDBOX_REASON
     return Decision(
         decision.verdict,
         decision.risk,

@@ -173,8 +173,10 @@ class Worker:
         )
         try:
             self.conn.send(message)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             return Stopped("died", f"it could not be reached ({exc})")
+        except Exception as exc:  # the arguments do not pickle; nothing was sent
+            return ("unresolved", f"its arguments cannot be sent to a worker ({exc})")
         self._env, self._path = env, path
         while True:
             left = deadline - time.monotonic()

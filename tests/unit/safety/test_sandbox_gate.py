@@ -152,3 +152,22 @@ def test_run_shell_itself_refuses_without_a_sandbox_when_one_is_required(
 def test_an_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown sandbox mode"):
         ShellSandbox("sometimes")  # type: ignore[arg-type]
+
+
+def test_no_one_at_the_terminal_means_no_without_a_sandbox_and_says_why(
+    no_bwrap: None, tmp_path: Path
+) -> None:
+    registry = discover(None).subset(["run_shell"])
+    session = Session(
+        Planner(ScriptedBackend(), registry),
+        registry,
+        options=PolicyOptions(yes_writes=True, yes_destructive=True),
+        sandbox=ShellSandbox("auto"),
+    )
+    step = session.run_call(shell_call("echo hi > made.txt", tmp_path), request="x")
+    assert step.result is None and step.approval is not None
+    assert step.approval.by == (
+        "no one was asked: input is not a terminal; no sandbox can run here, so a person "
+        'must approve it (or set sandbox = "off")'
+    )
+    assert not (tmp_path / "made.txt").exists()
