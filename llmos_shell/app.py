@@ -114,6 +114,7 @@ class App:
             conversation=self.conversation,
             sandbox=self.sandbox,
             pool=shared_pool(),
+            read_only=(str(self.config.plugin_dir),),
         )
 
     def with_model(self, model: str) -> App:

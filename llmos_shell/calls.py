@@ -80,13 +80,15 @@ class ExecutionContext:
 
     A tool asks for it with a parameter typed `ExecutionContext`, which is left out of the
     tool's schema. `network`: the person approved this call's use of the network.
-    `sandbox`: the sandbox setting (auto, required or off). `cancel`: set when the person
+    `sandbox`: the sandbox setting (auto, required or off). `read_only`: paths a sandboxed
+    command may never change besides llmos's own (the plugin folder). `cancel`: set when the person
     cancels; only a tool running in the shell's own process sees it (a tool in a worker
     process is stopped instead).
     """
 
     network: bool = False
     sandbox: SandboxMode = "auto"
+    read_only: tuple[str, ...] = ()
     cancel: Any = field(default=None, compare=False, repr=False)  # a threading.Event
 
     @property

@@ -187,10 +187,12 @@ class Session:
         conversation: Conversation | None = None,
         sandbox: ShellSandbox | None = None,
         pool: WorkerPool | None = None,
+        read_only: tuple[str, ...] = (),
     ) -> None:
         self.conversation = conversation
         self.sandbox = sandbox or ShellSandbox()
         self.pool = pool
+        self.read_only = read_only  # kept read-only in the sandbox: the plugin folder
         self.planner = planner
         self.registry = registry
         self.confirmer = confirmer
@@ -320,6 +322,7 @@ class Session:
             # the person (or their --yes) approved a call whose risk is the network
             network=decision.risk is Risk.NETWORK and decision.verdict is Verdict.ASK,
             sandbox=self.sandbox.mode,
+            read_only=self.read_only,
         )
         result = execute(
             call,

@@ -141,7 +141,11 @@ def run_shell(
         status = sandbox.availability()
         if status.usable:
             argv = sandbox.command_line(
-                argv, workdir=workdir, network=context.network, bwrap=status.detail
+                argv,
+                workdir=workdir,
+                network=context.network,
+                bwrap=status.detail,
+                read_only=context.read_only,
             )
         elif context.sandbox == "required":
             raise ToolError(

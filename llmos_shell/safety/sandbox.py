@@ -99,22 +99,34 @@ def writable_folder(workdir: Path | None) -> Path | None:
     return real
 
 
-def protected_paths(folder: Path) -> list[Path]:
-    """Existing paths inside `folder` that stay read-only: llmos's folders, startup files, keys."""
+def _protected(extra: Sequence[str]) -> list[Path]:
+    """Paths that stay read-only wherever a command runs: llmos's folders (its settings, its
+    audit log, the plugins it imports), shell startup files and keys."""
     from llmos_shell.config import Paths
 
     paths = Paths.from_env()
     home = Path(os.path.expanduser("~"))
-    candidates = [paths.config_dir, paths.state_dir, paths.data_dir]
+    candidates = [paths.config_dir, paths.state_dir, paths.data_dir, *map(Path, extra)]
     candidates += [home / name for name in _HOME_PROTECTED]
     found: list[Path] = []
     for candidate in candidates:
-        if not os.path.lexists(candidate):
-            continue
-        real = Path(os.path.realpath(candidate))
-        if (real == folder or folder in real.parents) and real not in found:
-            found.append(real)
+        if os.path.lexists(candidate):
+            real = Path(os.path.realpath(candidate))
+            if real not in found:
+                found.append(real)
     return found
+
+
+def protected_paths(folder: Path, extra: Sequence[str] = ()) -> list[Path] | None:
+    """The protected paths inside `folder`, to be bound read-only on top of it; None when the
+    folder itself lies inside one (then none of it is writable)."""
+    inside: list[Path] = []
+    for real in _protected(extra):
+        if real in folder.parents:
+            return None
+        if real == folder or folder in real.parents:
+            inside.append(real)
+    return inside
 
 
 def _hidden_sockets() -> list[str]:
@@ -139,18 +151,25 @@ def command_line(
     workdir: Path | None,
     network: bool,
     bwrap: str = "bwrap",
+    read_only: Sequence[str] = (),
 ) -> list[str]:
-    """The bwrap command line that runs `argv` sandboxed, in `workdir`."""
+    """The bwrap command line that runs `argv` sandboxed, in `workdir`.
+
+    `read_only` adds paths to keep read-only to llmos's own (the plugin folder in use).
+    """
     folder = writable_folder(workdir)
+    protected = protected_paths(folder, read_only) if folder is not None else None
     line = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     runtime = _runtime_dir()
     if runtime is not None:
         line += ["--tmpfs", runtime]
     for socket_path in _hidden_sockets():
         line += ["--ro-bind", "/dev/null", socket_path]
-    if folder is not None:
+    if folder is not None and protected is None:
+        line += ["--ro-bind", str(folder), str(folder)]  # seen (even under /tmp), not changed
+    elif folder is not None and protected is not None:
         line += ["--bind", str(folder), str(folder)]
-        for path in protected_paths(folder):
+        for path in protected:
             line += ["--ro-bind", str(path), str(path)]
     line += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not network:

@@ -292,3 +292,21 @@ def test_the_session_opens_the_network_only_for_an_approved_network_call(
     fetched = ran(f"curl -s --max-time 5 http://127.0.0.1:{canary.port}/")
     assert fetched["stdout"] == "canary"
     assert len(canary.received) == 1
+
+
+def test_a_working_folder_inside_llmos_folders_is_not_writable(tmp_path: Path) -> None:
+    plugins = tmp_path / "config" / "plugins"  # LLMOS_CONFIG_DIR is tmp_path/config
+    plugins.mkdir(parents=True)
+    result = run("echo 'import os' > planted.py", plugins)
+    assert result["exit_code"] != 0 and "Read-only file system" in result["stderr"]
+    assert not (plugins / "planted.py").exists()
+
+
+def test_paths_the_session_names_stay_read_only(work: Path) -> None:
+    plugins = work / "my-plugins"
+    plugins.mkdir()
+    context = ExecutionContext(sandbox="required", read_only=(str(plugins),))
+    result = run("echo x > my-plugins/planted.py; echo y > other.txt", work, context)
+    assert "Read-only file system" in result["stderr"]
+    assert not (plugins / "planted.py").exists()
+    assert (work / "other.txt").read_text() == "y\n"
