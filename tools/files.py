@@ -337,7 +337,7 @@ def search_text(
     flags = re.IGNORECASE if ignore_case else 0
     try:
         compiled = re.compile(pattern if regex else re.escape(pattern), flags)
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}: too large
         raise ToolError(
             f"pattern {pattern!r} is not a valid regular expression ({exc}); "
             "set regex to false to search for it as plain text"

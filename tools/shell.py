@@ -123,6 +123,12 @@ def run_shell(
         raise ToolError("the command is empty; give a command line such as 'ls -l'")
     if "\0" in command:
         raise ToolError("the command holds a NUL byte, which no shell command can contain")
+    try:
+        os.fsencode(command)
+    except UnicodeEncodeError as exc:
+        raise ToolError(
+            f"the command cannot be passed to bash: character {exc.start} is a lone surrogate"
+        ) from None
     if not 0 < timeout_s <= _MAX_TIMEOUT_S:
         raise ToolError(
             f"timeout_s must be between 0 and {_MAX_TIMEOUT_S:g} seconds, not {timeout_s}"

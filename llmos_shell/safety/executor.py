@@ -82,7 +82,7 @@ def execute(
                 return done(
                     False,
                     error=f"{tool.name} did not finish within {timeout_s:g} s and was stopped, "
-                    "with everything it started",
+                    "with everything it started (tool_timeout_s in the config sets this limit)",
                 )
             if reply.why == "cancelled":
                 return done(False, error=f"{tool.name} was cancelled", cancelled=True)

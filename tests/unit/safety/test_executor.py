@@ -206,7 +206,8 @@ def test_a_write_to_a_fifo_is_stopped_at_the_time_limit_with_its_worker(
     result = run(plugins, "write_to_fifo", pool, timeout_s=1, path=str(fifo))
     assert time.monotonic() - started < 6
     assert result.error == (
-        "write_to_fifo did not finish within 1 s and was stopped, with everything it started"
+        "write_to_fifo did not finish within 1 s and was stopped, with everything it started "
+        "(tool_timeout_s in the config sets this limit)"
     )
     assert not psutil.pid_exists(before) or psutil.Process(before).status() == "zombie"
     after = run(plugins, "where_am_i", pool)

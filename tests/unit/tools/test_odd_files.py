@@ -129,3 +129,14 @@ def test_a_deleted_current_folder_is_one_sentence(
     result = call("list_directory", path="notes")
     assert result.error is not None and "the current folder no longer exists" in result.error
     assert call("list_directory", path=str(tmp_path)).ok  # absolute paths still work
+
+
+def test_patterns_too_large_to_compile_are_one_sentence(tmp_path: Path) -> None:
+    for pattern in ("a{99999999999}", "(" * 2000 + ")" * 2000):
+        result = call("search_text", pattern=pattern, path=str(tmp_path), regex=True)
+        assert result.error is not None and "is not a valid regular expression" in result.error
+
+
+def test_a_command_with_a_lone_surrogate_is_one_sentence(tmp_path: Path) -> None:
+    result = call("run_shell", command="echo \ud800", cwd=str(tmp_path))
+    assert result.error == "the command cannot be passed to bash: character 5 is a lone surrogate"
