@@ -1,9 +1,9 @@
 """A few hundred fuzzed calls of every built-in tool through validate + execute.
 
-The same strategies and playground as `bench/fuzz_tools.py` (which runs 10,000+): arbitrary
-JSON-ish arguments, odd paths, FIFOs, huge sizes and counts, catastrophic regexes. Every
-call must come back as data: no "failed unexpectedly", no call past its time limit, nothing
-left running. Derandomized, so a run is the same run every time.
+The same strategies and playground (`bench/fuzz_cases.py`) as `bench/fuzz_tools.py`, which
+runs 10,000+: arbitrary JSON-ish arguments, odd paths, FIFOs, huge sizes and counts,
+catastrophic regexes. Every call must come back as data: no "failed unexpectedly", no call
+past its time limit, nothing left running. Derandomized, so a run is the same run every time.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.fuzz_tools import Playground, fuzz
+from bench.fuzz_cases import Playground
+from bench.fuzz_tools import fuzz
 from llmos_shell.registry import discover
 
 CASES = 300
