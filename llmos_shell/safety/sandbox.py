@@ -23,7 +23,7 @@ from pathlib import Path
 
 from llmos_shell.calls import SANDBOX_MODES, Decision, SandboxMode, Verdict
 
-INSTALL_HINT = "install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap)"
+INSTALL_HINT = "install bubblewrap (apt-get install bubblewrap or dnf install bubblewrap)"
 NO_SANDBOX_REASON = "it would run without a sandbox"  # among a decision's reasons
 _PROBE_TIMEOUT_S = 10.0
 # Startup files a command could plant commands in, and keys it could add, under the home.
@@ -64,7 +64,7 @@ def availability() -> SandboxStatus:
     """Whether the bwrap on PATH runs sandboxes; each bwrap found is probed once per process."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return SandboxStatus(False, "bubblewrap (bwrap) is not installed")
+        return SandboxStatus(False, "bubblewrap is not installed")
     return _probe(bwrap)
 
 
@@ -207,8 +207,9 @@ class ShellSandbox:
 def no_sandbox_sentence(status: SandboxStatus) -> str:
     """The one sentence said once when shell commands cannot be sandboxed."""
     return (
-        f"Shell commands run without a sandbox here: {status.detail}; every command that is "
-        f'not read-only asks first ({INSTALL_HINT}, or set sandbox = "required" to refuse them).'
+        f"Shell commands run without a sandbox because {status.detail}, so every command that "
+        f'is not read-only asks first; {INSTALL_HINT}, or set sandbox = "required" to refuse '
+        "them."
     )
 
 

@@ -23,7 +23,7 @@ from llmos_shell.safety.sandbox import SandboxStatus, ShellSandbox, availability
 from llmos_shell.session import Approval, Session, SilentEvents
 from llmos_tools import shell
 
-MISSING = SandboxStatus(False, "bubblewrap (bwrap) is not installed")
+MISSING = SandboxStatus(False, "bubblewrap is not installed")
 USABLE = SandboxStatus(True, "/usr/bin/bwrap")
 
 
@@ -110,9 +110,9 @@ def test_without_bwrap_a_write_asks_even_under_yes_and_it_is_said_once(
         assert step.result is None and step.approval is not None and step.approval.by == "person"
     assert len(confirmer.asked) == 2
     assert events.notices == [
-        "Shell commands run without a sandbox here: bubblewrap (bwrap) is not installed; every "
-        "command that is not read-only asks first (install bubblewrap (apt-get install "
-        'bubblewrap, dnf install bubblewrap), or set sandbox = "required" to refuse them).'
+        "Shell commands run without a sandbox because bubblewrap is not installed, so every "
+        "command that is not read-only asks first; install bubblewrap (apt-get install "
+        'bubblewrap or dnf install bubblewrap), or set sandbox = "required" to refuse them.'
     ]
     assert not (tmp_path / "a.txt").exists()
 
