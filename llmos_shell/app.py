@@ -12,7 +12,9 @@ from llmos_shell.planning.planner import Planner
 from llmos_shell.registry import Registry, discover
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.safety.sandbox import ShellSandbox
 from llmos_shell.safety.undo import UndoJournal
+from llmos_shell.safety.worker import shared_pool
 from llmos_shell.session import Confirmer, Conversation, Session, deny_all
 
 if TYPE_CHECKING:
@@ -111,6 +113,11 @@ class App:
         return memory
 
     @functools.cached_property
+    def sandbox(self) -> ShellSandbox:
+        """How shell commands are sandboxed; one per process, so its absence is said once."""
+        return ShellSandbox(self.config.settings.sandbox)
+
+    @functools.cached_property
     def audit(self) -> AuditLog:
         """The audit log of executed calls."""
         return AuditLog(self.config.paths.audit_log)
@@ -143,6 +150,9 @@ class App:
             conversation=self.conversation,
             undo=self.undo,
             memory=self.memory,
+            sandbox=self.sandbox,
+            pool=shared_pool(),
+            read_only=(str(self.config.plugin_dir),),
         )
 
     def with_model(self, model: str) -> App:
@@ -160,6 +170,7 @@ class App:
         other.__dict__["registry"] = self.registry  # fills the cached property
         if "memory" in self.__dict__:
             other.__dict__["memory"] = self.__dict__["memory"]
+        other.__dict__["sandbox"] = self.sandbox  # what was said about it stays said
         return other
 
     def close(self) -> None:

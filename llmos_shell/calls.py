@@ -1,10 +1,17 @@
-"""The messages that flow through the pipeline: planned calls, decisions, results."""
+"""The messages that flow through the pipeline: planned calls, decisions, results, and
+what one request came to (each call's approval and result, and how it ended)."""
 
 from __future__ import annotations
 
 import enum
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from llmos_shell.errors import ExitStatus
+
+if TYPE_CHECKING:
+    from llmos_shell.memory.records import MemoryRecord
 
 
 class Risk(str, enum.Enum):
@@ -76,6 +83,37 @@ class Decision:
     parsed: bool = True
 
 
+SandboxMode = Literal["auto", "required", "off"]  # the `sandbox` setting
+SANDBOX_MODES: tuple[str, ...] = typing.get_args(SandboxMode)
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """What the executor tells a tool about the call it runs; the model never sets it.
+
+    A tool asks for it with a parameter typed `ExecutionContext`, which is left out of the
+    tool's schema. `network`: the person approved this call's use of the network.
+    `sandbox`: the sandbox setting (auto, required or off). `read_only`: paths a sandboxed
+    command may never change besides llmos's own (the plugin folder). `cancel`: set when the person
+    cancels; only a tool running in the shell's own process sees it (a tool in a worker
+    process is stopped instead). `undo_call`: the undo journal file and the id of the call
+    that the tool's file changes are filed under, or None. `folder`: the folder the call runs
+    in (an automation's, where it was created); None means the shell's current folder.
+    """
+
+    network: bool = False
+    sandbox: SandboxMode = "auto"
+    read_only: tuple[str, ...] = ()
+    cancel: Any = field(default=None, compare=False, repr=False)  # a threading.Event
+    undo_call: tuple[str, str] | None = None
+    folder: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the person cancelled the call."""
+        return self.cancel is not None and self.cancel.is_set()
+
+
 @dataclass(frozen=True)
 class ToolResult:
     """The outcome of running one call: data for success, a sentence for failure."""
@@ -100,3 +138,95 @@ class ToolResult:
         if len(text) > limit:
             text = text[:limit] + f"... [{len(text) - limit} more characters not shown]"
         return text
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A confirmer's answer: run it (maybe with edited arguments) or not, and who said so.
+
+    `replacement` holds the calls to run instead, chosen by the person as a safer equivalent
+    (the trash instead of `rm`); each is judged by the policy again before it runs.
+    """
+
+    approved: bool
+    by: str
+    arguments: dict[str, Any] | None = None
+    replacement: tuple[ToolCall, ...] = ()
+
+
+class Status(str, enum.Enum):
+    """How a request ended."""
+
+    ANSWERED = "answered"
+    PLANNED = "planned"  # dry run: calls planned, nothing executed
+    DECLINED = "declined"
+    TOOL_FAILED = "tool_failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """The process exit code for this ending."""
+        return {
+            Status.ANSWERED: ExitStatus.OK,
+            Status.PLANNED: ExitStatus.OK,
+            Status.DECLINED: ExitStatus.DECLINED,
+            Status.TOOL_FAILED: ExitStatus.TOOL_FAILED,
+            Status.CANCELLED: ExitStatus.INTERRUPTED,
+        }[self]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One planned call with its decision and, if it ran, its result."""
+
+    call: ToolCall
+    decision: Decision
+    approval: Approval | None
+    result: ToolResult | None
+    planned: ToolCall | None = None  # the call as planned, when the person edited it
+
+
+@dataclass
+class RequestOutcome:
+    """Everything that happened for one request."""
+
+    request: str
+    steps: list[Step] = field(default_factory=list)
+    answer: str | None = None
+    status: Status = Status.ANSWERED
+    memories: tuple[MemoryRecord, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Machine-readable form for `--json`."""
+        return {
+            "request": self.request,
+            "status": self.status.value,
+            "answer": self.answer,
+            "memories": memories_json(self.memories),
+            "steps": [
+                {
+                    "tool": step.call.tool,
+                    "arguments": step.call.arguments,
+                    "risk": step.decision.risk.value,
+                    "verdict": step.decision.verdict.value,
+                    "approved_by": step.approval.by if step.approval else None,
+                    "ran": step.result is not None,
+                    "ok": step.result.ok if step.result else None,
+                    "data": step.result.data if step.result and step.result.ok else None,
+                    "error": step.result.error if step.result else None,
+                }
+                for step in self.steps
+            ],
+        }
+
+
+def memories_json(memories: tuple[MemoryRecord, ...]) -> list[dict[str, str]]:
+    """The memories that shaped a plan, as `plan --json` and `--json` show them."""
+    return [{"id": m.id, "kind": m.kind, "text": m.text} for m in memories]
+
+
+def memory_line(memories: tuple[MemoryRecord, ...]) -> str:
+    """The dim line under a plan that memory shaped."""
+    shown = "; ".join(f"{m.kind} {m.id}: {m.short(50)}" for m in memories[:3])
+    more = f" and {len(memories) - 3} more" if len(memories) > 3 else ""
+    return f"from memory: {shown}{more} (/why for more)"

@@ -9,16 +9,25 @@ watching is handed in as a callback, and one `cancel` event stops the model or t
 from __future__ import annotations
 
 import contextlib
-import enum
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
+from llmos_shell.calls import (
+    Approval,
+    Decision,
+    ExecutionContext,
+    RequestOutcome,
+    Risk,
+    Status,
+    Step,
+    ToolCall,
+    ToolResult,
+    Verdict,
+    memory_line,
+)
 from llmos_shell.errors import (
     Cancelled,
-    ExitStatus,
     LlmosError,
     TruncatedOutputError,
     UnknownToolError,
@@ -36,7 +45,9 @@ from llmos_shell.registry import Registry, Tool
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
+from llmos_shell.safety.sandbox import NO_SANDBOX_REASON, ShellSandbox, gate
 from llmos_shell.safety.undo import UndoJournal
+from llmos_shell.safety.worker import WorkerPool
 from llmos_shell.vocabulary.references import reads_as_follow_up
 
 if TYPE_CHECKING:
@@ -44,26 +55,14 @@ if TYPE_CHECKING:
     from llmos_shell.memory.service import Memory
 
 
-@dataclass(frozen=True)
-class Approval:
-    """A confirmer's answer: run it (maybe with edited arguments) or not, and who said so.
-
-    `replacement` holds the calls to run instead, chosen by the person as a safer equivalent
-    (the trash instead of `rm`); each is judged by the policy again before it runs.
-    """
-
-    approved: bool
-    by: str
-    arguments: dict[str, Any] | None = None
-    replacement: tuple[ToolCall, ...] = ()
-
-
 Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
 
 
 def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
     """The confirmer when nobody is watching: anything that needs a yes gets a no."""
-    if decision.sensitive or not decision.parsed:
+    if NO_SANDBOX_REASON in decision.reasons:
+        hint = 'no sandbox can run here, so a person must approve it (or set sandbox = "off")'
+    elif decision.sensitive or not decision.parsed:
         hint = "run it in the interactive shell to approve it"
     elif decision.risk in (Risk.WRITE, Risk.NETWORK):
         hint = "pass --yes to approve writes"
@@ -114,84 +113,6 @@ class SilentEvents:
         """Ignore."""
 
 
-class Status(str, enum.Enum):
-    """How a request ended."""
-
-    ANSWERED = "answered"
-    PLANNED = "planned"  # dry run: calls planned, nothing executed
-    DECLINED = "declined"
-    TOOL_FAILED = "tool_failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def exit_status(self) -> ExitStatus:
-        """The process exit code for this ending."""
-        return {
-            Status.ANSWERED: ExitStatus.OK,
-            Status.PLANNED: ExitStatus.OK,
-            Status.DECLINED: ExitStatus.DECLINED,
-            Status.TOOL_FAILED: ExitStatus.TOOL_FAILED,
-            Status.CANCELLED: ExitStatus.INTERRUPTED,
-        }[self]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One planned call with its decision and, if it ran, its result."""
-
-    call: ToolCall
-    decision: Decision
-    approval: Approval | None
-    result: ToolResult | None
-    planned: ToolCall | None = None  # the call as planned, when the person edited it
-
-
-@dataclass
-class RequestOutcome:
-    """Everything that happened for one request."""
-
-    request: str
-    steps: list[Step] = field(default_factory=list)
-    answer: str | None = None
-    status: Status = Status.ANSWERED
-    memories: tuple[MemoryRecord, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """Machine-readable form for `--json`."""
-        return {
-            "request": self.request,
-            "status": self.status.value,
-            "answer": self.answer,
-            "memories": memories_json(self.memories),
-            "steps": [
-                {
-                    "tool": step.call.tool,
-                    "arguments": step.call.arguments,
-                    "risk": step.decision.risk.value,
-                    "verdict": step.decision.verdict.value,
-                    "approved_by": step.approval.by if step.approval else None,
-                    "ran": step.result is not None,
-                    "ok": step.result.ok if step.result else None,
-                    "data": step.result.data if step.result and step.result.ok else None,
-                    "error": step.result.error if step.result else None,
-                }
-                for step in self.steps
-            ],
-        }
-
-
-def memories_json(memories: tuple[MemoryRecord, ...]) -> list[dict[str, str]]:
-    """The memories that shaped a plan, as `plan --json` and `--json` show them."""
-    return [{"id": m.id, "kind": m.kind, "text": m.text} for m in memories]
-
-
-def memory_line(memories: tuple[MemoryRecord, ...]) -> str:
-    """The dim line under a plan that memory shaped."""
-    shown = "; ".join(f"{m.kind} {m.id}: {m.short(50)}" for m in memories[:3])
-    more = f" and {len(memories) - 3} more" if len(memories) > 3 else ""
-    return f"from memory: {shown}{more} (/why for more)"
-
-
 class Conversation:
     """The last few requests of one interactive session, so follow-ups can refer to them."""
 
@@ -235,12 +156,19 @@ class Session:
         conversation: Conversation | None = None,
         undo: UndoJournal | None = None,
         memory: Memory | None = None,
+        sandbox: ShellSandbox | None = None,
+        pool: WorkerPool | None = None,
+        read_only: tuple[str, ...] = (),
     ) -> None:
         """`planner` may be None for a session that only runs given calls (`llmos undo`);
         `undo` is the journal that records every call that is not read-only."""
         self.conversation = conversation
         self.memory = memory
         self.last_memories: tuple[MemoryRecord, ...] = ()
+        self.sandbox = sandbox or ShellSandbox()
+        self.pool = pool
+        self.read_only = read_only  # kept read-only in the sandbox: the plugin folder
+        self.folder: str | None = None  # where calls run; None: the current folder
         self.planner = planner
         self.registry = registry
         self.confirmer = confirmer
@@ -308,6 +236,8 @@ class Session:
         """
         events = events or SilentEvents()
         outcome = RequestOutcome(request=request)
+        if self.pool is not None and not dry_run:
+            self.pool.prestart()  # the worker starts while the model plans
         try:
             self._run(outcome, events, dry_run=dry_run, cancel=cancel)
         except Cancelled:
@@ -355,7 +285,12 @@ class Session:
                 return
             note = memory_line(self.last_memories) if step_index == 0 and self.last_memories else None
             step = self.run_call(
-                call, request=request, events=events, dry_run=dry_run, cancel=cancel, note=note
+                call,
+                request=request,
+                events=events,
+                dry_run=dry_run,
+                cancel=cancel,
+                note=note,
             )
             outcome.steps.append(step)
             if dry_run:
@@ -426,19 +361,19 @@ class Session:
                 decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
                 events.planned(call, decision)
                 return Step(call, decision, None, None)
-        decision = decide(call, tool)
+        decision, must_ask = self._judge(call, tool, events)
         events.planned(call, decision)
         if note:
             events.notice(note)
         if dry_run:
             return Step(call, decision, None, None)
-        approval = self._approve(call, tool, decision)
+        approval = self._approve(call, tool, decision, must_ask)
         edited_by_person = planned is not None
         if approval.arguments is not None and approval.arguments != call.arguments:
             planned, call = planned or call, ToolCall(call.tool, dict(approval.arguments))
             edited_by_person = approval.by == "person"
             # The confirmer showed the edited call before its yes; policy still vetoes it.
-            decision = decide(call, tool)
+            decision, _ = self._judge(call, tool, events)
             if decision.verdict is Verdict.DENY:
                 approval = Approval(False, by="policy")
         if not approval.approved:
@@ -448,19 +383,7 @@ class Session:
         if approval.replacement:
             self._audit(request, call, decision, None, None)  # not run: replaced
             return self._run_replacement(approval, request, events, cancel)
-        recording: Any = contextlib.nullcontext(lambda result: None)
-        if (
-            self.undo is not None
-            and decision.risk is not Risk.READ_ONLY
-            and tool is not self.undo.tool
-        ):
-            # Written before the call runs, so a crash leaves a line saying it never finished.
-            recording = self.undo.calling(request, call, tool)
-        with recording as finish:
-            result = execute(
-                call, tool, timeout_s=self.tool_timeout_s, debug=self.debug, cancel=cancel
-            )
-            finish(result)
+        result = self._execute(request, call, tool, decision, cancel)
         events.result(result)
         self._audit(request, call, decision, approval.by, result)
         if planned is not None and edited_by_person and result.ok and self.memory:
@@ -483,16 +406,14 @@ class Session:
             except UnknownToolError as exc:
                 decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
                 return Step(call, decision, Approval(False, by="policy"), None)
-            decision = decide(call, tool)
+            decision, _ = self._judge(call, tool, events)  # the person chose it: no second ask
             events.planned(call, decision)
             if decision.verdict is Verdict.DENY:
                 refused = Approval(False, by="policy")
                 events.declined(call, refused)
                 self._audit(request, call, decision, None, None)
                 return Step(call, decision, refused, None)
-            result = execute(
-                call, tool, timeout_s=self.tool_timeout_s, debug=self.debug, cancel=cancel
-            )
+            result = self._execute(request, call, tool, decision, cancel)
             events.result(result)
             self._audit(request, call, decision, approval.by, result)
             results.append(result)
@@ -509,6 +430,44 @@ class Session:
             )
             step = Step(step.call, step.decision, approval, combined)
         return step
+
+    def _execute(
+        self,
+        request: str,
+        call: ToolCall,
+        tool: Tool,
+        decision: Decision,
+        cancel: threading.Event | None,
+    ) -> ToolResult:
+        """Run an approved call: filed in the undo journal unless read-only, sandboxed as
+        configured, in a worker process of the pool."""
+        recording: Any = contextlib.nullcontext(lambda result: None)
+        if (
+            self.undo is not None
+            and decision.risk is not Risk.READ_ONLY
+            and tool is not self.undo.tool
+        ):
+            # Written before the call runs, so a crash leaves a line saying it never finished.
+            recording = self.undo.calling(request, call, tool)
+        context = ExecutionContext(
+            # the person (or their --yes) approved a call whose risk is the network
+            network=decision.risk is Risk.NETWORK and decision.verdict is Verdict.ASK,
+            sandbox=self.sandbox.mode,
+            read_only=self.read_only,
+            folder=self.folder,
+        )
+        with recording as finish:
+            result = execute(
+                call,
+                tool,
+                timeout_s=self.tool_timeout_s,
+                debug=self.debug,
+                cancel=cancel,
+                context=context,
+                pool=self.pool,
+            )
+            finish(result)
+        return result
 
     def _audit(
         self,
@@ -527,12 +486,31 @@ class Session:
                 result=result,
             )
 
-    def _approve(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
+    def _judge(self, call: ToolCall, tool: Tool, events: Events) -> tuple[Decision, bool]:
+        """The policy's decision, and whether a person must approve it whatever the flags.
+
+        A shell command that cannot be sandboxed here is refused (sandbox = "required") or,
+        unless it is read-only, goes to a person even under --yes; the first time, the person
+        is told once why.
+        """
+        decision = decide(call, tool)
+        if tool.shell_command_arg is None or self.sandbox.mode == "off":
+            return decision, False
+        status = self.sandbox.status()
+        if not status.usable and self.sandbox.mode == "auto":
+            sentence = self.sandbox.announce()
+            if sentence is not None:
+                events.notice(sentence)
+        return gate(decision, self.sandbox.mode, status)
+
+    def _approve(
+        self, call: ToolCall, tool: Tool, decision: Decision, must_ask: bool = False
+    ) -> Approval:
         if decision.verdict is Verdict.ALLOW:
             return Approval(True, by="policy")
         if decision.verdict is Verdict.DENY:
             return Approval(False, by="policy")
-        pre = auto_answer(decision, self.options)
+        pre = None if must_ask else auto_answer(decision, self.options)
         if pre is True:
             return Approval(True, by="--yes flag")
         if pre is False:

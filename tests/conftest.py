@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,11 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LLMOS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LLMOS_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("LLMOS_CACHE_DIR", str(tmp_path / "cache"))
+    # huggingface_hub reads HF_HUB_OFFLINE once, when first imported: a test that imported it
+    # offline must not leave the rest of the run offline.
+    hub_constants = sys.modules.get("huggingface_hub.constants")
+    if hub_constants is not None:
+        monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
     return home
 
 

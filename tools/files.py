@@ -23,13 +23,14 @@ from llmos_shell.errors import ToolError
 from llmos_shell.registry import tool
 from llmos_shell.safety import undo
 from llmos_shell.vocabulary.units import cutoff_timestamp, human_size, parse_size
-from llmos_tools._parsing import format_time, os_error, resolve_path
+from llmos_tools._parsing import file_kind, format_time, open_regular, os_error, resolve_path
 
 _SAMPLE_BYTES = 8192
 _MAX_SCANNED = 500_000  # entries one find/search/du may look at before it stops early
 _SEARCH_FILE_LIMIT = 20_000_000  # bytes; bigger files are skipped by search_text
 _LINE_SHOWN = 300  # characters of a matching line that search_text returns
 _PSEUDO_DIRS = frozenset({"/proc", "/sys", "/dev"})  # never walked into: not real files
+_MAX_READ_BYTES = 16 * 1024 * 1024  # read_file returns at most this much, whatever is asked
 
 
 # --- shared helpers -----------------------------------------------------------------------------
@@ -348,7 +349,7 @@ def search_text(
     flags = re.IGNORECASE if ignore_case else 0
     try:
         compiled = re.compile(pattern if regex else re.escape(pattern), flags)
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}: too large
         raise ToolError(
             f"pattern {pattern!r} is not a valid regular expression ({exc}); "
             "set regex to false to search for it as plain text"
@@ -407,7 +408,7 @@ def _search_file(
     try:
         if limit_size and os.path.getsize(file_path) > _SEARCH_FILE_LIMIT:
             return "large"
-        with open(file_path, "rb") as handle:
+        with open_regular(Path(file_path)) as handle:
             if _looks_binary(handle.read(_SAMPLE_BYTES)):
                 return "binary"
             handle.seek(0)
@@ -421,7 +422,7 @@ def _search_file(
                 )
                 if len(matches) >= limit:
                     break
-    except OSError:
+    except (OSError, ToolError):
         return "unreadable"
     return "searched"
 
@@ -469,8 +470,9 @@ def read_file(
         raise ToolError(f"{target} is a directory; use list_directory to see what it holds")
     if not stat.S_ISREG(st.st_mode):
         raise ToolError(f"{target} is not a regular file (a device, pipe or socket)")
+    max_bytes = min(max_bytes, _MAX_READ_BYTES)  # never allocate what no answer could show
     try:
-        with open(target, "rb") as handle:
+        with open_regular(target) as handle:
             if _looks_binary(handle.read(_SAMPLE_BYTES)):
                 raise ToolError(
                     f"{target} is a binary file ({human_size(st.st_size)}); "
@@ -482,7 +484,7 @@ def read_file(
             elif tail is not None:
                 data, truncated = _read_tail(handle, st.st_size, tail, max_bytes)
             else:
-                data = handle.read(max_bytes + 1)
+                data = _read_up_to(handle, max_bytes + 1)
                 truncated = len(data) > max_bytes
                 data = data[:max_bytes]
     except OSError as exc:
@@ -496,6 +498,19 @@ def read_file(
         "lines_shown": content.count("\n") + (1 if content and not content.endswith("\n") else 0),
         "truncated": truncated,
     }
+
+
+def _read_up_to(handle: Any, limit: int) -> bytes:
+    """At most `limit` bytes, read in blocks (a read of `limit` would allocate it all at once)."""
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = handle.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _read_head(handle: Any, lines: int, max_bytes: int) -> tuple[bytes, bool]:
@@ -584,11 +599,16 @@ def write_file(
     elif not parent.is_dir():
         raise ToolError(f"{parent} is a file, so it cannot hold {target.name}")
     existed = target.exists()
-    encoded = content.encode("utf-8")
+    try:
+        encoded = content.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ToolError(
+            f"the content cannot be written as UTF-8: character {exc.start} is a lone surrogate"
+        ) from None
     try:
         with (
             undo.writing(target, append=mode == "append"),
-            open(target, "ab" if mode == "append" else "wb") as handle,
+            open_regular(target, mode) as handle,
         ):
             handle.write(encoded)
         size = target.stat().st_size
@@ -602,6 +622,14 @@ def write_file(
         "size": size,
         "size_human": human_size(size),
     }
+
+
+def _copy_file(source: str, target: str) -> None:
+    """Copy one file inside a tree; FIFOs and devices are refused, never read (forever)."""
+    mode = os.lstat(source).st_mode
+    if _kind(mode) == "other":
+        raise shutil.SpecialFileError(f"{source} is {file_kind(mode)}")
+    shutil.copy2(source, target, follow_symlinks=False)
 
 
 def _destination(source: Path, destination: str) -> Path:
@@ -662,6 +690,8 @@ def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[st
         overwrite: replace an existing file at the destination (folders are merged)
     """
     src, st = _source(source)
+    if _kind(st.st_mode) == "other":
+        raise ToolError(f"cannot copy {src}: it is {file_kind(st.st_mode)}, not a file or folder")
     target = _destination(src, destination)
     _refuse_into_itself(src, target, "copy")
     is_dir = stat.S_ISDIR(st.st_mode)
@@ -675,7 +705,9 @@ def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[st
     try:
         with undo.copying(src, target):
             if is_dir:
-                shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
+                shutil.copytree(
+                    src, target, symlinks=True, dirs_exist_ok=True, copy_function=_copy_file
+                )
             else:
                 shutil.copy2(src, target, follow_symlinks=False)
     except shutil.Error as exc:
@@ -735,7 +767,7 @@ def move_path(source: str, destination: str, overwrite: bool = False) -> dict[st
     _make_parent(target)
     try:
         with undo.moving(src, target):
-            shutil.move(str(src), str(target))
+            _move_across(src, target)
     except OSError as exc:
         raise os_error(exc, target, f"move {src} to") from None
     return {
@@ -792,8 +824,8 @@ def _move_across(source: Path, target: Path) -> None:
     try:
         os.rename(source, target)
     except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
+        if exc.errno != errno.EXDEV or _kind(os.lstat(source).st_mode) == "other":
+            raise  # a FIFO or a device cannot be copied to another file system
         shutil.move(str(source), str(target))
 
 

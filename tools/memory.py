@@ -23,6 +23,7 @@ def _memory() -> Any:
 
 
 @tool(
+    in_process=True,  # the memory this shell has open: a worker would open a second writer
     risk=Risk.WRITE,
     examples=[
         ("remember that my projects are in ~/code", {"text": "my projects are in ~/code"}),
@@ -44,6 +45,7 @@ def remember(text: str) -> dict[str, Any]:
 
 
 @tool(
+    in_process=True,  # the memory this shell has open: a worker would open a second writer
     risk=Risk.READ_ONLY,
     examples=[
         ("what do you know about my projects?", {"query": "my projects"}),
@@ -78,6 +80,7 @@ def recall(query: str, limit: int = 5) -> dict[str, Any]:
 
 
 @tool(
+    in_process=True,  # the memory this shell has open: a worker would open a second writer
     risk=Risk.DESTRUCTIVE,
     reversible=False,
     examples=[

@@ -116,11 +116,22 @@ def list_processes(
 
 
 def _protected_pids() -> dict[int, str]:
-    return {
+    """Processes never stopped: init, this one, and every process above it.
+
+    Tools run in a worker process of the shell, so the shell itself is a parent, and the
+    terminal's shell above it; stopping any of them would end this session.
+    """
+    protected = {
         1: "it is the init process; stopping it would bring the system down",
         os.getpid(): "it is this shell itself",
-        os.getppid(): "it is the program that started this shell",
     }
+    try:
+        ancestors = [proc.pid for proc in psutil.Process().parents()]
+    except psutil.Error:
+        ancestors = [os.getppid()]
+    for pid in ancestors:
+        protected.setdefault(pid, "it is this shell, or a program this shell runs under")
+    return protected
 
 
 def _gone(proc: psutil.Process) -> bool:

@@ -8,6 +8,7 @@ from llmos_shell.registry import tool
 
 
 @tool(
+    in_process=True,  # its drafts are read by this shell after the call
     examples=[
         (
             "every weekday at 9 show me disk usage",

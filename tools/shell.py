@@ -1,4 +1,9 @@
-"""The shell tool: run one bash command line, with captured output and a hard time limit."""
+"""The shell tool: run one bash command line, with captured output and a hard time limit.
+
+Where bubblewrap runs, the command runs in its sandbox (`llmos_shell.safety.sandbox`): the
+file system read-only but for the working folder and a private /tmp, its own pids, and no
+network unless the person allowed this call to use it.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,21 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import IO, Any
 
-from llmos_shell.calls import Risk
+from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tool
-from llmos_tools._parsing import os_error, resolve_path
+from llmos_shell.safety import sandbox
+from llmos_tools._parsing import current_folder, os_error, resolve_path
 
 _HEAD_BYTES = 64 * 1024  # kept from the start of each stream
 _TAIL_BYTES = 8 * 1024  # kept from the end of a stream longer than head + tail
 _MAX_TIMEOUT_S = 3600.0
 _GRACE_S = 1.0  # between SIGTERM and SIGKILL when a command runs out of time
 _DRAIN_S = 2.0  # how long to wait for output after the command itself ended
+_NO_CONTEXT = ExecutionContext()  # called directly: no network, sandboxed where possible
 
 
 class _CappedStream:
@@ -100,7 +108,12 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
     ],
     kinds={"command": "command", "cwd": "path", "timeout_s": "number"},
 )
-def run_shell(command: str, cwd: str | None = None, timeout_s: float = 30) -> dict[str, Any]:
+def run_shell(
+    command: str,
+    cwd: str | None = None,
+    timeout_s: float = 30,
+    context: ExecutionContext = _NO_CONTEXT,
+) -> dict[str, Any]:
     """Run a bash command line and return its output and exit code (when no other tool fits).
 
     Args:
@@ -110,19 +123,64 @@ def run_shell(command: str, cwd: str | None = None, timeout_s: float = 30) -> di
     """
     if not command.strip():
         raise ToolError("the command is empty; give a command line such as 'ls -l'")
+    if "\0" in command:
+        raise ToolError("the command holds a NUL byte, which no shell command can contain")
+    try:
+        os.fsencode(command)
+    except UnicodeEncodeError as exc:
+        raise ToolError(
+            f"the command cannot be passed to bash: character {exc.start} is a lone surrogate"
+        ) from None
     if not 0 < timeout_s <= _MAX_TIMEOUT_S:
         raise ToolError(
             f"timeout_s must be between 0 and {_MAX_TIMEOUT_S:g} seconds, not {timeout_s}"
         )
-    workdir = resolve_path(cwd) if cwd else None
-    if workdir is not None and not workdir.is_dir():
-        what = "is not a directory" if workdir.exists() else "does not exist"
+    workdir = resolve_path(cwd) if cwd else current_folder()
+    try:
+        is_dir = workdir.is_dir()
+    except OSError as exc:
+        raise os_error(exc, workdir, "run the command in") from None
+    if not is_dir:
+        what = "is not a directory" if os.path.lexists(workdir) else "does not exist"
         raise ToolError(f"cannot run the command in {workdir}: it {what}")
     shell = shutil.which("bash") or "/bin/sh"
+    argv = [shell, "-c", command]
+    tmp: Path | None = None
+    if context.sandbox != "off":
+        status = sandbox.availability()
+        if status.usable:
+            tmp = sandbox.private_tmp()
+            argv = sandbox.command_line(
+                argv,
+                workdir=workdir,
+                network=context.network,
+                bwrap=status.detail,
+                read_only=context.read_only,
+                private_tmp=tmp,
+            )
+        elif context.sandbox == "required":
+            raise ToolError(
+                f"refused to run the command without a sandbox: {status.detail} and the "
+                f'sandbox setting is "required"; {sandbox.INSTALL_HINT}'
+            )
+    try:
+        result = _run(argv, shell, workdir, timeout_s)
+    except BaseException:
+        if tmp is not None:
+            sandbox.kept_tmp(tmp)  # an empty one goes; a full one stays where it is
+        raise
+    kept = sandbox.kept_tmp(tmp) if tmp is not None else None
+    if kept:
+        result["tmp_kept"] = kept
+    return result
+
+
+def _run(argv: list[str], shell: str, workdir: Path, timeout_s: float) -> dict[str, Any]:
+    """Run `argv` in `workdir`: its capped output and exit code; a time-out is a ToolError."""
     started = time.monotonic()
     try:
         process = subprocess.Popen(
-            [shell, "-c", command],
+            argv,
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

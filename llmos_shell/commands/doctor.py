@@ -29,7 +29,8 @@ from llmos_shell.ui.console import console
 
 DESCRIPTION = (
     "Check the setup, one line each: the config, the model in effect, the backends' "
-    "libraries, the GPU, the openai server (for that backend), the dirs, the plugins. "
+    "libraries, the GPU, the openai server (for that backend), the dirs, the plugins, the "
+    "sandbox for shell commands. "
     "Exit status 0 when nothing failed, 1 otherwise."
 )
 SERVER_TIMEOUT_S = 2.0
@@ -87,6 +88,7 @@ def run_checks(overrides: dict[str, Any] | None = None) -> list[Check]:
         check_server,
         check_dirs,
         check_plugins,
+        check_sandbox,
     ):
         try:
             checks.extend(step(config))
@@ -383,6 +385,44 @@ def check_plugins(config: LoadedConfig) -> Iterator[Check]:
     )
     for warning in registry.warnings:
         yield Check("plugins", Level.WARN, warning, "fix or remove that plugin")
+
+
+def check_sandbox(config: LoadedConfig) -> Iterator[Check]:
+    """Shell commands can run in the bubblewrap sandbox, as the sandbox setting asks."""
+    from llmos_shell.safety.sandbox import INSTALL_HINT, availability
+
+    mode = config.settings.sandbox
+    if mode == "off":
+        yield Check(
+            "sandbox",
+            Level.WARN,
+            'sandbox = "off": shell commands run without a sandbox',
+            'set sandbox = "auto" in the config',
+        )
+        return
+    status = availability()
+    if status.usable:
+        yield Check(
+            "sandbox",
+            Level.OK,
+            f"shell commands run in bubblewrap ({status.detail}): read-only files except the "
+            f'working folder, own /tmp and pids, no network unless allowed (sandbox = "{mode}")',
+        )
+    elif mode == "required":
+        yield Check(
+            "sandbox",
+            Level.FAIL,
+            f'{status.detail}, and sandbox = "required" refuses every shell command',
+            f'{INSTALL_HINT}, or set sandbox = "auto" to be asked instead',
+        )
+    else:
+        yield Check(
+            "sandbox",
+            Level.WARN,
+            f"{status.detail}: shell commands run without a sandbox, and every one that is "
+            "not read-only asks first",
+            INSTALL_HINT,
+        )
 
 
 def exit_code(checks: list[Check]) -> int:

@@ -49,7 +49,7 @@ def _plan(app: App, args: argparse.Namespace) -> int:
     request = base.joined_request(args)
     if request is None:
         return int(ExitStatus.USAGE)
-    from llmos_shell.session import memories_json, memory_line
+    from llmos_shell.calls import memories_json, memory_line
 
     session = app.session()
     action = session.plan(request)

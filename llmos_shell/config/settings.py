@@ -18,6 +18,7 @@ import pydantic
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from llmos_shell.backends import BACKENDS, DEFAULT_BACKEND
+from llmos_shell.calls import SandboxMode
 from llmos_shell.errors import ConfigError
 from llmos_shell.vocabulary.filetypes import file_type_words, not_a_regular_file
 from llmos_shell.vocabulary.units import human_size
@@ -118,6 +119,12 @@ class Settings(BaseSettings):
         "",
         description="the IANA time zone automations run in, such as Europe/Paris; empty means "
         "this machine's",
+    )
+    sandbox: SandboxMode = pydantic.Field(
+        "auto",
+        description="how shell commands run: auto (in a bubblewrap sandbox where it runs; "
+        "without one, every command that is not read-only asks first), required (refuse "
+        "commands when no sandbox can run) or off (never sandbox; not recommended)",
     )
 
     @classmethod

@@ -197,14 +197,7 @@ class LocalIndex:
         if self._collection.count() == self.ledger.count():
             return
         seq = self.ledger.last_seq()  # changes after it are replayed next time
-        indexed: set[str] = set()
-        offset = 0
-        while True:
-            got = self._collection.get(include=[], limit=_BATCH * 5, offset=offset)["ids"]
-            indexed.update(got)
-            if len(got) < _BATCH * 5:
-                break
-            offset += len(got)
+        indexed = self._indexed()
         stored = {memory_id for memory_id, _ in self.ledger.vectors()}
         missing, extra = sorted(stored - indexed), sorted(indexed - stored)
         self._upsert(missing)
@@ -216,6 +209,17 @@ class LocalIndex:
                 f"the memory index lacked {len(missing)} and had {len(extra)} stale entries "
                 "(a process stopped half-way); it is in step with the records again"
             )
+
+    def _indexed(self) -> set[str]:
+        """The ids the index holds (read in pages)."""
+        indexed: set[str] = set()
+        offset = 0
+        while True:
+            got = self._collection.get(include=[], limit=_BATCH * 5, offset=offset)["ids"]
+            indexed.update(got)
+            if len(got) < _BATCH * 5:
+                return indexed
+            offset += len(got)
 
     def _catch_up(self, state: dict[str, Any]) -> None:
         """Apply the records' changes after the state's sequence number."""
@@ -283,6 +287,12 @@ class LocalIndex:
         )
 
     # -- what the store asks of it ----------------------------------------------------------
+
+    def ids(self) -> set[str]:
+        """Every id the index holds, once it is in step with the records."""
+        with self._locked():
+            self._ready()
+            return self._indexed()
 
     def sync(self) -> None:
         """Bring the index up to date with the records now (after a write)."""

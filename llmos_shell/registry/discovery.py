@@ -133,7 +133,7 @@ def discover(
         for path in sorted(plugin_dir.glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            _load(registry, f"file:{path}", functools.partial(_import_file, path))
+            _load(registry, f"file:{path}", functools.partial(import_plugin_file, path))
     return registry
 
 
@@ -148,7 +148,8 @@ def _entry_point_module(ep: Any) -> ModuleType:
     raise PluginError(f"entry point {ep.value!r} is neither a module nor a tool")
 
 
-def _import_file(path: Path) -> ModuleType:
+def import_plugin_file(path: Path) -> ModuleType:
+    """Import a plugin file as the module `llmos_user_plugin_<stem>` (its tools' module name)."""
     module_name = f"llmos_user_plugin_{re.sub(r'[^0-9a-zA-Z_]', '_', path.stem)}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:

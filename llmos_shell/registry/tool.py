@@ -19,7 +19,7 @@ from typing import Any
 import pydantic
 from pydantic.fields import FieldInfo
 
-from llmos_shell.calls import Risk
+from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import PluginError, describe_validation
 from llmos_shell.registry.kinds import Kind, argument_kinds
 
@@ -49,6 +49,8 @@ class Tool:
     source: str = "unknown"
     schema: dict[str, Any] | None = None  # set for tools described by a JSON Schema only
     declared_kinds: Mapping[str, str] = field(default_factory=dict)
+    context_arg: str | None = None  # the parameter that receives the ExecutionContext
+    in_process: bool = False  # runs in the shell's own process, not in a worker
 
     @functools.cached_property
     def kinds(self) -> dict[str, Kind]:
@@ -82,10 +84,14 @@ class Tool:
         """Check arguments against the schema; raises pydantic.ValidationError."""
         return self.args_model.model_validate(dict(arguments))
 
-    def invoke(self, arguments: Mapping[str, Any]) -> Any:
-        """Validate the arguments and run the function with them."""
+    def invoke(
+        self, arguments: Mapping[str, Any], context: ExecutionContext | None = None
+    ) -> Any:
+        """Validate the arguments and run the function with them (and the context it asks for)."""
         model = self.validate(arguments)
         values = {name: getattr(model, name) for name in type(model).model_fields}
+        if self.context_arg is not None:
+            values[self.context_arg] = context if context is not None else ExecutionContext()
         return self.func(**values)
 
 
@@ -98,6 +104,7 @@ def tool(
     examples: Sequence[tuple[str, Mapping[str, Any]]] = (),
     shell_command_arg: str | None = None,
     kinds: Mapping[str, str] | None = None,
+    in_process: bool = False,
 ) -> Any:
     """Turn a typed function into a `Tool`.
 
@@ -105,7 +112,11 @@ def tool(
     `(request, arguments)` pairs. `shell_command_arg` names an argument that holds a shell
     command, whose risk the policy then reads from the command itself. `kinds` says what
     some arguments hold ({"path": "path", "limit": "count"}; see registry.kinds.Kind), so
-    the planner fills and checks them well; the others are read from their schema.
+    the planner fills and checks them well; the others are read from their schema. A tool
+    runs in a worker process that is killed when it runs out of time or is cancelled;
+    `in_process` keeps it in the shell's own process, for a tool that needs the shell's
+    objects (it then stops on cancel only by looking at its ExecutionContext). A parameter typed
+    `ExecutionContext` receives the context of the call and is not shown to the model.
     """
 
     def build(fn: Callable[..., Any]) -> Tool:
@@ -117,6 +128,7 @@ def tool(
             examples=examples,
             shell_command_arg=shell_command_arg,
             kinds=kinds or {},
+            in_process=in_process,
         )
 
     if func is not None:
@@ -133,6 +145,7 @@ def _build_tool(
     examples: Sequence[tuple[str, Mapping[str, Any]]],
     shell_command_arg: str | None,
     kinds: Mapping[str, str],
+    in_process: bool = False,
 ) -> Tool:
     tool_name = name or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
@@ -145,7 +158,7 @@ def _build_tool(
     summary, arg_docs = _parse_docstring(doc)
     if not summary:
         raise PluginError(f"tool {where}: add a docstring; its first line is what the model reads")
-    args_model = _args_model(fn, tool_name, where, arg_docs)
+    args_model, context_arg = _args_model(fn, tool_name, where, arg_docs)
     fields = args_model.model_fields
     if shell_command_arg is not None and shell_command_arg not in fields:
         raise PluginError(
@@ -178,6 +191,8 @@ def _build_tool(
         shell_command_arg=shell_command_arg,
         source=fn.__module__,
         declared_kinds=dict(kinds),
+        context_arg=context_arg,
+        in_process=in_process,
     )
 
 
@@ -213,18 +228,23 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
 
 def _args_model(
     fn: Callable[..., Any], tool_name: str, where: str, arg_docs: dict[str, str]
-) -> type[pydantic.BaseModel]:
+) -> tuple[type[pydantic.BaseModel], str | None]:
+    """The pydantic model of the model-facing parameters, and the context parameter if any."""
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception as exc:  # a hint that names something undefined
         raise PluginError(f"tool {where}: its type hints cannot be resolved ({exc})") from None
     fields: dict[str, Any] = {}
+    context_arg: str | None = None
     for param in inspect.signature(fn).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise PluginError(f"tool {where}: *args and **kwargs cannot be described to a model")
         if param.name not in hints:
             raise PluginError(f"tool {where}: parameter {param.name!r} needs a type hint")
         hint = hints[param.name]
+        if hint is ExecutionContext:
+            context_arg = param.name
+            continue
         default: Any = ... if param.default is inspect.Parameter.empty else param.default
         if isinstance(default, FieldInfo):
             fields[param.name] = (hint, default)
@@ -239,7 +259,7 @@ def _args_model(
         model.model_json_schema()
     except Exception as exc:
         raise PluginError(f"tool {where}: its parameters have no JSON Schema ({exc})") from None
-    return typing.cast("type[pydantic.BaseModel]", model)
+    return typing.cast("type[pydantic.BaseModel]", model), context_arg
 
 
 def _camel(name: str) -> str:

@@ -86,7 +86,7 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), 384), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        encodings = self._tokenizer.encode_batch([_encodable(text) for text in texts])
         # Batches of similar lengths pad little.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), 32):
@@ -114,6 +114,12 @@ class MiniLMEmbedder:
         return out
 
 
+def _encodable(text: str) -> str:
+    """The text as the tokenizer takes it: a lone surrogate (from a bad file name or pasted
+    bytes) becomes a question mark instead of failing the whole batch."""
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
 @functools.lru_cache(maxsize=1)
 def shared_embedder() -> MiniLMEmbedder:
     """The one MiniLM model of this process (loading it takes a moment)."""
@@ -133,7 +139,8 @@ class CachedEmbedder:
         """Like the inner embedder; a whole list seen before is read back, not recomputed."""
         import numpy as np
 
-        key = hashlib.sha256("\x1e".join([self.model_id, *texts]).encode("utf-8")).hexdigest()[:24]
+        joined = "\x1e".join([self.model_id, *texts])
+        key = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:24]
         if key in self._memory:
             return self._memory[key]
         path = self.cache_dir / f"embeddings-{key}.npy" if self.cache_dir else None

@@ -377,6 +377,25 @@ _CURRENT: contextvars.ContextVar[_Stamp | None] = contextvars.ContextVar(
 )
 
 
+def current_call() -> tuple[str, str] | None:
+    """The journal file and call id changes are filed under now, to pass to another process."""
+    stamp = _CURRENT.get()
+    return None if stamp is None else (str(stamp.journal.path), stamp.id)
+
+
+@contextlib.contextmanager
+def filed_under(call: tuple[str, str] | None) -> Iterator[None]:
+    """In another process: file the changes made meanwhile under `call` (from current_call)."""
+    if call is None:
+        yield
+        return
+    token = _CURRENT.set(_Stamp(UndoJournal(Path(call[0])), call[1]))
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
 # --- the hooks the file tools wrap their changes in -------------------------------------------
 
 

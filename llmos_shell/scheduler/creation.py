@@ -11,6 +11,7 @@ commands that cannot be read, anything the policy refuses) cannot become a job.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -78,7 +79,16 @@ class Proposal:
             approved_at=datetime.now().astimezone().isoformat(timespec="seconds"),
             timeout_s=timeout_s,
             misfire=misfire,
+            folder=_here(),
         )
+
+
+def _here() -> str | None:
+    """The folder an automation is created in, where its calls will run; None if it is gone."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
 
 
 def job_now(app: App) -> datetime:

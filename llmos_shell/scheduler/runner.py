@@ -10,6 +10,7 @@ first call and its outcome after the last, so a run cut off by a crash shows as 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -110,8 +111,16 @@ def run_job(
     started = time.monotonic()
     confirmer = UnattendedConfirmer(spec, job_id)
     session = call_session(app, confirmer, spec.timeout_s)
+    session.folder = spec.folder
     detail: list[dict[str, Any]] = []
     status, summaries = "ok", []
+    if spec.folder is not None and not os.path.isdir(spec.folder):
+        why = (
+            f"not run: the folder {spec.folder} it was created in, where its calls run, no "
+            f"longer exists; create it again, or remove the automation (llmos jobs remove {job_id})"
+        )
+        store.finish_run(run_id, status="failed", summary=why, detail=[], duration_s=0.0)
+        return RunOutcome(run_id, "failed", why, [], 0.0)
     for call in spec.calls:
         step = session.run_call(call, request=f"automation {job_id}: {spec.action}", cancel=cancel)
         entry: dict[str, Any] = {

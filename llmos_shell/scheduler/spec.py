@@ -196,6 +196,7 @@ class JobSpec:
     approved_at: str
     timeout_s: float = 60.0
     misfire: str = "run-once"
+    folder: str | None = None  # where it was created: its calls run there, not in the daemon's
     version: int = SPEC_VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -215,6 +216,7 @@ class JobSpec:
             "approved": {"risk": self.approved_risk.value, "by": self.approved_by, "at": self.approved_at},
             "limits": {"timeout_s": self.timeout_s},
             "misfire": {"policy": self.misfire, "grace_s": self.grace_s},
+            **({"folder": self.folder} if self.folder is not None else {}),
         }
 
     def dumps(self) -> str:
@@ -257,6 +259,9 @@ class JobSpec:
         for key in ("request", "action"):
             if not isinstance(data.get(key), str):
                 raise SpecError(f"the stored spec has no {key}")
+        folder = data.get("folder")
+        if folder is not None and not (isinstance(folder, str) and folder.startswith("/")):
+            raise SpecError(f"the folder {folder!r} it runs in is not an absolute path")
         return cls(
             request=data["request"],
             action=data["action"],
@@ -267,6 +272,7 @@ class JobSpec:
             approved_at=str(approved.get("at", "")),
             timeout_s=float(timeout),
             misfire=misfire,
+            folder=folder,
         )
 
     def with_trigger(self, trigger: TriggerSpec) -> JobSpec:

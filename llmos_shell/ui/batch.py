@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from llmos_shell.app import App
+from llmos_shell.calls import memories_json
 from llmos_shell.errors import LlmosError, TruncatedOutputError
 from llmos_shell.planning.planner import Planner, Transcript
-from llmos_shell.session import memories_json
 
 
 def _decoded(raw: str | bytes) -> str:

@@ -65,6 +65,11 @@ def suggest_interactive(
     assert shell_tool.shell_command_arg is not None
     # What was suggested: a command the person edited and ran is remembered as a correction.
     suggested = ToolCall(shell_tool.name, {shell_tool.shell_command_arg: command})
+    sandbox = app.sandbox
+    if sandbox.mode == "auto" and not sandbox.status().usable:
+        sentence = sandbox.announce()  # before the menu, so [r]un is chosen knowing it
+        if sentence is not None:
+            console.print(f"[yellow]{escape(sentence)}[/]")
     while True:
         call = ToolCall(shell_tool.name, {shell_tool.shell_command_arg: command})
         decision = decide(call, shell_tool)  # shown now; run_call judges it again

@@ -54,7 +54,12 @@ def parse_size(text: str | int | float) -> int:
     if match is None or (unit_word and unit_word not in SIZE_UNITS):
         raise InvalidValueError(f"cannot read {text!r} as a size; write one like {SIZE_EXAMPLE}")
     multiplier = SIZE_UNITS[unit_word].size if unit_word else 1
-    return int(float(match.group(1)) * multiplier)
+    try:
+        return int(float(match.group(1)) * multiplier)
+    except OverflowError:  # so many digits that the number is infinite
+        raise InvalidValueError(
+            f"size {text[:40]!r} is too large to be a size; write one like {SIZE_EXAMPLE}"
+        ) from None
 
 
 def normalize_size(value: object) -> object:
@@ -188,7 +193,12 @@ def parse_age(text: str, now: datetime | None = None) -> timedelta | datetime:
             f"cannot read {text!r} as a time; write one like {AGE_EXAMPLE}"
         ) from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone().replace(tzinfo=None)
+        try:
+            moment = moment.astimezone().replace(tzinfo=None)
+        except (OverflowError, ValueError, OSError):  # 0001-01-01T00:00+14:00 is before year 1
+            raise InvalidValueError(
+                f"{text!r} is further back than a date can go; write one like {AGE_EXAMPLE}"
+            ) from None
     return moment
 
 

@@ -476,8 +476,12 @@ def test_undo_reverses_a_rename_made_by_an_earlier_command(
 
 
 def test_undo_says_which_actions_cannot_be_undone(
-    scripted_cli: ScriptedBackend, workdir: Path, capsys: pytest.CaptureFixture[str]
+    scripted_cli: ScriptedBackend,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(workdir)  # the folder the person is in, which the sandbox lets it write
     out = workdir / "out.txt"
     scripted_cli.replies = [call("run_shell", command=f"echo hi > {out}"), answer("Done.")]
     assert cli.main(["--yes-destructive", "write hi into out.txt"]) == 0

@@ -138,8 +138,9 @@ def test_two_processes_adding_and_searching_lose_nothing(tmp_path: Path) -> None
     store = _reopened(folder)
     try:
         assert {r.id for r in store.records()} == acked
-        found = store.index.query(store.embed("alpha note 1"), kinds=None, limit=len(acked) + 5)
-        assert {memory_id for memory_id, _ in found} == acked
+        assert store.index.ids() == acked  # every record is searchable (a search is approximate)
+        found = store.index.query(store.embed("alpha note 1"), kinds=None, limit=5)
+        assert found and found[0][0] in acked
         assert store.notices == [], store.notices  # nothing needed repairing
     finally:
         store.close()

@@ -775,7 +775,9 @@ def test_the_better_model_is_offered_once_and_a_no_is_kept(
 def test_a_yes_while_offline_is_one_sentence_and_asked_again_later(
     scripted: ScriptedBackend, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import
     console = Console(file=io.StringIO(), width=200, force_terminal=False)
     repl = Repl(make_app(scripted), console=console)
     repl._ask = lambda message, default: "y"  # type: ignore[method-assign]

@@ -26,17 +26,28 @@ from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.session import Approval, Session, Status
 from llmos_shell.ui.interrupt import cancel_on_sigint
 
-STARTED = threading.Event()
-
 
 @tool(risk=Risk.READ_ONLY)
-def slow_count(seconds: float = 5.0) -> dict[str, Any]:
-    """Count up for a while (a stand-in for a tool that takes long)."""
-    STARTED.set()
+def slow_count(marks: str, seconds: float = 5.0) -> dict[str, Any]:
+    """Count up for a while (a stand-in for a tool that takes long), leaving marks in a folder.
+
+    It runs in a worker process, so it says it started, and that it finished, with files.
+    """
+    Path(marks, "started").touch()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         time.sleep(0.01)
+    Path(marks, "finished").touch()
     return {"done": True}
+
+
+def wait_for(path: Path, timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 @tool(risk=Risk.WRITE)
@@ -86,16 +97,20 @@ def test_cancel_during_generation_ends_the_request_as_cancelled(tmp_path: Path) 
     assert time.monotonic() - started < 2  # it stopped early, between pieces (3 s in all)
 
 
-def test_cancel_during_a_tool_stops_waiting_and_says_cancelled(tmp_path: Path) -> None:
-    backend = ScriptedBackend([{"tool": "slow_count", "arguments": {"seconds": 3}}])
+def test_cancel_during_a_tool_stops_the_tool_and_says_cancelled(tmp_path: Path) -> None:
+    arguments = {"marks": str(tmp_path), "seconds": 3}
+    backend = ScriptedBackend([{"tool": "slow_count", "arguments": arguments}])
     session = make_session(backend, tmp_path)
     cancel = threading.Event()
-    STARTED.clear()
-    threading.Thread(target=lambda: STARTED.wait(10) and cancel.set(), daemon=True).start()
+    threading.Thread(
+        target=lambda: wait_for(tmp_path / "started") and cancel.set(), daemon=True
+    ).start()
     started = time.monotonic()
     outcome = session.run("count slowly", cancel=cancel)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 20
     assert outcome.status is Status.CANCELLED
+    # the work itself stopped, not only the waiting: it never gets to its end
+    assert not wait_for(tmp_path / "finished", timeout_s=4)
     [step] = outcome.steps
     assert step.result is not None and step.result.cancelled and not step.result.ok
     assert "cancelled" in (step.result.error or "")
@@ -106,12 +121,12 @@ def test_cancel_during_a_tool_stops_waiting_and_says_cancelled(tmp_path: Path) -
 
 def test_a_real_ctrl_c_cancels_the_running_tool(tmp_path: Path) -> None:
     """SIGINT in the main thread, as a person's Ctrl-C, goes through the same event."""
-    backend = ScriptedBackend([{"tool": "slow_count", "arguments": {"seconds": 3}}])
+    arguments = {"marks": str(tmp_path), "seconds": 3}
+    backend = ScriptedBackend([{"tool": "slow_count", "arguments": arguments}])
     session = make_session(backend, tmp_path)
-    STARTED.clear()
 
     def press_ctrl_c() -> None:
-        if STARTED.wait(10):
+        if wait_for(tmp_path / "started"):
             os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=press_ctrl_c, daemon=True).start()

@@ -218,3 +218,36 @@ print(json.dumps([m for m in ("torch", "transformers", "llama_cpp") if m in sys.
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.splitlines()[-1]) == []
+
+
+def _path_without_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "bin-without-bwrap"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+
+
+@pytest.mark.parametrize(
+    ("mode", "level", "said"),
+    [
+        ("auto", Level.WARN, "every one that is not read-only asks first"),
+        ("required", Level.FAIL, 'sandbox = "required" refuses every shell command'),
+        ("off", Level.WARN, 'sandbox = "off"'),
+    ],
+)
+def test_the_sandbox_check_without_bubblewrap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, level: Level, said: str
+) -> None:
+    _path_without_bwrap(tmp_path, monkeypatch)
+    [sandbox] = by_name(run_checks({"sandbox": mode}))["sandbox"]
+    assert sandbox.level is level
+    assert said in sandbox.detail and sandbox.fix
+
+
+def test_the_sandbox_check_where_bubblewrap_runs() -> None:
+    from llmos_shell.safety.sandbox import availability
+
+    if not availability().usable:
+        pytest.skip(f"bubblewrap cannot run sandboxes here: {availability().detail}")
+    [sandbox] = by_name(run_checks({"sandbox": "required"}))["sandbox"]
+    assert sandbox.level is Level.OK
+    assert "shell commands run in bubblewrap" in sandbox.detail

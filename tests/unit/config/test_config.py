@@ -144,3 +144,14 @@ def test_the_openai_variables_fill_what_no_setting_names(monkeypatch: pytest.Mon
     assert config.sources["base_url"] == "command line"
     monkeypatch.delenv("OPENAI_BASE_URL")
     assert load_config().settings.base_url == "http://127.0.0.1:8080/v1"
+
+
+def test_the_sandbox_setting_takes_only_its_three_modes(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_config().settings.sandbox == "auto"
+    monkeypatch.setenv("LLMOS_SANDBOX", "required")
+    loaded = load_config()
+    assert loaded.settings.sandbox == "required"
+    assert loaded.sources["sandbox"] == "environment (LLMOS_SANDBOX)"
+    monkeypatch.setenv("LLMOS_SANDBOX", "sometimes")
+    with pytest.raises(ConfigError, match=r"sandbox = 'sometimes' is invalid.*auto \(in a bubblewrap"):
+        load_config()

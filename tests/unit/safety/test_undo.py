@@ -350,7 +350,8 @@ def test_a_call_files_its_change_under_it(session: Session, work: Path) -> None:
 def test_shell_commands_are_listed_as_not_undoable(session: Session, work: Path) -> None:
     assert session.undo is not None
     for command in (f"ls {work}", f"echo hi > {work / 'out.txt'}"):
-        session.run_call(ToolCall("run_shell", {"command": command}), request=command)
+        call = ToolCall("run_shell", {"command": command, "cwd": str(work)})
+        session.run_call(call, request=command)
     session.run_call(
         ToolCall("write_file", {"path": str(work / "no" / "such" / "dir.txt"), "content": "x"}),
         request="a write that fails before it changes anything",

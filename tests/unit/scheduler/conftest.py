@@ -37,6 +37,7 @@ def job(
     when: str = "every weekday at 9",
     misfire: str = "run-once",
     action: str = "the test action",
+    folder: str | None = None,
 ) -> JobSpec:
     """A job spec as `llmos jobs add` stores it once approved."""
     trigger = read_when(when, datetime.now(PARIS))
@@ -50,6 +51,7 @@ def job(
         approved_at=datetime.now(PARIS).isoformat(),
         timeout_s=20.0,
         misfire=misfire,
+        folder=folder,
     )
 
 

@@ -68,14 +68,34 @@ def test_a_destructive_call_within_its_approval_runs_and_one_beyond_stops_the_ru
     doomed.write_text("x")
     kept = tmp_path / "kept.txt"
     number = store.add_job(
-        job(shell(f"rm {doomed}"), shell(f"sudo touch {kept}"), risk=Risk.DESTRUCTIVE)
+        job(
+            shell("rm old.log"),
+            shell(f"sudo touch {kept}"),
+            risk=Risk.DESTRUCTIVE,
+            folder=str(tmp_path),  # created there: relative paths mean the same when it runs
+        )
     )
     outcome = run_job(store, app, number, reason="scheduled", scheduled_for=None, runner="daemon")
+    assert outcome.detail[0]["ok"], outcome.detail
     assert not doomed.exists()
     assert outcome.detail[0]["approved_by"] == f"automation {number}, approved by person at creation"
     assert outcome.status == "refused" and not kept.exists()
     assert [d["tool"] for d in outcome.detail] == ["run_shell", "run_shell"]
     assert "privileged now, above the destructive approved" in outcome.detail[1]["refused"]
+
+
+def test_a_job_runs_in_the_folder_it_was_created_in_and_says_when_that_is_gone(
+    app: App, store: Store, tmp_path: Path
+) -> None:
+    here = tmp_path / "project"
+    here.mkdir()
+    number = store.add_job(job(shell("pwd"), folder=str(here)))
+    outcome = run_job(store, app, number, reason="run-now", scheduled_for=None, runner="cli")
+    assert (outcome.status, outcome.summary) == ("ok", f"run_shell: {here}")
+    here.rmdir()
+    outcome = run_job(store, app, number, reason="run-now", scheduled_for=None, runner="cli")
+    assert outcome.status == "failed"
+    assert f"the folder {here} it was created in, where its calls run, no longer exists" in outcome.summary
 
 
 def decision(risk: Risk, **kw: object) -> Decision:

@@ -209,3 +209,15 @@ def test_kill_process_reports_permission_denied_from_the_os(
     with pytest.raises(ToolError, match=f"cannot stop pid {child.pid}: permission denied"):
         processes.kill_process(pid=child.pid)
     assert child.poll() is None
+
+
+def test_kill_process_in_a_worker_refuses_the_shell_and_what_it_runs_under() -> None:
+    """Run by the executor, the tool is in a worker process: the shell is its parent."""
+    from llmos_shell.calls import ToolCall
+    from llmos_shell.safety.executor import execute
+
+    [kill] = [t for t in tools_in_module(processes) if t.name == "kill_process"]
+    for pid in (os.getpid(), os.getppid()):
+        result = execute(ToolCall("kill_process", {"pid": pid}), kill)
+        assert (result.error or "").startswith(f"refusing to stop pid {pid}: it is this shell")
+    assert psutil.pid_exists(os.getppid())

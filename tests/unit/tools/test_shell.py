@@ -1,4 +1,8 @@
-"""Tests for run_shell: real bash commands, output caps, time limits and process groups."""
+"""Tests for run_shell: real bash commands, output caps, time limits and process groups.
+
+Tests of what happens to processes on the host run with the sandbox off (`UNSANDBOXED`);
+tests/unit/safety/test_sandbox.py checks the same inside bubblewrap.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,12 @@ import psutil
 import pytest
 
 import llmos_tools.shell as shell
-from llmos_shell.calls import Risk
+from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tools_in_module
+from llmos_shell.safety.sandbox import availability
+
+UNSANDBOXED = ExecutionContext(sandbox="off")
 
 
 def test_module_registers_run_shell_with_policy_metadata() -> None:
@@ -88,7 +95,9 @@ def test_run_shell_timeout_kills_the_whole_process_group(tmp_path: Path) -> None
     pid_file = tmp_path / "child.pid"
     started = time.monotonic()
     with pytest.raises(ToolError, match=r"timed out after 0\.5 s"):
-        shell.run_shell(f"sleep 60 & echo $! > {pid_file}; wait", timeout_s=0.5)
+        shell.run_shell(
+            f"sleep 60 & echo $! > {pid_file}; wait", timeout_s=0.5, context=UNSANDBOXED
+        )
     assert time.monotonic() - started < 8
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
@@ -105,14 +114,20 @@ def test_run_shell_timeout_kills_the_whole_process_group(tmp_path: Path) -> None
 
 
 def test_run_shell_reports_a_signal_death() -> None:
-    result = shell.run_shell("kill -KILL $$")
+    result = shell.run_shell("kill -KILL $$", context=UNSANDBOXED)
     assert result["exit_code"] == -signal.SIGKILL
     assert result["killed_by_signal"] == "SIGKILL"
 
 
+@pytest.mark.skipif(not availability().usable, reason="bubblewrap cannot run sandboxes here")
+def test_a_signal_death_in_the_sandbox_reads_as_bash_reports_it() -> None:
+    result = shell.run_shell("kill -KILL $$")
+    assert result["exit_code"] == 128 + signal.SIGKILL
+
+
 def test_run_shell_returns_when_a_background_child_keeps_the_pipe() -> None:
     started = time.monotonic()
-    result = shell.run_shell("sleep 30 & echo $!", timeout_s=20)
+    result = shell.run_shell("sleep 30 & echo $!", timeout_s=20, context=UNSANDBOXED)
     elapsed = time.monotonic() - started
     pid = int(result["stdout"].strip())
     try:
@@ -128,3 +143,5 @@ def test_run_shell_argument_errors() -> None:
         shell.run_shell("   ")
     with pytest.raises(ToolError, match="timeout_s must be between"):
         shell.run_shell("true", timeout_s=0)
+    with pytest.raises(ToolError, match="NUL byte"):
+        shell.run_shell("echo a\0b")

@@ -185,3 +185,11 @@ def test_os_error_sentences(code: int, words: str) -> None:
     assert isinstance(error, ToolError)
     assert str(error).startswith("cannot read /x/y: ")
     assert words in str(error)
+
+
+def test_sizes_and_dates_past_what_numbers_hold_are_one_sentence() -> None:
+    """Found by bench/fuzz_tools.py: an infinite size, an aware time before year 1."""
+    with pytest.raises(InvalidValueError, match="too large to be a size"):
+        parse_size("9" * 400 + "PB")
+    with pytest.raises(InvalidValueError, match="further back than a date can go"):
+        parse_age("0001-01-01T00:00:00+14:00")
