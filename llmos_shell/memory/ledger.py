@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,12 +53,32 @@ class Ledger:
         self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection().executescript(_SCHEMA)
+            self._open()
         except (OSError, sqlite3.Error) as exc:
             raise MemoryStoreError(
                 f"cannot open the memory records {path} ({exc}); check that the folder is "
                 "writable, or move the file aside to start afresh"
             ) from None
+
+    def _open(self, patience_s: float = 30.0) -> None:
+        """Create the tables; another process opening the same file at the same moment can
+        hold it while it switches the journal mode, which SQLite reports as locked at once
+        rather than waiting, so that is waited out here."""
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                self._connection().executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                db = getattr(self._local, "db", None)
+                if db is not None:
+                    db.close()
+                    self._local.db = None
+                time.sleep(0.05)
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
