@@ -143,17 +143,27 @@ def _rounded_in(value: float, numbers: Iterable[float]) -> bool:
     return False
 
 
+def _is_data(text: str) -> bool:
+    """A copy of the result as data (a code block, JSON), not an answer in words: the table
+    already shows the result, so it is left out and the summary stands in."""
+    text = text.strip()
+    if text.startswith(("```", "{", "[")) or "```" in text:
+        return True
+    brackets = sum(c in "{}[]" for c in text)
+    return brackets >= 2 and '":' in text.replace(" ", "")  # a JSON object's keys
+
+
 def grounded_answer(answer: str | None, results: Sequence[Any], request: str) -> str | None:
     """The answer if what it states is in the results: each sentence with a claim the
     results do not confirm, or with a command in it, is dropped; None if nothing checked
     remains (then the summary stands in)."""
-    if not answer or not answer.strip():
+    if not answer or not answer.strip() or _is_data(answer):
         return None
     evidence = ResultText(results, request)
     kept: list[str] = []
     confirmed = 0
     for sentence in sentences(answer):
-        if suggests_command(sentence):
+        if suggests_command(sentence) or _is_data(sentence):
             continue
         stated = claims(sentence)
         if any(not evidence.confirms(c) for c in stated):

@@ -56,6 +56,18 @@ def test_what_the_results_confirm_is_kept(answer: str, results: list[Any], kept:
     assert grounded_answer(answer, results, "show me") == kept
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '```json {"path": "/home/alex/Downloads", "entries": [{"name": "ubuntu.iso"}]}```',
+        '{"path": "/home/alex/Downloads"}',
+        'Here it is: {"name": "ubuntu.iso", "size_human": "262.1 MB"} and more.',
+    ],
+)
+def test_a_copy_of_the_result_as_json_is_no_answer(answer: str) -> None:
+    assert grounded_answer(answer, [LISTING], "what's in downloads") is None
+
+
 def test_an_answer_with_nothing_to_check_gives_way_to_the_summary() -> None:
     assert grounded_answer("Here you go, all done!", [LISTING], "list downloads") is None
     line = summarize([LISTING], "list downloads")
