@@ -44,7 +44,13 @@ from llmos_shell.planning.shortlist import PlanExample
 from llmos_shell.registry import Registry, Tool
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
-from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
+from llmos_shell.safety.policy import (
+    AFTER_RESULT_REASON,
+    PolicyOptions,
+    auto_answer,
+    decide,
+    planned_after_result,
+)
 from llmos_shell.safety.sandbox import NO_SANDBOX_REASON, ShellSandbox, gate
 from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.safety.worker import WorkerPool
@@ -60,7 +66,12 @@ Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
 
 def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
     """The confirmer when nobody is watching: anything that needs a yes gets a no."""
-    if NO_SANDBOX_REASON in decision.reasons:
+    if AFTER_RESULT_REASON in decision.reasons:
+        hint = (
+            "it was planned after reading a tool's result, so only a person can approve it: "
+            "ask for it directly, or run the request in the interactive shell"
+        )
+    elif NO_SANDBOX_REASON in decision.reasons:
         hint = 'no sandbox can run here, so a person must approve it (or set sandbox = "off")'
     elif decision.sensitive or not decision.parsed:
         hint = "run it in the interactive shell to approve it"
@@ -291,6 +302,7 @@ class Session:
                 dry_run=dry_run,
                 cancel=cancel,
                 note=note,
+                after_result=bool(transcript.steps),
             )
             outcome.steps.append(step)
             if dry_run:
@@ -341,6 +353,7 @@ class Session:
         tool: Tool | None = None,
         note: str | None = None,
         planned: ToolCall | None = None,
+        after_result: bool = False,
     ) -> Step:
         """Judge one call, ask for approval where policy says so, run it, and audit it.
 
@@ -351,6 +364,8 @@ class Session:
         is never offered (the undo) instead of looking the name up. `note` is shown under
         the planned call (the memories that shaped it); `planned` is the call as first
         suggested, when the person edited it before this (as `suggest` lets them).
+        `after_result`: the model planned it after reading a tool's result, which may carry
+        instructions; it then needs a person's yes, never a flag's.
         """
         planned = planned if planned != call else None
         events = events or SilentEvents()
@@ -362,6 +377,8 @@ class Session:
                 events.planned(call, decision)
                 return Step(call, decision, None, None)
         decision, must_ask = self._judge(call, tool, events)
+        if after_result:
+            decision = planned_after_result(decision)
         events.planned(call, decision)
         if note:
             events.notice(note)

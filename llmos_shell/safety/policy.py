@@ -11,7 +11,7 @@ Calls rated unknown are never approved in advance, by a flag or by an automation
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
@@ -26,6 +26,13 @@ from llmos_shell.safety.shell import (
 
 if TYPE_CHECKING:
     from llmos_shell.registry import Tool
+
+# Why a call the model planned after reading a tool's result waits for a person: the result
+# (a file, a command's output, a name in a listing) may carry instructions, and nothing in it
+# may stand in for the person's yes.
+AFTER_RESULT_REASON = (
+    "it was planned after reading a tool's result, and text in a result never approves a call"
+)
 
 _RISK_PHRASES = {
     Risk.READ_ONLY: "only reads",
@@ -106,18 +113,29 @@ def decide(call: ToolCall, tool: Tool) -> Decision:
     )
 
 
+def planned_after_result(decision: Decision) -> Decision:
+    """The decision on a call the model planned after reading a result: one that needs a yes
+    now needs a person's, whatever was approved in advance."""
+    if decision.verdict is not Verdict.ASK:
+        return decision
+    reason = f"{decision.reason}; {AFTER_RESULT_REASON}" if decision.reason else AFTER_RESULT_REASON
+    return replace(decision, reason=reason, reasons=(*decision.reasons, AFTER_RESULT_REASON))
+
+
 def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
     """True when the call may run unasked, False when it must not run, None to ask the person.
 
     `--yes` approves writes and network use; `--yes-destructive` also approves destructive
-    calls. Privileged and unknown calls, secrets, commands that could not be parsed and denied
-    calls are never approved in advance.
+    calls. Privileged and unknown calls, secrets, commands that could not be parsed, calls
+    planned after reading a result and denied calls are never approved in advance.
     """
     if decision.verdict is Verdict.DENY:
         return False
     if decision.verdict is Verdict.ALLOW:
         return True
     if decision.sensitive or not decision.parsed or decision.risk is Risk.UNKNOWN:
+        return None
+    if AFTER_RESULT_REASON in decision.reasons:
         return None
     risk = decision.risk
     if risk in (Risk.WRITE, Risk.NETWORK) and (options.yes_writes or options.yes_destructive):
