@@ -375,6 +375,8 @@ def fill_arguments(call: ToolCall, tool: Tool, request: str) -> ToolCall:
         options = _enum_values(props.get(name, {}))
         lowered = {str(o).lower(): o for o in options}
         stated = next((lowered[c] for c in slots.choices if c in lowered), None)
+        if stated is None:
+            stated = _named_option(options, request)
         if stated is not None:
             args[name] = stated
         elif name not in required and name in args:
@@ -402,6 +404,22 @@ def fill_arguments(call: ToolCall, tool: Tool, request: str) -> ToolCall:
     if slots.quoted and texts and not _grounded(args.get(texts[0]), request):
         args[texts[0]] = slots.quoted[0] + "\n"
     return call if args == dict(call.arguments) else ToolCall(call.tool, args)
+
+
+def _named_option(options: list[Any], request: str) -> Any:
+    """The one enum value the request names in its own words ("lights off", "in celsius",
+    "warm white"); None when it names none, or more than one."""
+    text = " ".join(re.findall(r"[a-z0-9]+", request.lower()))
+    named = [
+        option
+        for option in options
+        if isinstance(option, str)
+        and option.lower() not in CHOICE_PHRASES  # stated only by its phrases ("-9", "force")
+        and (phrase := " ".join(re.findall(r"[a-z0-9]+", option.lower())))
+        and not phrase.isdigit()
+        and re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text)
+    ]
+    return named[0] if len(named) == 1 else None
 
 
 # Words of switch names that say nothing by themselves ("show_hidden": only "hidden" counts).

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
-from llmos_shell.calls import ToolCall
+from llmos_shell.calls import Risk, ToolCall
 from llmos_shell.planning.slots import extract, fill_arguments
-from llmos_shell.registry import Registry, discover
+from llmos_shell.registry import Registry, discover, tool
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +142,9 @@ def test_a_plugin_tool_is_filled_by_the_kinds_it_declares() -> None:
         return where
 
     call = ToolCall("archive_big_files", {})
-    filled = fill_arguments(call, archive_big_files, "archive the top 3 files over 2 gigs in downloads")
+    filled = fill_arguments(
+        call, archive_big_files, "archive the top 3 files over 2 gigs in downloads"
+    )
     assert filled.arguments == {"where": "~/Downloads", "at_least": "2GB", "how_many": 3}
 
 
@@ -157,3 +160,40 @@ def test_a_follow_up_naming_a_new_place_gets_it_where_the_old_one_was() -> None:
     assert again.arguments == {"path": "~/Desktop", "name": "*.zip"}
     # A request that names no new place, or keeps the old one, changes nothing.
     assert restate_places(find, "and the pdfs?", find, "zips in my downloads") is find
+
+
+@tool(risk=Risk.WRITE)
+def set_light(
+    room: str,
+    state: Literal["on", "off"] | None = None,
+    color: Literal["warm white", "cool white", "red"] | None = None,
+) -> dict[str, str]:
+    """Switch a room's lights (a plugin's tool, with enum arguments)."""
+    return {"room": room}
+
+
+def _lights() -> Registry:
+    registry = Registry()
+    registry.add(set_light, source="test")
+    return registry
+
+
+@pytest.mark.parametrize(
+    ("request_text", "written", "expected"),
+    [
+        ("kitchen lights off", {"room": "kitchen"}, {"room": "kitchen", "state": "off"}),
+        ("make the hall warm white", {"room": "hall"}, {"room": "hall", "color": "warm white"}),
+        (
+            "turn on the lights in the hallway",
+            {"room": "hallway", "state": "off"},
+            {"room": "hallway", "state": "on"},
+        ),
+        # two values named: which one is meant is not for a rule to say
+        ("switch red to cool white in the den", {"room": "den"}, {"room": "den"}),
+    ],
+)
+def test_an_enum_value_the_request_names_is_filled_in(
+    request_text: str, written: dict[str, str], expected: dict[str, str]
+) -> None:
+    tool = _lights().get("set_light")
+    assert fill_arguments(ToolCall("set_light", written), tool, request_text).arguments == expected
