@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import fnmatch
 import os
 import re
@@ -22,6 +21,7 @@ from llmos_shell.calls import Risk
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tool
 from llmos_shell.safety import undo
+from llmos_shell.safety.trash import move_across, reserve_name, trash_dir
 from llmos_shell.vocabulary.units import cutoff_timestamp, human_size, parse_size
 from llmos_tools._parsing import file_kind, format_time, open_regular, os_error, resolve_path
 
@@ -767,7 +767,7 @@ def move_path(source: str, destination: str, overwrite: bool = False) -> dict[st
     _make_parent(target)
     try:
         with undo.moving(src, target):
-            _move_across(src, target)
+            move_across(src, target)
     except OSError as exc:
         raise os_error(exc, target, f"move {src} to") from None
     return {
@@ -780,53 +780,16 @@ def move_path(source: str, destination: str, overwrite: bool = False) -> dict[st
 # --- trash (freedesktop.org Trash specification 1.0) --------------------------------------------
 
 
-def _trash_dir() -> Path:
-    """The home trash: $XDG_DATA_HOME/Trash, by default ~/.local/share/Trash."""
-    data_home = os.environ.get("XDG_DATA_HOME", "")
-    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
-    return base / "Trash"
-
-
 def _refuse_protected(path: Path, verb: str) -> None:
     """Refuse to trash or move the root, home, or anything holding or inside the trash."""
     home = Path.home().absolute()
-    trash = _trash_dir().absolute()
+    trash = trash_dir().absolute()
     if path == Path(path.anchor) or path == home or path in home.parents:
         raise ToolError(f"refusing to {verb} {path}: it holds the whole system or your home")
     if path == trash or path in trash.parents:
         raise ToolError(f"refusing to {verb} {path}: it holds the trash itself")
     if trash in path.parents and verb == "delete":
         raise ToolError(f"{path} is already in the trash; use restore_from_trash to get it back")
-
-
-def _reserve_trash_name(trash: Path, name: str) -> tuple[str, int]:
-    """A name free in both files/ and info/, claimed by creating its .trashinfo exclusively."""
-    stem, suffix = os.path.splitext(name)
-    number = 1
-    while True:
-        candidate = name if number == 1 else f"{stem}.{number}{suffix}"
-        number += 1
-        if os.path.lexists(trash / "files" / candidate):
-            continue
-        try:
-            fd = os.open(
-                trash / "info" / f"{candidate}.trashinfo",
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                0o600,
-            )
-        except FileExistsError:
-            continue
-        return candidate, fd
-
-
-def _move_across(source: Path, target: Path) -> None:
-    """Rename, falling back to copy-and-delete when the two are on different file systems."""
-    try:
-        os.rename(source, target)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV or _kind(os.lstat(source).st_mode) == "other":
-            raise  # a FIFO or a device cannot be copied to another file system
-        shutil.move(str(source), str(target))
 
 
 @tool(
@@ -850,11 +813,11 @@ def delete_path(path: str) -> dict[str, Any]:
         raise ToolError(f"{target} does not exist, so there is nothing to delete")
     _refuse_protected(target, "delete")
     kind = _kind(target.lstat().st_mode)
-    trash = _trash_dir()
+    trash = trash_dir()
     try:
         for sub in ("files", "info"):
             (trash / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-        name, fd = _reserve_trash_name(trash, target.name)
+        name, fd = reserve_name(trash, target.name)
     except OSError as exc:
         raise os_error(exc, trash, "use the trash folder") from None
     info = trash / "info" / f"{name}.trashinfo"
@@ -864,7 +827,7 @@ def delete_path(path: str) -> dict[str, Any]:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(f"[Trash Info]\nPath={quoted}\nDeletionDate={deleted}\n")
         with undo.trashing(target, trash / "files" / name):
-            _move_across(target, trash / "files" / name)
+            move_across(target, trash / "files" / name)
     except OSError as exc:
         info.unlink(missing_ok=True)
         raise os_error(exc, target, "move to the trash") from None
@@ -936,7 +899,7 @@ def list_trash(name: str | None = None, limit: int = 50) -> dict[str, Any]:
         limit: the most items to return
     """
     _check_limit(limit, "limit")
-    trash = _trash_dir()
+    trash = trash_dir()
     items = _trash_items(trash)
     if name:
         items = [item for item in items if name.lower() in str(item.original).lower()]
@@ -1009,7 +972,7 @@ def restore_from_trash(path: str, destination: str | None = None) -> dict[str, A
     """
     if not path.strip():
         raise ToolError("give the original path or the trash name of the item to restore")
-    trash = _trash_dir()
+    trash = trash_dir()
     items = _trash_items(trash)
     text = path.strip()
     chosen = _trash_matches(items, text)
@@ -1029,7 +992,7 @@ def restore_from_trash(path: str, destination: str | None = None) -> dict[str, A
         )
     _make_parent(target)
     try:
-        _move_across(trash / "files" / item.name, target)
+        move_across(trash / "files" / item.name, target)
     except OSError as exc:
         raise os_error(exc, target, "restore to") from None
     (trash / "info" / f"{item.name}.trashinfo").unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import urllib.parse
 from datetime import datetime
 from pathlib import Path
@@ -36,8 +37,10 @@ def move_across(source: Path, target: Path) -> None:
     try:
         os.rename(source, target)
     except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
+        mode = os.lstat(source).st_mode
+        special = not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+        if exc.errno != errno.EXDEV or special:
+            raise  # a FIFO or a device cannot be copied to another file system
         shutil.move(str(source), str(target))
 
 
@@ -47,7 +50,7 @@ def put(path: Path) -> Path:
     try:
         for sub in ("files", "info"):
             (trash / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-        name, fd = _reserve_name(trash, path.name)
+        name, fd = reserve_name(trash, path.name)
     except OSError as exc:
         raise TrashError(f"cannot use the trash folder {trash} ({exc.strerror})") from None
     trashed = trash / "files" / name
@@ -63,7 +66,7 @@ def put(path: Path) -> Path:
     return trashed
 
 
-def _reserve_name(trash: Path, name: str) -> tuple[str, int]:
+def reserve_name(trash: Path, name: str) -> tuple[str, int]:
     """A name free in both files/ and info/, claimed by creating its .trashinfo exclusively."""
     stem, suffix = os.path.splitext(name)
     number = 1
