@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -135,3 +136,13 @@ def describe_validation(exc: Any, limit: int = 5) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "arguments"
         parts.append(f"{loc}: {err['msg']}")
     return "; ".join(parts)
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and every one it was raised from or during, each once, outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

@@ -23,14 +23,14 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
 from llmos_shell.backends.conformance import check_reply
 from llmos_shell.backends.openai_stream import Reply, stream_reply
-from llmos_shell.errors import BackendUnavailableError, ContextOverflowError, LlmosError
+from llmos_shell.errors import BackendUnavailableError, ContextOverflowError, LlmosError, causes
 
 if TYPE_CHECKING:
     import openai
@@ -413,24 +413,24 @@ class OpenAICompatBackend:
 
     def _transport_error(self, exc: BaseException) -> BackendUnavailableError:
         url = self.base_url
-        causes = list(_causes(exc))
-        refused = next((c for c in causes if isinstance(c, ConnectionRefusedError)), None)
+        chain = list(causes(exc))
+        refused = next((c for c in chain if isinstance(c, ConnectionRefusedError)), None)
         if refused is not None:
             return BackendUnavailableError(
                 f"nothing answers at {url} (connection refused); start the server, or {_CHECK_URL}"
             )
-        unknown = next((c for c in causes if isinstance(c, socket.gaierror)), None)
+        unknown = next((c for c in chain if isinstance(c, socket.gaierror)), None)
         if unknown is not None:
             return BackendUnavailableError(
                 f"the host in {url} cannot be found ({unknown.strerror}); {_CHECK_URL}"
             )
-        tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+        tls = next((c for c in chain if isinstance(c, ssl.SSLError)), None)
         if tls is not None:
             return BackendUnavailableError(
                 f"the TLS connection to {url} failed ({tls.reason or tls}); "
                 f"{_CHECK_URL} (http:// or https://)"
             )
-        detail = str(causes[-1]) or type(causes[-1]).__name__
+        detail = str(chain[-1]) or type(chain[-1]).__name__
         return BackendUnavailableError(
             f"the connection to {url} failed ({_one_line(detail)}); check that the server is "
             f"running, or {_CHECK_URL}"
@@ -497,15 +497,6 @@ def _context_overflow(message: str) -> LlmosError | None:
     if match is None:
         return None
     return ContextOverflowError(int(match.group(2)), int(match.group(1)))
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 def _int(value: Any) -> int | None:

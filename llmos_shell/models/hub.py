@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmos_shell.errors import DownloadError
+from llmos_shell.errors import DownloadError, causes
 from llmos_shell.models.names import is_repo_id
 
 
@@ -195,7 +195,7 @@ def _explain(exc: BaseException, what: str, repo: str, endpoint: str | None) -> 
     """One sentence for a failed request: offline, not found, needs a login, or other."""
     if isinstance(exc, DownloadError):
         return exc
-    kinds = {kind.__name__ for cause in _causes(exc) for kind in type(cause).__mro__}
+    kinds = {kind.__name__ for cause in causes(exc) for kind in type(cause).__mro__}
     status = _status(exc)
     host = urlsplit(_endpoint(endpoint)).netloc
     if "OfflineModeIsEnabled" in kinds:
@@ -244,17 +244,8 @@ _NETWORK_ERRORS = {
 }
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def _status(exc: BaseException) -> int | None:
-    for cause in _causes(exc):
+    for cause in causes(exc):
         response: Any = getattr(cause, "response", None)
         status = getattr(response, "status_code", None)
         if isinstance(status, int):
@@ -264,7 +255,7 @@ def _status(exc: BaseException) -> int | None:
 
 def _detail(exc: BaseException) -> str:
     """The innermost cause, on one short line."""
-    inner = list(_causes(exc))[-1]
+    inner = list(causes(exc))[-1]
     text = " ".join(str(inner).split()) or type(inner).__name__
     text = text.split(" (Request ID")[0]
     return text if len(text) <= 120 else text[:119] + "…"
