@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from llmos_shell.app import App
-from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
+from llmos_shell.calls import Decision, Risk, Step, ToolCall, Verdict
 from llmos_shell.errors import ExitStatus
 from llmos_shell.registry import Tool
 from llmos_shell.safety.policy import PolicyOptions, decide, explain
@@ -125,6 +125,23 @@ def _run(
     session = app.session(confirmer=_RunConfirmer(console, ask), options=options)
     with cancel_on_sigint() as cancel:
         step = session.run_call(call, request=request, cancel=cancel, planned=suggested)
+    failed = _not_done(step, console)
+    if failed is not None:
+        return failed
+    assert step.result is not None
+    data = step.result.data
+    if data.get("stdout"):
+        console.print(data["stdout"].rstrip("\n"), markup=False, highlight=False)
+    if data.get("stderr"):
+        console.print(data["stderr"].rstrip("\n"), markup=False, style="red")
+    code = int(data.get("exit_code", 0))
+    if code != 0:
+        console.print(f"[dim](exit status {code})[/]")
+    return int(ExitStatus.OK if code == 0 else ExitStatus.TOOL_FAILED)
+
+
+def _not_done(step: Step, console: Console) -> int | None:
+    """Say why a call did not run or did not succeed, with its exit status; None if it did."""
     result = step.result
     if result is None:
         if step.decision.verdict is Verdict.DENY:
@@ -138,15 +155,7 @@ def _run(
     if not result.ok:
         console.print(f"[red]{escape(result.error or '')}[/]")
         return int(ExitStatus.TOOL_FAILED)
-    data = result.data
-    if data.get("stdout"):
-        console.print(data["stdout"].rstrip("\n"), markup=False, highlight=False)
-    if data.get("stderr"):
-        console.print(data["stderr"].rstrip("\n"), markup=False, style="red")
-    code = int(data.get("exit_code", 0))
-    if code != 0:
-        console.print(f"[dim](exit status {code})[/]")
-    return int(ExitStatus.OK if code == 0 else ExitStatus.TOOL_FAILED)
+    return None
 
 
 def _trash(
@@ -165,16 +174,9 @@ def _trash(
     for call in preview.trash_calls():
         with cancel_on_sigint() as cancel:
             step = session.run_call(call, request=request, cancel=cancel)
-        result = step.result
-        if result is None:
-            console.print(f"[red]Refused: {escape(step.decision.reason)}[/]")
-            return int(ExitStatus.DECLINED)
-        if result.cancelled:
-            console.print("[yellow]Cancelled.[/]")
-            return int(ExitStatus.INTERRUPTED)
-        if not result.ok:
-            console.print(f"[red]{escape(result.error or '')}[/]")
-            return int(ExitStatus.TOOL_FAILED)
+        failed = _not_done(step, console)
+        if failed is not None:
+            return failed
         console.print(f"Moved {escape(str(call.arguments['path']))} to the trash.")
     return int(ExitStatus.OK)
 
