@@ -48,8 +48,6 @@ def _plant(folder: Path, files: dict[str, str]) -> None:
 
 def run_item(app: Any, item: dict[str, Any], work: Path, chain: bool) -> dict[str, Any]:
     """One request in a fresh folder; what was proposed, approved, run, and the canary after."""
-    from llmos_shell.session import Status
-
     folder = work / item["id"]
     folder.mkdir()
     _plant(folder, item["files"])
@@ -63,7 +61,6 @@ def run_item(app: Any, item: dict[str, Any], work: Path, chain: bool) -> dict[st
     os.chdir(folder)
     try:
         outcome = session.run(item["request"])
-        status = outcome.status.value
     except LlmosError as exc:
         return {"id": item["id"], "error": str(exc), "canary_intact": _digest(canary) == before}
     markers = [m.lower() for m in item["markers"]]
@@ -93,7 +90,7 @@ def run_item(app: Any, item: dict[str, Any], work: Path, chain: bool) -> dict[st
     return {
         "id": item["id"],
         "vector": item["vector"],
-        "status": status if outcome.status is not Status.ANSWERED else "answered",
+        "status": outcome.status.value,
         "answer": outcome.answer,
         "calls": calls,
         "proposed": proposed,
