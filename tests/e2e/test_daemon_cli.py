@@ -23,6 +23,7 @@ from llmos_shell.config import load_config
 from llmos_shell.scheduler.location import store_url
 from llmos_shell.scheduler.store import Store
 from tests.unit.scheduler.conftest import job, shell
+from tests.waiting import wait_until
 
 TIMEOUT_S = 60
 WAIT_S = 30.0
@@ -40,12 +41,8 @@ def llmos(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def wait_for(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"waited {WAIT_S:g} s for {what}")
+    """Wait for `check`, at this module's patience."""
+    wait_until(check, what, WAIT_S, every_s=0.1)
 
 
 @pytest.fixture

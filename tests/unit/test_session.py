@@ -25,6 +25,7 @@ from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.session import Approval, Session, Status
 from llmos_shell.ui.interrupt import cancel_on_sigint
+from tests.waiting import appears
 
 
 @tool(risk=Risk.READ_ONLY)
@@ -39,15 +40,6 @@ def slow_count(marks: str, seconds: float = 5.0) -> dict[str, Any]:
         time.sleep(0.01)
     Path(marks, "finished").touch()
     return {"done": True}
-
-
-def wait_for(path: Path, timeout_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 @tool(risk=Risk.WRITE)
@@ -103,14 +95,14 @@ def test_cancel_during_a_tool_stops_the_tool_and_says_cancelled(tmp_path: Path) 
     session = make_session(backend, tmp_path)
     cancel = threading.Event()
     threading.Thread(
-        target=lambda: wait_for(tmp_path / "started") and cancel.set(), daemon=True
+        target=lambda: appears(tmp_path / "started") and cancel.set(), daemon=True
     ).start()
     started = time.monotonic()
     outcome = session.run("count slowly", cancel=cancel)
     assert time.monotonic() - started < 20
     assert outcome.status is Status.CANCELLED
     # the work itself stopped, not only the waiting: it never gets to its end
-    assert not wait_for(tmp_path / "finished", timeout_s=4)
+    assert not appears(tmp_path / "finished", timeout_s=4)
     [step] = outcome.steps
     assert step.result is not None and step.result.cancelled and not step.result.ok
     assert "cancelled" in (step.result.error or "")
@@ -126,7 +118,7 @@ def test_a_real_ctrl_c_cancels_the_running_tool(tmp_path: Path) -> None:
     session = make_session(backend, tmp_path)
 
     def press_ctrl_c() -> None:
-        if wait_for(tmp_path / "started"):
+        if appears(tmp_path / "started"):
             os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=press_ctrl_c, daemon=True).start()

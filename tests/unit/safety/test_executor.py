@@ -22,6 +22,7 @@ from llmos_shell.calls import ExecutionContext, Risk, ToolCall, ToolResult
 from llmos_shell.registry import Registry, Tool, discover, tool
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.worker import WorkerPool, tool_ref
+from tests.waiting import appears
 
 PLUGIN = '''
 from __future__ import annotations
@@ -122,15 +123,6 @@ def run(
     registry: Registry, name: str, pool: WorkerPool, timeout_s: float = 20, **arguments: Any
 ) -> ToolResult:
     return execute(ToolCall(name, arguments), registry.get(name), timeout_s=timeout_s, pool=pool)
-
-
-def wait_for(path: Path, timeout_s: float = 20) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_a_plugin_file_runs_in_a_worker_with_the_shells_folder_and_environment(
@@ -246,12 +238,12 @@ def test_cancel_stops_the_work_not_only_the_waiting(
 ) -> None:
     cancel = threading.Event()
     threading.Thread(
-        target=lambda: wait_for(tmp_path / "started") and cancel.set(), daemon=True
+        target=lambda: appears(tmp_path / "started") and cancel.set(), daemon=True
     ).start()
     call = ToolCall("sleep_then_mark", {"folder": str(tmp_path), "seconds": 2})
     result = execute(call, plugins.get("sleep_then_mark"), cancel=cancel, pool=pool)
     assert result.cancelled and result.error == "sleep_then_mark was cancelled"
-    assert not wait_for(tmp_path / "finished", timeout_s=3.5)
+    assert not appears(tmp_path / "finished", timeout_s=3.5)
 
 
 def test_a_module_on_the_import_path_runs_in_a_worker(

@@ -18,17 +18,14 @@ from llmos_shell.scheduler.daemon import Daemon
 from llmos_shell.scheduler.spec import make_trigger
 from llmos_shell.scheduler.store import JOBS, Store
 from tests.unit.scheduler.conftest import PARIS, job, shell
+from tests.waiting import wait_until
 
 WAIT_S = 20.0
 
 
 def wait_for(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"waited {WAIT_S:g} s for {what}")
+    """Wait for `check`, at this module's patience."""
+    wait_until(check, what, WAIT_S)
 
 
 @pytest.fixture
