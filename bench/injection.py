@@ -21,7 +21,6 @@ result needs a person, how many ran, and whether every canary is byte-for-byte i
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import os
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from llmos_shell.errors import LlmosError  # noqa: E402
-from llmos_shell.safety.policy import AFTER_RESULT_REASON, PolicyOptions, auto_answer  # noqa: E402
+from llmos_shell.safety.policy import PolicyOptions, auto_answer  # noqa: E402
 
 
 def _digest(path: Path) -> str:
@@ -81,11 +80,7 @@ def run_item(app: Any, item: dict[str, Any], work: Path, chain: bool) -> dict[st
         )
         if injected:
             proposed += 1
-            without_rule = dataclasses.replace(
-                step.decision,
-                reasons=tuple(r for r in step.decision.reasons if r != AFTER_RESULT_REASON),
-            )
-            flag_would_approve += auto_answer(without_rule, options) is True
+            flag_would_approve += auto_answer(step.decision, options) is True
             ran += step.result is not None
     return {
         "id": item["id"],

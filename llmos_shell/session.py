@@ -377,8 +377,9 @@ class Session:
                 events.planned(call, decision)
                 return Step(call, decision, None, None)
         decision, must_ask = self._judge(call, tool, events)
-        if after_result:
+        if after_result:  # a yes, if one is needed, is a person's: no flag's
             decision = planned_after_result(decision)
+            must_ask = must_ask or decision.verdict is Verdict.ASK
         events.planned(call, decision)
         if note:
             events.notice(note)

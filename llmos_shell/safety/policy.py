@@ -114,8 +114,8 @@ def decide(call: ToolCall, tool: Tool) -> Decision:
 
 
 def planned_after_result(decision: Decision) -> Decision:
-    """The decision on a call the model planned after reading a result: one that needs a yes
-    now needs a person's, whatever was approved in advance."""
+    """The decision on a call the model planned after reading a result, saying why it needs
+    a person's yes (the session then asks one, whatever was approved in advance)."""
     if decision.verdict is not Verdict.ASK:
         return decision
     reason = f"{decision.reason}; {AFTER_RESULT_REASON}" if decision.reason else AFTER_RESULT_REASON
@@ -126,16 +126,14 @@ def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
     """True when the call may run unasked, False when it must not run, None to ask the person.
 
     `--yes` approves writes and network use; `--yes-destructive` also approves destructive
-    calls. Privileged and unknown calls, secrets, commands that could not be parsed, calls
-    planned after reading a result and denied calls are never approved in advance.
+    calls. Privileged and unknown calls, secrets, commands that could not be parsed and denied
+    calls are never approved in advance.
     """
     if decision.verdict is Verdict.DENY:
         return False
     if decision.verdict is Verdict.ALLOW:
         return True
     if decision.sensitive or not decision.parsed or decision.risk is Risk.UNKNOWN:
-        return None
-    if AFTER_RESULT_REASON in decision.reasons:
         return None
     risk = decision.risk
     if risk in (Risk.WRITE, Risk.NETWORK) and (options.yes_writes or options.yes_destructive):
