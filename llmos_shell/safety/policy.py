@@ -122,6 +122,12 @@ def planned_after_result(decision: Decision) -> Decision:
     return replace(decision, reason=reason, reasons=(*decision.reasons, AFTER_RESULT_REASON))
 
 
+def _only_a_person_approves(decision: Decision) -> bool:
+    """A call no flag and no automation approves in advance: it touches secrets, its command
+    could not be read, or what it does cannot be known before it runs."""
+    return bool(decision.sensitive) or not decision.parsed or decision.risk is Risk.UNKNOWN
+
+
 def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
     """True when the call may run unasked, False when it must not run, None to ask the person.
 
@@ -133,7 +139,7 @@ def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
         return False
     if decision.verdict is Verdict.ALLOW:
         return True
-    if decision.sensitive or not decision.parsed or decision.risk is Risk.UNKNOWN:
+    if _only_a_person_approves(decision):
         return None
     risk = decision.risk
     if risk in (Risk.WRITE, Risk.NETWORK) and (options.yes_writes or options.yes_destructive):
@@ -154,7 +160,7 @@ def within_approved(decision: Decision, approved: Risk) -> bool:
         return False
     if decision.verdict is Verdict.ALLOW:
         return True
-    if decision.sensitive or not decision.parsed or decision.risk is Risk.UNKNOWN:
+    if _only_a_person_approves(decision):
         return False
     return decision.risk.rank <= approved.rank
 
