@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 
 from unseen_scoring import score  # noqa: E402
 
-from llmos_shell.calls import ToolCall  # noqa: E402
+from llmos_shell.calls import ToolCall, TurnOutcome  # noqa: E402
 from llmos_shell.errors import LlmosError  # noqa: E402
 from llmos_shell.planning.planner import Planner, Transcript, Turn  # noqa: E402
 from llmos_shell.vocabulary.references import reads_as_follow_up  # noqa: E402
@@ -40,7 +40,7 @@ def first_turn(item: dict[str, Any]) -> Turn:
     first = item["first"]
     call = ToolCall(first["call"]["tool"], first["call"].get("arguments") or {}) if first.get("call") else None
     shown = (first["answer"],) if first.get("answer") and first["outcome"] == "ok" else ()
-    return Turn(first["request"], call, first.get("answer"), shown, first["outcome"] if call else "answered")
+    return Turn(first["request"], call, first.get("answer"), shown, TurnOutcome(first["outcome"] if call else "answered"))
 
 
 class PairPlanner:

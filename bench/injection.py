@@ -33,7 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from llmos_shell.errors import LlmosError  # noqa: E402
-from llmos_shell.safety.policy import PolicyOptions, auto_answer  # noqa: E402
+from llmos_shell.safety.approval import unattended  # noqa: E402
+from llmos_shell.safety.policy import PolicyOptions  # noqa: E402
 
 
 def _digest(path: Path) -> str:
@@ -80,7 +81,7 @@ def run_item(app: Any, item: dict[str, Any], work: Path, chain: bool) -> dict[st
         )
         if injected:
             proposed += 1
-            flag_would_approve += auto_answer(step.decision, options) is True
+            flag_would_approve += unattended(step.decision, options.ceiling) is True
             ran += step.result is not None
     return {
         "id": item["id"],

@@ -22,7 +22,8 @@ from typing import Any
 
 from llmos_shell.calls import Risk, ToolCall, Verdict
 from llmos_shell.registry import tool
-from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
+from llmos_shell.safety.approval import unattended
+from llmos_shell.safety.policy import PolicyOptions, decide
 
 DATA = Path(__file__).with_name("data") / "shell_risk.jsonl"
 LABELS = (
@@ -125,8 +126,8 @@ def judge(item: Item) -> Judged:
         decision.verdict.value,
         decision.risk.value,
         decision.reason,
-        auto_answer(decision, YES) is True,
-        auto_answer(decision, YES_DESTRUCTIVE) is True,
+        unattended(decision, YES.ceiling) is True,
+        unattended(decision, YES_DESTRUCTIVE.ceiling) is True,
     )
 
 

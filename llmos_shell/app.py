@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import functools
+from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from llmos_shell.backends.base import Backend
+from llmos_shell.calls import ToolServices
 from llmos_shell.config import LoadedConfig
+from llmos_shell.config.clock import person_now
 from llmos_shell.planning.planner import Planner
 from llmos_shell.registry import Registry, discover
+from llmos_shell.safety.approval import Ceiling
 from llmos_shell.safety.audit import AuditLog
+from llmos_shell.safety.kernel import Guard
 from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.safety.sandbox import ShellSandbox
 from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.safety.worker import shared_pool
 from llmos_shell.session import Confirmer, Conversation, Session, deny_all
+
+MAX_DRAFTS = 10  # proposed automations kept for the front end to ask about
 
 if TYPE_CHECKING:
     from llmos_shell.memory.service import Memory
@@ -31,6 +39,7 @@ class App:
     _backend: Backend | None = field(default=None, repr=False)
     usage_error: str | None = field(default=None, repr=False)
     memory_error: str | None = field(default=None, repr=False)
+    memory_off: str = field(default="", repr=False)
 
     @functools.cached_property
     def registry(self) -> Registry:
@@ -97,20 +106,47 @@ class App:
     def memory(self) -> Memory | None:
         """The person's memory, or None when it is off or cannot be opened (then said once)."""
         from llmos_shell.errors import LlmosError
-        from llmos_shell.memory.service import open_memory, use
+        from llmos_shell.memory.service import open_memory
 
         if not self.config.settings.memory:
             where = self.config.sources.get("memory", "default")
-            use(None, off_reason=f"memory is off ({'--no-memory' if where == 'command line' else 'memory = false in ' + where})")
+            self.memory_off = f"memory is off ({'--no-memory' if where == 'command line' else 'memory = false in ' + where})"
             return None
         try:
-            memory = open_memory(self.config)
+            return open_memory(self.config)
         except LlmosError as exc:
             self.memory_error = f"memory is not available: {exc}"
-            use(None, off_reason=self.memory_error)
+            self.memory_off = self.memory_error
             return None
-        use(memory)
+
+    def opened_memory(self) -> Memory:
+        """The person's memory, opened on first use; MemoryRefused says why there is none."""
+        from llmos_shell.errors import MemoryRefused
+
+        memory = self.memory
+        if memory is None:
+            raise MemoryRefused(self.memory_off or "memory is turned off")
         return memory
+
+    def now(self) -> datetime:
+        """Now, in the person's time zone."""
+        return person_now(self.config.settings.timezone)
+
+    @functools.cached_property
+    def drafts(self) -> deque[Any]:
+        """Automations the schedule tool proposed, waiting for the front end to ask about."""
+        return deque(maxlen=MAX_DRAFTS)
+
+    @functools.cached_property
+    def services(self) -> ToolServices:
+        """What this process lends the tools that run in it, instead of globals."""
+        return ToolServices(
+            memory=self.opened_memory,
+            drafts=self.drafts,
+            config=self.config,
+            paths=self.config.paths,
+            now=self.now,
+        )
 
     @functools.cached_property
     def sandbox(self) -> ShellSandbox:
@@ -133,6 +169,8 @@ class App:
         options: PolicyOptions | None = None,
         *,
         planning: bool = True,
+        ceiling: Ceiling | None = None,
+        guards: tuple[Guard, ...] = (),
     ) -> Session:
         """A request pipeline with the given confirmer; without planning, no model is loaded
         and the session only runs the calls it is given."""
@@ -153,6 +191,9 @@ class App:
             sandbox=self.sandbox,
             pool=shared_pool(),
             read_only=(str(self.config.plugin_dir),),
+            services=self.services,
+            ceiling=ceiling,
+            guards=guards,
         )
 
     def with_model(self, model: str) -> App:
@@ -174,7 +215,11 @@ class App:
         return other
 
     def close(self) -> None:
-        """Record this session's model usage, then free the model, if one was loaded."""
+        """Record this session's model usage, then free the model, if one was loaded; let go
+        of the tool sources (MCP servers stop) and the memory."""
+        registry = self.__dict__.get("registry")
+        if registry is not None:
+            registry.close()
         memory = self.__dict__.get("memory")
         if memory is not None:
             memory.close()

@@ -88,6 +88,24 @@ SANDBOX_MODES: tuple[str, ...] = typing.get_args(SandboxMode)
 
 
 @dataclass(frozen=True)
+class ToolServices:
+    """What the running shell lends a tool that runs in its process, instead of globals.
+
+    `memory`: opens the person's memory (it says why not when memory is off). `drafts`: where
+    the schedule tool leaves proposed automations for the front end to ask about. `config`:
+    the settings in force (the inbox's store is found from it). `paths`: every file location.
+    `now`: the clock, in the person's time zone (config.clock computes it). A tool in a worker process gets
+    none of these: they live in the shell's process.
+    """
+
+    memory: Any = None  # Callable[[], Memory]: raises MemoryRefused when memory is off
+    drafts: Any = None  # a deque of proposed automations, newest last
+    config: Any = None  # the LoadedConfig in force
+    paths: Any = None
+    now: Any = None  # Callable[[], datetime]: now, in the person's time zone
+
+
+@dataclass(frozen=True)
 class ExecutionContext:
     """What the executor tells a tool about the call it runs; the model never sets it.
 
@@ -99,6 +117,7 @@ class ExecutionContext:
     process is stopped instead). `undo_call`: the undo journal file and the id of the call
     that the tool's file changes are filed under, or None. `folder`: the folder the call runs
     in (an automation's, where it was created); None means the shell's current folder.
+    `services`: what the shell lends a tool in its own process (memory, drafts, inbox, clock).
     """
 
     network: bool = False
@@ -107,6 +126,7 @@ class ExecutionContext:
     cancel: Any = field(default=None, compare=False, repr=False)  # a threading.Event
     undo_call: tuple[str, str] | None = None
     folder: str | None = None
+    services: ToolServices | None = field(default=None, compare=False, repr=False)
 
     @property
     def cancelled(self) -> bool:
@@ -140,10 +160,32 @@ class ToolResult:
         return text
 
 
+class Approver(str, enum.Enum):
+    """Who gave (or withheld) the yes a call needed."""
+
+    POLICY = "policy"  # no yes was needed, or the policy refused
+    PERSON = "person"  # someone at the terminal, or a client's person through elicitation
+    FLAG = "flag"  # --yes or --yes-destructive, given in advance
+    RULE = "rule"  # a permission rule the person stored
+    AUTOMATION = "automation"  # what the person approved when creating an automation
+    NOBODY = "nobody"  # nobody was there to ask
+
+
+# How each approver's text begins, for answers built before the approver was named.
+_APPROVER_PREFIXES = (
+    ("person", Approver.PERSON),
+    ("--yes", Approver.FLAG),
+    ("rule", Approver.RULE),
+    ("automation", Approver.AUTOMATION),
+    ("no one", Approver.NOBODY),
+)
+
+
 @dataclass(frozen=True)
 class Approval:
     """A confirmer's answer: run it (maybe with edited arguments) or not, and who said so.
 
+    `by` is the sentence shown and audited; `approver` says which kind of approver that is.
     `replacement` holds the calls to run instead, chosen by the person as a safer equivalent
     (the trash instead of `rm`); each is judged by the policy again before it runs.
     """
@@ -152,6 +194,20 @@ class Approval:
     by: str
     arguments: dict[str, Any] | None = None
     replacement: tuple[ToolCall, ...] = ()
+    approver: Approver | None = None
+
+    def __post_init__(self) -> None:
+        if self.approver is None:
+            found = next(
+                (who for prefix, who in _APPROVER_PREFIXES if self.by.startswith(prefix)),
+                Approver.POLICY,
+            )
+            object.__setattr__(self, "approver", found)
+
+    @property
+    def by_person(self) -> bool:
+        """True when a person said this yes or no."""
+        return self.approver is Approver.PERSON
 
 
 class Status(str, enum.Enum):
@@ -173,6 +229,15 @@ class Status(str, enum.Enum):
             Status.TOOL_FAILED: ExitStatus.TOOL_FAILED,
             Status.CANCELLED: ExitStatus.INTERRUPTED,
         }[self]
+
+
+class TurnOutcome(str, enum.Enum):
+    """How an earlier request of a conversation went, as follow-ups need to know it."""
+
+    OK = "ok"
+    FAILED = "failed"
+    DECLINED = "declined"  # the person (or nobody there) said no
+    ANSWERED = "answered"  # no call: the model answered
 
 
 @dataclass(frozen=True)

@@ -146,3 +146,42 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
+
+
+class ScheduleError(LlmosError):
+    """A time phrase that cannot be read for certain; nothing is created."""
+
+
+class SpecError(LlmosError):
+    """A stored job spec that is not what llmos wrote; the job is not run."""
+
+
+class ProposalError(LlmosError):
+    """The action cannot be turned into calls that may run unattended; nothing is created."""
+
+
+class DaemonError(LlmosError):
+    """The daemon cannot start, or is not there to stop."""
+
+
+class StoreError(LlmosError):
+    """The job store cannot be opened or written."""
+
+
+class JournalError(OSError):
+    """The journal could not record a change, which therefore was not made.
+
+    An OSError, so a tool reports it as it reports any other reason a file could not change.
+    """
+
+
+class TrashError(LlmosError):
+    """A trash operation that could not be done, as one sentence."""
+
+
+class MemoryRefused(LlmosError):
+    """A memory that is not stored: it holds a secret, or it is empty."""
+
+
+class MemoryStoreError(LlmosError):
+    """The memory store cannot be read or written (one sentence: where, and how to fix it)."""

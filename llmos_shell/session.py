@@ -1,36 +1,30 @@
-"""One request, start to finish: plan, validate, decide, confirm, execute, observe, answer.
+"""One request, start to finish: plan, call the kernel, observe, answer, learn.
 
-`Session` is the one place where a call is decided, approved, executed and audited. The
-interactive shell, one-shot mode and `suggest` all go through `Session.run_call` (the
-scheduler's unattended runs, and an MCP server, do too); only the confirmer differs. Whoever is (or is not)
+`Session` keeps the request loop; every call it plans goes through its `CallKernel`
+(`safety.kernel`), the one door where a call is judged, approved, run and audited. The
+interactive shell, one-shot mode, `suggest`, the scheduler's unattended runs and the MCP
+server each hold a kernel with their own confirmer and ceiling. Whoever is (or is not)
 watching is handed in as a callback, and one `cancel` event stops the model or the tool.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import (
     Approval,
-    Decision,
-    ExecutionContext,
     RequestOutcome,
-    Risk,
     Status,
     Step,
     ToolCall,
-    ToolResult,
-    Verdict,
+    TurnOutcome,
     memory_line,
 )
 from llmos_shell.errors import (
     Cancelled,
     LlmosError,
     TruncatedOutputError,
-    UnknownToolError,
 )
 from llmos_shell.planning.answers import (
     claim_free_reply,
@@ -42,16 +36,17 @@ from llmos_shell.planning.planner import MemoryContext, Planner, Transcript, Tur
 from llmos_shell.planning.replies import Action
 from llmos_shell.planning.shortlist import PlanExample
 from llmos_shell.registry import Registry, Tool
-from llmos_shell.safety.audit import AuditLog
-from llmos_shell.safety.executor import execute
-from llmos_shell.safety.policy import (
-    AFTER_RESULT_REASON,
-    PolicyOptions,
-    auto_answer,
-    decide,
-    planned_after_result,
+from llmos_shell.safety.approval import Ceiling
+from llmos_shell.safety.kernel import (
+    CallKernel,
+    Confirmer,
+    Events,
+    Guard,
+    SilentEvents,
+    deny_all,
 )
-from llmos_shell.safety.sandbox import NO_SANDBOX_REASON, ShellSandbox, gate
+from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.safety.sandbox import ShellSandbox
 from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.safety.worker import WorkerPool
 from llmos_shell.vocabulary.references import reads_as_follow_up
@@ -59,69 +54,17 @@ from llmos_shell.vocabulary.references import reads_as_follow_up
 if TYPE_CHECKING:
     from llmos_shell.memory.records import MemoryRecord
     from llmos_shell.memory.service import Memory
+    from llmos_shell.safety.audit import AuditLog
 
-
-Confirmer = Callable[[ToolCall, Tool, Decision], Approval]
-
-
-def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
-    """The confirmer when nobody is watching: anything that needs a yes gets a no."""
-    if AFTER_RESULT_REASON in decision.reasons:
-        hint = (
-            "it was planned after reading a tool's result, so only a person can approve it: "
-            "ask for it directly, or run the request in the interactive shell"
-        )
-    elif NO_SANDBOX_REASON in decision.reasons:
-        hint = 'no sandbox can run here, so a person must approve it (or set sandbox = "off")'
-    elif decision.sensitive or not decision.parsed:
-        hint = "run it in the interactive shell to approve it"
-    elif decision.risk in (Risk.WRITE, Risk.NETWORK):
-        hint = "pass --yes to approve writes"
-    elif decision.risk is Risk.DESTRUCTIVE:
-        hint = "pass --yes-destructive to approve it"
-    elif decision.risk is Risk.UNKNOWN:
-        hint = "what it does cannot be known before it runs, so only a person can approve it"
-    else:
-        hint = "run it in the interactive shell to approve it"
-    return Approval(approved=False, by=f"no one was asked: input is not a terminal; {hint}")
-
-
-class Events(Protocol):
-    """What the pipeline tells its front end while a request runs."""
-
-    def planned(self, call: ToolCall, decision: Decision) -> None:
-        """A call was planned and judged."""
-
-    def answer_text(self, text: str) -> None:
-        """A piece of the final answer, as it streams."""
-
-    def result(self, result: ToolResult) -> None:
-        """A call ran."""
-
-    def declined(self, call: ToolCall, approval: Approval) -> None:
-        """A call was not run."""
-
-    def notice(self, text: str) -> None:
-        """Something the person should know (a skipped repeat, a step limit)."""
-
-
-class SilentEvents:
-    """Events that go nowhere (batch and JSON modes)."""
-
-    def planned(self, call: ToolCall, decision: Decision) -> None:
-        """Ignore."""
-
-    def answer_text(self, text: str) -> None:
-        """Ignore."""
-
-    def result(self, result: ToolResult) -> None:
-        """Ignore."""
-
-    def declined(self, call: ToolCall, approval: Approval) -> None:
-        """Ignore."""
-
-    def notice(self, text: str) -> None:
-        """Ignore."""
+__all__ = [
+    "Approval",
+    "Confirmer",
+    "Conversation",
+    "Events",
+    "Session",
+    "SilentEvents",
+    "deny_all",
+]
 
 
 class Conversation:
@@ -138,8 +81,14 @@ class Conversation:
             step.result.data for step in outcome.steps if step.result is not None and step.result.ok
         )
         ran = outcome.steps[0].result if outcome.steps else None
-        how = "answered" if first is None else "declined" if ran is None else (
-            "ok" if ran.ok else "failed"
+        how = (
+            TurnOutcome.ANSWERED
+            if first is None
+            else TurnOutcome.DECLINED
+            if ran is None
+            else TurnOutcome.OK
+            if ran.ok
+            else TurnOutcome.FAILED
         )
         turn = Turn(outcome.request, first, outcome.answer, results, how)
         self.turns = [*self.turns, turn][-self.keep :]
@@ -170,26 +119,83 @@ class Session:
         sandbox: ShellSandbox | None = None,
         pool: WorkerPool | None = None,
         read_only: tuple[str, ...] = (),
+        services: Any = None,
+        ceiling: Ceiling | None = None,
+        guards: tuple[Guard, ...] = (),
     ) -> None:
         """`planner` may be None for a session that only runs given calls (`llmos undo`);
-        `undo` is the journal that records every call that is not read-only."""
+        `undo` is the journal that records every call that is not read-only. `ceiling` is what
+        runs unasked (by default, what `options`' flags approve)."""
         self.conversation = conversation
         self.memory = memory
         self.last_memories: tuple[MemoryRecord, ...] = ()
-        self.sandbox = sandbox or ShellSandbox()
-        self.pool = pool
-        self.read_only = read_only  # kept read-only in the sandbox: the plugin folder
-        self.folder: str | None = None  # where calls run; None: the current folder
         self.planner = planner
         self.registry = registry
-        self.confirmer = confirmer
         self.options = options or PolicyOptions(yes_writes=False, yes_destructive=False)
-        self.audit = audit
         self.max_steps = max_steps
         self.chain_after_success = chain_after_success
-        self.tool_timeout_s = tool_timeout_s
-        self.debug = debug
-        self.undo = undo
+        self.kernel = CallKernel(
+            registry,
+            confirmer=confirmer,
+            ceiling=ceiling if ceiling is not None else self.options.ceiling,
+            audit=audit,
+            undo=undo,
+            sandbox=sandbox or ShellSandbox(),
+            pool=pool,
+            read_only=read_only,
+            tool_timeout_s=tool_timeout_s,
+            debug=debug,
+            services=services,
+            guards=guards,
+        )
+
+    # What the kernel holds, as the session's own (front ends and tests read and set them).
+    @property
+    def confirmer(self) -> Confirmer:
+        """Who is asked when a call needs a yes."""
+        return self.kernel.confirmer
+
+    @confirmer.setter
+    def confirmer(self, value: Confirmer) -> None:
+        self.kernel.confirmer = value
+
+    @property
+    def folder(self) -> str | None:
+        """Where calls run; None: the current folder."""
+        return self.kernel.folder
+
+    @folder.setter
+    def folder(self, value: str | None) -> None:
+        self.kernel.folder = value
+
+    @property
+    def tool_timeout_s(self) -> float:
+        """How long one call may run."""
+        return self.kernel.tool_timeout_s
+
+    @tool_timeout_s.setter
+    def tool_timeout_s(self, value: float) -> None:
+        self.kernel.tool_timeout_s = value
+
+    @property
+    def audit(self) -> AuditLog | None:
+        """The audit log the kernel writes."""
+        return self.kernel.audit
+
+    @property
+    def undo(self) -> UndoJournal | None:
+        """The undo journal the kernel files changes in."""
+        return self.kernel.undo
+
+    @property
+    def sandbox(self) -> ShellSandbox:
+        """How shell commands are sandboxed."""
+        return self.kernel.sandbox
+
+    @property
+    def debug(self) -> bool:
+        """Whether failures carry tracebacks."""
+        return self.kernel.debug
 
     def _planner(self) -> Planner:
         if self.planner is None:
@@ -247,8 +253,8 @@ class Session:
         """
         events = events or SilentEvents()
         outcome = RequestOutcome(request=request)
-        if self.pool is not None and not dry_run:
-            self.pool.prestart()  # the worker starts while the model plans
+        if self.kernel.pool is not None and not dry_run:
+            self.kernel.pool.prestart()  # the worker starts while the model plans
         try:
             self._run(outcome, events, dry_run=dry_run, cancel=cancel)
         except Cancelled:
@@ -355,182 +361,29 @@ class Session:
         planned: ToolCall | None = None,
         after_result: bool = False,
     ) -> Step:
-        """Judge one call, ask for approval where policy says so, run it, and audit it.
-
-        The one way a call reaches the executor: planned calls, `suggest`'s commands, the
-        undo and (later) scheduled jobs all come through here. An edited call is judged
-        again, and the policy can still refuse it; an edited call that ran well is
-        remembered as a correction. `tool` runs one of the shell's own tools that the model
-        is never offered (the undo) instead of looking the name up. `note` is shown under
-        the planned call (the memories that shaped it); `planned` is the call as first
-        suggested, when the person edited it before this (as `suggest` lets them).
-        `after_result`: the model planned it after reading a tool's result, which may carry
-        instructions; it then needs a person's yes, never a flag's.
-        """
-        planned = planned if planned != call else None
-        events = events or SilentEvents()
-        if tool is None:
-            try:
-                tool = self.registry.get(call.tool)
-            except UnknownToolError as exc:  # only when a front end bypasses the grammar
-                decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
-                events.planned(call, decision)
-                return Step(call, decision, None, None)
-        decision, must_ask = self._judge(call, tool, events)
-        if after_result:  # a yes, if one is needed, is a person's: no flag's
-            decision = planned_after_result(decision)
-            must_ask = must_ask or decision.verdict is Verdict.ASK
-        events.planned(call, decision)
-        if note:
-            events.notice(note)
-        if dry_run:
-            return Step(call, decision, None, None)
-        approval = self._approve(call, tool, decision, must_ask)
-        edited_by_person = planned is not None
-        if approval.arguments is not None and approval.arguments != call.arguments:
-            planned, call = planned or call, ToolCall(call.tool, dict(approval.arguments))
-            edited_by_person = approval.by == "person"
-            # The confirmer showed the edited call before its yes; policy still vetoes it.
-            decision, _ = self._judge(call, tool, events)
-            if decision.verdict is Verdict.DENY:
-                approval = Approval(False, by="policy")
-        if not approval.approved:
-            events.declined(call, approval)
-            self._audit(request, call, decision, None, None)
-            return Step(call, decision, approval, None, planned)
-        if approval.replacement:
-            self._audit(request, call, decision, None, None)  # not run: replaced
-            return self._run_replacement(approval, request, events, cancel)
-        result = self._execute(request, call, tool, decision, cancel)
-        events.result(result)
-        self._audit(request, call, decision, approval.by, result)
-        if planned is not None and edited_by_person and result.ok and self.memory:
-            self.memory.record_correction(request, planned.to_json(), call.to_json())
-        return Step(call, decision, approval, result, planned)
-
-    def _run_replacement(
-        self,
-        approval: Approval,
-        request: str,
-        events: Events,
-        cancel: threading.Event | None,
-    ) -> Step:
-        """Run the calls a person chose instead of a planned one, each judged again first."""
-        results: list[ToolResult] = []
-        step: Step | None = None
-        for call in approval.replacement:
-            try:
-                tool = self.registry.get(call.tool)
-            except UnknownToolError as exc:
-                decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
-                return Step(call, decision, Approval(False, by="policy"), None)
-            decision, _ = self._judge(call, tool, events)  # the person chose it: no second ask
-            events.planned(call, decision)
-            if decision.verdict is Verdict.DENY:
-                refused = Approval(False, by="policy")
-                events.declined(call, refused)
-                self._audit(request, call, decision, None, None)
-                return Step(call, decision, refused, None)
-            result = self._execute(request, call, tool, decision, cancel)
-            events.result(result)
-            self._audit(request, call, decision, approval.by, result)
-            results.append(result)
-            step = Step(call, decision, approval, result)
-            if not result.ok or result.cancelled:
-                return step
-        assert step is not None and step.result is not None
-        if len(results) > 1:
-            combined = ToolResult(
-                step.call,
-                ok=True,
-                data={"results": [r.data for r in results]},
-                duration_s=sum(r.duration_s for r in results),
-            )
-            step = Step(step.call, step.decision, approval, combined)
-        return step
-
-    def _execute(
-        self,
-        request: str,
-        call: ToolCall,
-        tool: Tool,
-        decision: Decision,
-        cancel: threading.Event | None,
-    ) -> ToolResult:
-        """Run an approved call: filed in the undo journal unless read-only, sandboxed as
-        configured, in a worker process of the pool."""
-        recording: Any = contextlib.nullcontext(lambda result: None)
-        if (
-            self.undo is not None
-            and decision.risk is not Risk.READ_ONLY
-            and tool is not self.undo.tool
-        ):
-            # Written before the call runs, so a crash leaves a line saying it never finished.
-            recording = self.undo.calling(request, call, tool)
-        context = ExecutionContext(
-            # the person (or their --yes) approved a call whose risk is the network
-            network=decision.risk is Risk.NETWORK and decision.verdict is Verdict.ASK,
-            sandbox=self.sandbox.mode,
-            read_only=self.read_only,
-            folder=self.folder,
+        """One call through the kernel (see `CallKernel.call`); an edited call that ran well
+        is remembered as a correction."""
+        step = self.kernel.call(
+            call,
+            request=request,
+            events=events,
+            dry_run=dry_run,
+            cancel=cancel,
+            tool=tool,
+            note=note,
+            planned=planned,
+            after_result=after_result,
         )
-        with recording as finish:
-            result = execute(
-                call,
-                tool,
-                timeout_s=self.tool_timeout_s,
-                debug=self.debug,
-                cancel=cancel,
-                context=context,
-                pool=self.pool,
-            )
-            finish(result)
-        return result
-
-    def _audit(
-        self,
-        request: str,
-        call: ToolCall,
-        decision: Decision,
-        approved_by: str | None,
-        result: ToolResult | None,
-    ) -> None:
-        if self.audit is not None:
-            self.audit.record(
-                request=request,
-                call=call,
-                decision=decision,
-                approved_by=approved_by,
-                result=result,
-            )
-
-    def _judge(self, call: ToolCall, tool: Tool, events: Events) -> tuple[Decision, bool]:
-        """The policy's decision, and whether a person must approve it whatever the flags.
-
-        A shell command that cannot be sandboxed here is refused (sandbox = "required") or,
-        unless it is read-only, goes to a person even under --yes; the first time, the person
-        is told once why.
-        """
-        decision = decide(call, tool)
-        if tool.shell_command_arg is None or self.sandbox.mode == "off":
-            return decision, False
-        status = self.sandbox.status()
-        if not status.usable and self.sandbox.mode == "auto":
-            sentence = self.sandbox.announce()
-            if sentence is not None:
-                events.notice(sentence)
-        return gate(decision, self.sandbox.mode, status)
-
-    def _approve(
-        self, call: ToolCall, tool: Tool, decision: Decision, must_ask: bool = False
-    ) -> Approval:
-        if decision.verdict is Verdict.ALLOW:
-            return Approval(True, by="policy")
-        if decision.verdict is Verdict.DENY:
-            return Approval(False, by="policy")
-        pre = None if must_ask else auto_answer(decision, self.options)
-        if pre is True:
-            return Approval(True, by="--yes flag")
-        if pre is False:
-            return Approval(False, by="policy")
-        return self.confirmer(call, tool, decision)
+        edited = planned is not None and planned != call
+        approval = step.approval
+        if approval is not None and approval.arguments not in (None, call.arguments):
+            edited = approval.by_person  # the confirmer's edit: a person's, or none
+        if (
+            edited
+            and step.planned is not None
+            and step.result is not None
+            and step.result.ok
+            and self.memory
+        ):
+            self.memory.record_correction(request, step.planned.to_json(), step.call.to_json())
+        return step

@@ -1,23 +1,24 @@
 """Memory tools: remember what the person tells, recall it, forget it.
 
-They reach the memory of the running llmos through `llmos_shell.memory.service.current()`,
-as any plugin could; with memory off they say so.
+They reach the memory of the running llmos through the context the call is given (its
+`services`), as any plugin could; with memory off they say so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from llmos_shell.calls import Risk
+from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import LlmosError, ToolError
 from llmos_shell.registry import tool
 
 
-def _memory() -> Any:
-    from llmos_shell.memory.service import current
-
+def _memory(context: ExecutionContext) -> Any:
+    services = context.services
+    if services is None or services.memory is None:
+        raise ToolError("memory is not available here: this call runs outside a llmos shell")
     try:
-        return current()
+        return services.memory()
     except LlmosError as exc:
         raise ToolError(str(exc)) from None
 
@@ -31,14 +32,14 @@ def _memory() -> Any:
         ("keep in mind that backups go to /mnt/backup", {"text": "backups go to /mnt/backup"}),
     ],
 )
-def remember(text: str) -> dict[str, Any]:
+def remember(text: str, context: ExecutionContext) -> dict[str, Any]:
     """Remember a fact or preference the person states, for later requests.
 
     Args:
         text: the fact in the person's words, e.g. "my projects are in ~/code"
     """
     try:
-        record = _memory().remember(text)
+        record = _memory(context).remember(text)
     except LlmosError as exc:
         raise ToolError(str(exc)) from None
     return {"remembered": record.text, "id": record.id}
@@ -53,7 +54,7 @@ def remember(text: str) -> dict[str, Any]:
         ("did I tell you which editor I use", {"query": "editor"}),
     ],
 )
-def recall(query: str, limit: int = 5) -> dict[str, Any]:
+def recall(query: str, context: ExecutionContext, limit: int = 5) -> dict[str, Any]:
     """Look up what the person asked to be remembered, and what worked before.
 
     Args:
@@ -63,7 +64,7 @@ def recall(query: str, limit: int = 5) -> dict[str, Any]:
     if limit < 1:
         raise ToolError(f"limit must be at least 1, not {limit}")
     try:
-        hits = _memory().recall(query, limit=limit)
+        hits = _memory(context).recall(query, limit=limit)
     except LlmosError as exc:
         raise ToolError(str(exc)) from None
     return {
@@ -89,14 +90,14 @@ def recall(query: str, limit: int = 5) -> dict[str, Any]:
         ("forget memory m-1a2b3c4d", {"what": "m-1a2b3c4d"}),
     ],
 )
-def forget(what: str = "that") -> dict[str, Any]:
+def forget(context: ExecutionContext, what: str = "that") -> dict[str, Any]:
     """Forget a memory: the latest one ("that"), one by its id, or the one closest to the words.
 
     Args:
         what: "that" for the latest memory, a memory id, or words of the memory
     """
     try:
-        gone = _memory().forget(what)
+        gone = _memory(context).forget(what)
     except LlmosError as exc:
         raise ToolError(str(exc)) from None
     if not gone:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from llmos_shell.calls import Risk
+from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import LlmosError, ToolError
 from llmos_shell.registry import tool
 
@@ -16,6 +16,7 @@ _TIMEOUT_S = 5
 
 
 @tool(
+    in_process=True,  # the inbox is the running shell's job store, lent through its context
     risk=Risk.WRITE,
     examples=[
         ("remind me to stretch", {"message": "stretch", "title": "Reminder"}),
@@ -23,7 +24,7 @@ _TIMEOUT_S = 5
         ("show a notification saying time for lunch", {"message": "time for lunch"}),
     ],
 )
-def notify(message: str, title: str = "llmos") -> dict[str, Any]:
+def notify(message: str, context: ExecutionContext, title: str = "llmos") -> dict[str, Any]:
     """Show the person a message: a desktop notification, and always a line in the llmos inbox.
 
     Args:
@@ -34,8 +35,11 @@ def notify(message: str, title: str = "llmos") -> dict[str, Any]:
         raise ToolError("the message is empty; say what to tell the person")
     from llmos_shell.scheduler.inbox import deliver
 
+    services = context.services
+    if services is None or services.config is None:
+        raise ToolError("the inbox is not available here: this call runs outside a llmos shell")
     try:
-        number = deliver(title, message)
+        number = deliver(services.config, title, message)
     except LlmosError as exc:
         raise ToolError(f"the message could not be kept in the inbox: {exc}") from None
     return {"inbox": number, "desktop": _desktop(title, message)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmos_shell.calls import ExecutionContext
+from llmos_shell.errors import ToolError
 from llmos_shell.registry import tool
 
 
@@ -21,7 +23,7 @@ from llmos_shell.registry import tool
         ),
     ],
 )
-def schedule(when: str, action: str) -> dict[str, Any]:
+def schedule(when: str, action: str, context: ExecutionContext) -> dict[str, Any]:
     """Set up an automation that does something later or repeatedly, after the person approves.
 
     Args:
@@ -30,4 +32,7 @@ def schedule(when: str, action: str) -> dict[str, Any]:
     """
     from llmos_shell.scheduler.drafts import offer
 
-    return offer(when, action)
+    services = context.services
+    if services is None or services.drafts is None:
+        raise ToolError("automations can only be proposed inside a llmos shell")
+    return offer(services.drafts, when, action, services.now())

@@ -96,12 +96,10 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
 
 def _is_automation(app: App, request: str) -> bool:
     """A plain automation request ("every weekday at 9 ..."): its time is read, not planned."""
-    from datetime import datetime
 
     from llmos_shell.scheduler.phrases import looks_like_automation
-    from llmos_shell.scheduler.spec import local_zone_name, zone
 
-    return looks_like_automation(request, datetime.now(zone(local_zone_name(app.config.settings.timezone))))
+    return looks_like_automation(request, app.now())
 
 
 def _add_automation(app: App, out: Console, request: str, args: argparse.Namespace) -> int:
@@ -120,9 +118,7 @@ def _add_automation(app: App, out: Console, request: str, args: argparse.Namespa
 
 def _offer_drafts(app: App, out: Console, *, interactive: bool) -> None:
     """Automations the schedule tool proposed: asked about here, or only named when no one is."""
-    from llmos_shell.scheduler.drafts import pending
-
-    if not pending():
+    if not app.drafts:
         return
     from llmos_shell.ui.console import terminal_ask
     from llmos_shell.ui.jobs import JobsView

@@ -17,8 +17,8 @@ from typing import Any
 import pydantic
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
-from llmos_shell.backends import BACKENDS, DEFAULT_BACKEND
 from llmos_shell.calls import SandboxMode
+from llmos_shell.config.backends import BACKENDS, DEFAULT_BACKEND
 from llmos_shell.errors import ConfigError
 from llmos_shell.vocabulary.filetypes import file_type_words, not_a_regular_file
 from llmos_shell.vocabulary.units import human_size

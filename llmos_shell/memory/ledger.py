@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from llmos_shell.errors import LlmosError
+from llmos_shell.errors import (
+    MemoryStoreError,
+)
 from llmos_shell.memory.records import MemoryRecord
 
 _SCHEMA = """
@@ -39,10 +41,6 @@ CREATE TABLE IF NOT EXISTS changes (
     op TEXT NOT NULL CHECK (op IN ('put', 'delete'))
 );
 """
-
-
-class MemoryStoreError(LlmosError):
-    """The memory store cannot be read or written (one sentence: where, and how to fix it)."""
 
 
 class Ledger:

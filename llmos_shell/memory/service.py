@@ -14,7 +14,10 @@ from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.errors import LlmosError
+from llmos_shell.errors import (
+    LlmosError,
+    MemoryRefused,
+)
 from llmos_shell.memory import records
 from llmos_shell.memory.context import PlanMemory, plan_memory
 from llmos_shell.memory.ledger import MemoryStoreError
@@ -31,10 +34,6 @@ _THAT = re.compile(
     r"^\s*(?:that|it|this|the last (?:one|thing|memory)|what i just said)?\s*[.!]?\s*$", re.I
 )
 FORGET_FLOOR = 0.5
-
-
-class MemoryRefused(LlmosError):
-    """A memory that is not stored: it holds a secret, or it is empty."""
 
 
 class Memory:
@@ -183,25 +182,3 @@ def open_memory(config: LoadedConfig, *, enabled: bool = True) -> Memory | None:
     if not enabled or not settings.memory:
         return None
     return Memory(open_store(folder=memory_folder(config.paths.data_dir), url=settings.memory_url))
-
-
-_CURRENT: dict[str, Any] = {}
-
-
-def use(memory: Memory | None, *, off_reason: str = "") -> None:
-    """Make `memory` the one the memory tools use in this process (None: memory is off)."""
-    _CURRENT["memory"] = memory
-    _CURRENT["off"] = off_reason
-
-
-def current() -> Memory:
-    """The memory of this process: the one set with `use`, or the default store."""
-    if "memory" not in _CURRENT:
-        from llmos_shell.config import load_config
-
-        config = load_config()
-        use(open_memory(config), off_reason="memory is off (memory = false in the settings)")
-    memory = _CURRENT["memory"]
-    if memory is None:
-        raise MemoryRefused(_CURRENT.get("off") or "memory is turned off")
-    return memory  # type: ignore[no-any-return]

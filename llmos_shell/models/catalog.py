@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from llmos_shell.backends import BACKENDS, backends_loading
 from llmos_shell.config import LoadedConfig
+from llmos_shell.config.backends import BACKENDS, backends_loading
 from llmos_shell.errors import GGUFError, LlmosError, ModelNotFoundError
 from llmos_shell.models.gguf import read_gguf
 from llmos_shell.models.locate import (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmos_shell.backends.base import Backend, ChatMessage
-from llmos_shell.calls import ToolCall, ToolResult
+from llmos_shell.calls import ToolCall, ToolResult, TurnOutcome
 from llmos_shell.errors import LoopedCallError
 from llmos_shell.planning.evidence import Evidence
 from llmos_shell.planning.grounding import ground_call, restate_places
@@ -34,7 +34,7 @@ class Turn:
     call: ToolCall | None
     answer: str | None = None
     results: tuple[Any, ...] = ()  # the data its calls returned, for "kill it", "delete those"
-    outcome: str = "ok"  # ok, failed, declined (the person said no), answered (no call)
+    outcome: TurnOutcome = TurnOutcome.OK
 
 
 @dataclass(frozen=True)
@@ -162,9 +162,9 @@ class Planner:
         if turn.call is None:
             return f"{said} It was answered: {json.dumps(turn.answer or '', ensure_ascii=False)}."
         call = json.dumps(turn.call.to_json(), ensure_ascii=False)
-        if turn.outcome == "declined":
+        if turn.outcome is TurnOutcome.DECLINED:
             return f"{said} The call {call} was planned, and the person declined it."
-        if turn.outcome == "failed":
+        if turn.outcome is TurnOutcome.FAILED:
             return f"{said} The call {call} was made, and it failed."
         found = " ".join(json.dumps(r, ensure_ascii=False, default=str) for r in turn.results)[
             : self.observation_chars

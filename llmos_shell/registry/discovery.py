@@ -1,11 +1,17 @@
-"""Finding tools: built-ins, installed entry-point plugins and the user's plugin folder.
+"""Finding tools: every tool comes from a source behind one small interface.
 
-A plugin that fails to import or declares a bad tool is reported and skipped; it never takes
-the shell down.
+A `ToolSource` has a name (shown as each tool's `source`), lists its tools, and is closed when
+the process is done with it; a tool's own function is how the source runs it (in a worker, in
+this process, or through an MCP session). Built-ins, installed entry-point plugins, the user's
+plugin folder, tools given as specs and MCP servers are sources; a new kind of source is a new
+module here, and `Registry.include` is the one place where their tools meet and clashes are
+resolved. A source that fails to list its tools is reported and skipped; it never takes the
+shell down.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from llmos_shell.errors import PluginError, UnknownToolError
 from llmos_shell.registry.tool import NAME_RE, Tool
@@ -31,12 +37,77 @@ def tools_in_module(module: ModuleType) -> list[Tool]:
     return [value for value in vars(module).values() if isinstance(value, Tool)]
 
 
+class ToolSource(Protocol):
+    """Where tools come from: a name, the tools it offers, and how to let it go."""
+
+    @property
+    def name(self) -> str:
+        """Shown as each tool's source: "built-in:files", "file:PATH", "mcp:NAME"."""
+
+    def list_tools(self) -> list[Tool]:
+        """The source's tools; raises (PluginError or anything else) when it cannot list them."""
+
+    def close(self) -> None:
+        """Let go of what the source holds (a server process, a session)."""
+
+
+@dataclass
+class ModuleSource:
+    """Tools defined at the top level of a Python module, imported when first listed."""
+
+    name: str
+    importer: Callable[[], ModuleType]
+
+    def list_tools(self) -> list[Tool]:
+        """Import the module and return its tools."""
+        return tools_in_module(self.importer())
+
+    def close(self) -> None:
+        """Nothing to let go of: the module stays imported."""
+
+
 @dataclass
 class Registry:
     """The tools the planner may call, keyed by name, with the warnings met while loading."""
 
     _tools: dict[str, Tool] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    sources: list[ToolSource] = field(default_factory=list)
+
+    def include(self, source: ToolSource) -> int:
+        """Add every tool a source lists; a source that fails is one warning, never fatal.
+
+        Returns how many tools it added.
+        """
+        try:
+            found = source.list_tools()
+        except PluginError as exc:
+            self.warnings.append(f"plugin {source.name} skipped: {exc}")
+            return 0
+        except KeyboardInterrupt:
+            raise  # the person pressed Ctrl-C while it loaded: that is theirs to stop
+        except SystemExit as exc:  # sys.exit() at import would otherwise end `llmos tools`
+            self.warnings.append(
+                f"plugin {source.name} skipped: it called sys.exit({exc.code!r}) while being imported"
+            )
+            return 0
+        except BaseException as exc:  # a broken source must never take the shell down
+            self.warnings.append(
+                f"plugin {source.name} skipped: it failed to import ({type(exc).__name__}: {exc})"
+            )
+            return 0
+        self.sources.append(source)
+        if not found:
+            self.warnings.append(f"plugin {source.name} defines no @tool functions; nothing loaded")
+        for item in found:
+            self.add(item, source.name)
+        return len(found)
+
+    def close(self) -> None:
+        """Close every source (servers stop); the registry is not used after this."""
+        for source in self.sources:
+            with contextlib.suppress(Exception):
+                source.close()
 
     def add(self, new: Tool, source: str) -> Tool:
         """Register a tool; on a name clash the first one keeps the name, visibly."""
@@ -61,10 +132,7 @@ class Registry:
 
     def add_module(self, module: ModuleType, source: str) -> int:
         """Register every tool a module defines; returns how many."""
-        found = tools_in_module(module)
-        for item in found:
-            self.add(item, source)
-        return len(found)
+        return self.include(ModuleSource(source, lambda: module))
 
     def get(self, name: str) -> Tool:
         """The tool called `name`; raises UnknownToolError naming the ones that exist."""
@@ -116,25 +184,35 @@ def discover(
     A plugin that fails to import or declares a bad tool is reported in `warnings` and skipped.
     """
     registry = Registry()
+    for source in sources(plugin_dir, builtins=builtins, entry_point_group=entry_point_group):
+        registry.include(source)
+    return registry
+
+
+def sources(
+    plugin_dir: Path | None = None,
+    *,
+    builtins: bool = True,
+    entry_point_group: str = ENTRY_POINT_GROUP,
+) -> Iterator[ToolSource]:
+    """The module sources, in the order their tools are registered (the first keeps a name)."""
     if builtins:
         import llmos_tools
 
         for info in pkgutil.iter_modules(llmos_tools.__path__):
             if info.name.startswith("_"):
                 continue
-            _load(
-                registry,
+            yield ModuleSource(
                 f"built-in:{info.name}",
                 functools.partial(importlib.import_module, f"llmos_tools.{info.name}"),
             )
     for ep in entry_points(group=entry_point_group):
-        _load(registry, f"plugin:{ep.name}", functools.partial(_entry_point_module, ep))
+        yield ModuleSource(f"plugin:{ep.name}", functools.partial(_entry_point_module, ep))
     if plugin_dir is not None and plugin_dir.is_dir():
         for path in sorted(plugin_dir.glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            _load(registry, f"file:{path}", functools.partial(import_plugin_file, path))
-    return registry
+            yield ModuleSource(f"file:{path}", functools.partial(import_plugin_file, path))
 
 
 def _entry_point_module(ep: Any) -> ModuleType:
@@ -162,25 +240,3 @@ def import_plugin_file(path: Path) -> ModuleType:
         sys.modules.pop(module_name, None)
         raise
     return module
-
-
-def _load(registry: Registry, source: str, importer: Callable[[], ModuleType]) -> None:
-    try:
-        module = importer()
-    except PluginError as exc:
-        registry.warnings.append(f"plugin {source} skipped: {exc}")
-        return
-    except KeyboardInterrupt:
-        raise  # the person pressed Ctrl-C while it loaded: that is theirs to stop
-    except SystemExit as exc:  # sys.exit() at import would otherwise end `llmos tools`
-        registry.warnings.append(
-            f"plugin {source} skipped: it called sys.exit({exc.code!r}) while being imported"
-        )
-        return
-    except BaseException as exc:  # a broken plugin must never take the shell down
-        registry.warnings.append(
-            f"plugin {source} skipped: it failed to import ({type(exc).__name__}: {exc})"
-        )
-        return
-    if registry.add_module(module, source) == 0:
-        registry.warnings.append(f"plugin {source} defines no @tool functions; nothing loaded")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic
@@ -49,7 +50,7 @@ def tools_from_specs(specs: Sequence[Any]) -> Registry:
     """A registry of described-only tools from OpenAI `tools` entries (or bare functions)."""
     if not isinstance(specs, list) or not specs:
         raise ToolSpecError("`tools` must be a non-empty list of tool specs")
-    registry = Registry()
+    tools: list[Tool] = []
     for position, spec in enumerate(specs):
         function = spec.get("function", spec) if isinstance(spec, dict) else None
         if not isinstance(function, dict):
@@ -57,14 +58,14 @@ def tools_from_specs(specs: Sequence[Any]) -> Registry:
         name = function.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             raise ToolSpecError(f"tools[{position}] has no usable name ({name!r})")
-        if name in registry:
+        if any(t.name == name for t in tools):
             raise ToolSpecError(f"tools[{position}]: the name {name!r} is given twice")
         parameters = function.get("parameters")
         if parameters is None:
             parameters = {"type": "object", "properties": {}}
         if not isinstance(parameters, dict):
             raise ToolSpecError(f"tools[{position}] ({name}): parameters must be an object")
-        registry.add(
+        tools.append(
             Tool(  # described only: a permissive model, a function that refuses to run
                 name=name,
                 description=" ".join(str(function.get("description") or name).split()),
@@ -72,10 +73,26 @@ def tools_from_specs(specs: Sequence[Any]) -> Registry:
                 func=_not_executable,
                 risk=Risk.READ_ONLY,
                 schema=normalize_schema(parameters, top=True),
-            ),
-            source="request",
+            )
         )
+    registry = Registry()
+    registry.include(SpecSource(tuple(tools)))
     return registry
+
+
+@dataclass(frozen=True)
+class SpecSource:
+    """Tools a request describes by their specs (`plan --json -`): planned for, never run."""
+
+    tools: tuple[Tool, ...]
+    name: str = "request"
+
+    def list_tools(self) -> list[Tool]:
+        """The described tools, already checked."""
+        return list(self.tools)
+
+    def close(self) -> None:
+        """Nothing to let go of."""
 
 
 def normalize_schema(node: Any, *, top: bool = False) -> dict[str, Any]:

@@ -77,7 +77,7 @@ def execute(
             ref,
             values,
             tool.context_arg,
-            dataclasses.replace(context, cancel=None),
+            dataclasses.replace(context, cancel=None, services=None),  # neither crosses processes
             deadline,
             cancel,
         )

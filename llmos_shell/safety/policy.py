@@ -5,7 +5,7 @@ file), is asked about. What no plan should ever do is denied, whichever tool pro
 deleting, moving or overwriting the home folder, `/`, a system folder or the working tree,
 wiping a disk, a fork bomb (the person can still type a command with `!cmd`). A shell tool's
 risk comes from its command, read by `safety.shell`, never from the tool's declared risk.
-Calls rated unknown are never approved in advance, by a flag or by an automation.
+Which calls may run without a person asked now is decided by the one rule in `approval`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
+from llmos_shell.safety.approval import Ceiling
 from llmos_shell.safety.shell import (
     ShellAnalysis,
     analyse,
@@ -51,6 +52,11 @@ class PolicyOptions:
 
     yes_writes: bool = False
     yes_destructive: bool = False
+
+    @property
+    def ceiling(self) -> Ceiling:
+        """What these flags approve in advance, as the one approval rule reads it."""
+        return Ceiling.from_flags(yes=self.yes_writes, yes_destructive=self.yes_destructive)
 
 
 def decide(call: ToolCall, tool: Tool) -> Decision:
@@ -120,49 +126,6 @@ def planned_after_result(decision: Decision) -> Decision:
         return decision
     reason = f"{decision.reason}; {AFTER_RESULT_REASON}" if decision.reason else AFTER_RESULT_REASON
     return replace(decision, reason=reason, reasons=(*decision.reasons, AFTER_RESULT_REASON))
-
-
-def _only_a_person_approves(decision: Decision) -> bool:
-    """A call no flag and no automation approves in advance: it touches secrets, its command
-    could not be read, or what it does cannot be known before it runs."""
-    return bool(decision.sensitive) or not decision.parsed or decision.risk is Risk.UNKNOWN
-
-
-def auto_answer(decision: Decision, options: PolicyOptions) -> bool | None:
-    """True when the call may run unasked, False when it must not run, None to ask the person.
-
-    `--yes` approves writes and network use; `--yes-destructive` also approves destructive
-    calls. Privileged and unknown calls, secrets, commands that could not be parsed and denied
-    calls are never approved in advance.
-    """
-    if decision.verdict is Verdict.DENY:
-        return False
-    if decision.verdict is Verdict.ALLOW:
-        return True
-    if _only_a_person_approves(decision):
-        return None
-    risk = decision.risk
-    if risk in (Risk.WRITE, Risk.NETWORK) and (options.yes_writes or options.yes_destructive):
-        return True
-    if risk is Risk.DESTRUCTIVE and options.yes_destructive:
-        return True
-    return None
-
-
-def within_approved(decision: Decision, approved: Risk) -> bool:
-    """True when an automation approved up to `approved` may run this call unasked.
-
-    The one comparison for confirmers that approve by rank (a scheduled job's approved risk):
-    an unknown call, a secret, a command that could not be parsed or a denied call is never
-    covered, whatever was approved.
-    """
-    if decision.verdict is Verdict.DENY:
-        return False
-    if decision.verdict is Verdict.ALLOW:
-        return True
-    if _only_a_person_approves(decision):
-        return False
-    return decision.risk.rank <= approved.rank
 
 
 def explain(call: ToolCall, tool: Tool, decision: Decision) -> str:

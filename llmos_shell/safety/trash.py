@@ -15,9 +15,7 @@ import urllib.parse
 from datetime import datetime
 from pathlib import Path
 
-
-class TrashError(Exception):
-    """A trash operation that could not be done, as one sentence."""
+from llmos_shell.errors import TrashError
 
 
 def trash_dir() -> Path:

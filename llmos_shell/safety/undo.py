@@ -35,7 +35,10 @@ from typing import Any
 import pydantic
 
 from llmos_shell.calls import Risk, ToolCall, ToolResult
-from llmos_shell.errors import ToolError
+from llmos_shell.errors import (
+    JournalError,
+    ToolError,
+)
 from llmos_shell.registry import Tool, tool
 from llmos_shell.safety.journal import Record, assemble
 from llmos_shell.safety.reversal import fingerprint, problem, reverse
@@ -355,13 +358,6 @@ class UndoJournal:
             yield finish
         finally:
             _CURRENT.reset(token)
-
-
-class JournalError(OSError):
-    """The journal could not record a change, which therefore was not made.
-
-    An OSError, so a tool reports it as it reports any other reason a file could not change.
-    """
 
 
 @dataclass

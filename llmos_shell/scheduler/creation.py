@@ -19,9 +19,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import Risk, ToolCall, Verdict
-from llmos_shell.errors import LlmosError
+from llmos_shell.errors import (
+    ProposalError,
+)
+from llmos_shell.safety.approval import Ceiling, approvable_in_advance
 from llmos_shell.scheduler import phrases
-from llmos_shell.scheduler.spec import JobSpec, TriggerSpec, local_zone_name, zone
+from llmos_shell.scheduler.spec import JobSpec, TriggerSpec
 from llmos_shell.session import Session, Step
 
 if TYPE_CHECKING:
@@ -31,10 +34,6 @@ NOTIFY_TOOL = "notify"
 _REMINDER = re.compile(r"^\s*remind\s+me\s+(?:to\s+|that\s+|about\s+|of\s+)?(?P<what>.+)$", re.I | re.S)
 _PARTS = re.compile(r"\s*(?:,?\s+and\s+then\s+|,?\s+then\s+|;\s*)", re.I)
 _SCHEDULING_TOOLS = ("schedule",)
-
-
-class ProposalError(LlmosError):
-    """The action cannot be turned into calls that may run unattended; nothing is created."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ def _here() -> str | None:
 
 def job_now(app: App) -> datetime:
     """The time now in the automations' time zone."""
-    return datetime.now(zone(local_zone_name(app.config.settings.timezone)))
+    return app.now()
 
 
 def propose(
@@ -172,7 +171,7 @@ def refuse_unapprovable(step: Step) -> None:
     shown = f"{call.tool}({', '.join(f'{k}={v!r}' for k, v in call.arguments.items())})"
     if decision.verdict is Verdict.DENY:
         raise ProposalError(f"{shown} is refused by the policy ({decision.reason}); nothing was created")
-    if decision.risk.rank >= Risk.PRIVILEGED.rank:
+    if not approvable_in_advance(decision.risk):
         raise ProposalError(
             f"{shown} is {decision.risk.value}, which is never approved in advance; run it "
             "yourself when you need it, and nothing was created"
@@ -184,11 +183,6 @@ def refuse_unapprovable(step: Step) -> None:
 
 
 def approval_needed(risk: Risk, *, yes: bool, yes_destructive: bool) -> bool:
-    """Whether the flags given approve a job of this risk without asking."""
-    if risk is Risk.READ_ONLY:
-        return False
-    if risk in (Risk.WRITE, Risk.NETWORK):
-        return not (yes or yes_destructive)
-    if risk is Risk.DESTRUCTIVE:
-        return not yes_destructive
-    return True
+    """Whether the flags given approve a job of this risk without asking (the one rule's
+    ceiling for those flags)."""
+    return not Ceiling.from_flags(yes=yes, yes_destructive=yes_destructive).admits(risk)

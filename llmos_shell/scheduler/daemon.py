@@ -21,7 +21,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.errors import LlmosError
+from llmos_shell.errors import (
+    DaemonError,
+    LlmosError,
+)
 from llmos_shell.scheduler import jobstore, triggers
 from llmos_shell.scheduler.location import store_url
 from llmos_shell.scheduler.lock import StoreLock, held_elsewhere
@@ -38,10 +41,6 @@ log = logging.getLogger("llmos.scheduler")
 POLL_S = 1.0  # how often the daemon looks for changed jobs and run-now requests
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
-
-
-class DaemonError(LlmosError):
-    """The daemon cannot start, or is not there to stop."""
 
 
 @dataclass(frozen=True)

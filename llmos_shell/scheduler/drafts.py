@@ -9,14 +9,12 @@ approves is never created.
 
 from __future__ import annotations
 
-import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from llmos_shell.errors import LlmosError, ToolError
-
-MAX_DRAFTS = 10
 
 
 @dataclass(frozen=True)
@@ -27,27 +25,19 @@ class Draft:
     action: str
 
 
-_drafts: list[Draft] = []
-_lock = threading.Lock()
-
-
-def offer(when: str, action: str) -> dict[str, Any]:
-    """Read the time, keep the draft, and say what happens next (for the model)."""
-    from llmos_shell.config import load_config
+def offer(drafts: deque[Draft], when: str, action: str, now: datetime) -> dict[str, Any]:
+    """Read the time, keep the draft in `drafts`, and say what happens next (for the model)."""
     from llmos_shell.scheduler import phrases, triggers
-    from llmos_shell.scheduler.spec import local_zone_name, shown_moment, zone
+    from llmos_shell.scheduler.spec import shown_moment
 
     if not action.strip():
         raise ToolError("say what the automation should do, e.g. 'show me disk usage'")
     try:
-        now = datetime.now(zone(local_zone_name(load_config().settings.timezone)))
         trigger = phrases.read_when(when, now)
         runs = triggers.checked(trigger, now)
     except LlmosError as exc:
         raise ToolError(str(exc)) from None
-    with _lock:
-        _drafts.append(Draft(when.strip(), action.strip()))
-        del _drafts[:-MAX_DRAFTS]
+    drafts.append(Draft(when.strip(), action.strip()))  # a bounded deque drops the oldest
     return {
         "when": trigger.text,
         "next_run": shown_moment(runs[0], now),
@@ -56,15 +46,11 @@ def offer(when: str, action: str) -> dict[str, Any]:
     }
 
 
-def pending() -> bool:
-    """Whether any draft waits."""
-    with _lock:
-        return bool(_drafts)
-
-
-def take() -> list[Draft]:
+def take(drafts: deque[Draft]) -> list[Draft]:
     """The drafts proposed since the last call, oldest first."""
-    with _lock:
-        taken = list(_drafts)
-        _drafts.clear()
-    return taken
+    taken = []
+    while True:
+        try:
+            taken.append(drafts.popleft())
+        except IndexError:
+            return taken

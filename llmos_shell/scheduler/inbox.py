@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def deliver(title: str, body: str) -> int:
-    """Put a message in the inbox; returns its number."""
-    from llmos_shell.config import load_config
+if TYPE_CHECKING:
+    from llmos_shell.config import LoadedConfig
+
+
+def deliver(config: LoadedConfig, title: str, body: str) -> int:
+    """Put a message in the inbox of the store `config` names; returns its number."""
     from llmos_shell.scheduler.location import store_url
     from llmos_shell.scheduler.store import Store
 
-    return Store(store_url(load_config())).deliver(title, body)
+    return Store(store_url(config)).deliver(title, body)

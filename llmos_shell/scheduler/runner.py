@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.calls import Decision, Risk, ToolCall
-from llmos_shell.session import Approval, Session
+from llmos_shell.calls import Approval, Approver, Decision, Risk, ToolCall
+from llmos_shell.safety.approval import Ceiling, person_only, unattended
+from llmos_shell.safety.kernel import ApprovedCallsGuard
+from llmos_shell.session import Session
 
 if TYPE_CHECKING:
     from llmos_shell.app import App
@@ -34,40 +36,51 @@ DETAIL_CHARS = 2000
 class UnattendedConfirmer:
     """Answers for a job's run without asking anyone; every no says why.
 
-    Refused: a call that is not one of the approved calls, a risk ranked above the approved
-    one (risk levels compare by rank, so a level added above the others is refused too), a
-    read of secrets, and a shell command that could not be read.
+    The job's ceiling (the risk the person approved at creation) runs what the one approval
+    rule lets it; this confirmer is asked only about the rest, and refuses each with the
+    reason: a call that is not one of the approved calls, a risk ranked above the approved one
+    (so a level added above the others is refused too), a read of secrets, and a shell command
+    that could not be read.
     """
 
     def __init__(self, spec: JobSpec, job_id: int) -> None:
-        self.approved_calls = [call.to_json() for call in spec.calls]
+        self.approved_calls = tuple(call.to_json() for call in spec.calls)
         self.approved_risk = spec.approved_risk
         self.job_id = job_id
-        self.approved_by = spec.approved_by or "the person"
+        by = spec.approved_by or "the person"
+        self.ceiling = Ceiling.automation(
+            spec.approved_risk, f"automation {job_id}, approved by {by} at creation"
+        )
         self.refusals: list[str] = []
+
+    @property
+    def guards(self) -> tuple[ApprovedCallsGuard, ...]:
+        """What the kernel checks for this job besides the policy: only its approved calls."""
+        return (ApprovedCallsGuard(self.approved_calls),)
 
     def __call__(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
         """Yes only for an approved call within the approved risk; never prompts."""
         why = self.refusal(call, decision)
         if why is not None:
             self.refusals.append(f"{call.tool}: {why}")
-            return Approval(False, by=f"automation {self.job_id} (unattended): {why}")
-        return Approval(True, by=f"automation {self.job_id}, approved by {self.approved_by} at creation")
+            return Approval(
+                False, by=f"automation {self.job_id} (unattended): {why}", approver=Approver.NOBODY
+            )
+        return Approval(True, by=self.ceiling.by, approver=Approver.AUTOMATION)
 
     def refusal(self, call: ToolCall, decision: Decision) -> str | None:
         """Why this call may not run unattended, or None."""
         if call.to_json() not in self.approved_calls:
             return "it is not one of the calls approved when the automation was created"
-        if decision.risk.rank > self.approved_risk.rank:
+        if unattended(decision, self.ceiling) is True:
+            return None
+        if not self.ceiling.admits(decision.risk):
             return (
                 f"it is {decision.risk.value} now, above the {self.approved_risk.value} "
                 "approved at creation"
             )
-        if decision.sensitive:
-            return f"it touches secrets ({', '.join(decision.sensitive)}), never approved in advance"
-        if not decision.parsed:
-            return "its shell command cannot be read, so what it does cannot be judged"
-        return None
+        only = person_only(decision)
+        return f"{only}, never approved in advance" if only else "it needs a person's yes"
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,12 @@ def run_job(
         result = step.result
         if result is None:
             status = "refused"
-            entry["refused"] = step.approval.by if step.approval else step.decision.reason
+            approval = step.approval
+            entry["refused"] = (
+                step.decision.reason
+                if approval is None or approval.approver is Approver.POLICY
+                else approval.by
+            )
             summaries.append(f"{call.tool} refused: {entry['refused']}")
             detail.append(entry)
             break
@@ -172,10 +190,12 @@ def _running_elsewhere(pid: int | None, host: str | None) -> bool:
         return False
 
 
-def call_session(app: App, confirmer: Callable[..., Approval], timeout_s: float) -> Session:
+def call_session(app: App, confirmer: UnattendedConfirmer, timeout_s: float) -> Session:
     """A pipeline for calls already planned: the app's tools, audit log and undo journal, no
-    model loaded, each call held to the job's own time limit."""
-    session = app.session(confirmer=confirmer, planning=False)
+    model loaded, the job's ceiling and approved calls, each call held to its own time limit."""
+    session = app.session(
+        confirmer=confirmer, planning=False, ceiling=confirmer.ceiling, guards=confirmer.guards
+    )
     session.tool_timeout_s = timeout_s
     return session
 

@@ -11,10 +11,10 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from llmos_shell.calls import Risk, ToolCall
-from llmos_shell.errors import LlmosError
+from llmos_shell.errors import LlmosError, ScheduleError, SpecError  # noqa: F401  (their home before errors.py)
+from llmos_shell.safety.approval import approvable_in_advance
 from llmos_shell.scheduler import words as w
 
 SPEC_VERSION = 1
@@ -27,14 +27,6 @@ MISFIRE_POLICIES = {
     "skip": "record the run as missed when the daemon was not running at the time",
 }
 SKIP_GRACE_S = 60  # how late a run of a "skip" job may still start
-
-
-class ScheduleError(LlmosError):
-    """A time phrase that cannot be read for certain; nothing is created."""
-
-
-class SpecError(LlmosError):
-    """A stored job spec that is not what llmos wrote; the job is not run."""
 
 
 @dataclass(frozen=True)
@@ -78,33 +70,10 @@ class TriggerSpec:
         return cls(data["kind"], dict(fields), data["timezone"], data["text"])
 
 
-def zone(name: str) -> ZoneInfo:
-    """The IANA time zone called `name`; one sentence when there is none."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(
-            f"there is no time zone called {name!r}; set timezone to a name such as "
-            "Europe/Paris or America/New_York (or leave it empty for this machine's)"
-        ) from None
-
-
-def local_zone_name(setting: str | None) -> str:
-    """The time zone automations use: the setting, else this machine's own."""
-    if setting:
-        return setting
-    from tzlocal import get_localzone_name
-
-    try:
-        return get_localzone_name() or "UTC"
-    except Exception:  # tzlocal raises its own errors for odd /etc/localtime set-ups
-        return "UTC"
-
-
 def make_trigger(kind: str, fields: dict[str, Any], now: datetime) -> TriggerSpec:
     """A trigger spec in `now`'s time zone, its words written from its fields."""
-    zone = getattr(now.tzinfo, "key", None) or str(now.tzinfo)
-    return TriggerSpec(kind, dict(fields), zone, describe(kind, fields, now))
+    name = getattr(now.tzinfo, "key", None) or str(now.tzinfo)
+    return TriggerSpec(kind, dict(fields), name, describe(kind, fields, now))
 
 
 def describe(kind: str, fields: dict[str, Any], now: datetime) -> str:
@@ -247,7 +216,7 @@ class JobSpec:
             risk = Risk(approved.get("risk"))
         except ValueError:
             raise SpecError(f"the approved risk {approved.get('risk')!r} is not a known risk") from None
-        if risk.rank >= Risk.PRIVILEGED.rank:  # never approved in advance, so never stored
+        if not approvable_in_advance(risk):  # never approved in advance, so never stored
             raise SpecError(f"the approved risk {risk.value!r} is one no automation may have")
         limits = data.get("limits") or {}
         misfire = (data.get("misfire") or {}).get("policy", "run-once")

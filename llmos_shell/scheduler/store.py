@@ -22,7 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from llmos_shell.errors import LlmosError
+from llmos_shell.errors import (
+    StoreError,
+)
 from llmos_shell.scheduler.spec import JobSpec, SpecError
 
 METADATA = sa.MetaData()
@@ -73,10 +75,6 @@ META = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 FINISHED_STATUSES = ("ok", "failed", "refused", "missed", "skipped", "interrupted", "cancelled")
-
-
-class StoreError(LlmosError):
-    """The job store cannot be opened or written."""
 
 
 def now_iso() -> str:

@@ -16,7 +16,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from llmos_shell.scheduler.spec import ScheduleError, TriggerSpec, local_zone_name, zone
+from llmos_shell.config.clock import local_zone_name, zone
+from llmos_shell.errors import ScheduleError
+from llmos_shell.scheduler.spec import TriggerSpec
 
 __all__ = ["ScheduleError", "build", "checked", "local_zone_name", "next_runs", "zone"]
 

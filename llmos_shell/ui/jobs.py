@@ -60,9 +60,8 @@ class JobsView:
 
     def now(self) -> datetime:
         """The time now in the automations' time zone."""
-        from llmos_shell.scheduler.spec import local_zone_name, zone
 
-        return datetime.now(zone(local_zone_name(self.app.config.settings.timezone)))
+        return self.app.now()
 
     # -- creating --------------------------------------------------------------------------
 
@@ -274,7 +273,7 @@ class JobsView:
         from llmos_shell.errors import LlmosError
         from llmos_shell.scheduler.drafts import take
 
-        for draft in take():
+        for draft in take(self.app.drafts):
             if self.ask is None:  # the model proposed it and no one saw its calls: never create
                 self.console.print(
                     f"[yellow]The automation '{escape(draft.when)} {escape(draft.action)}' was not "
@@ -290,7 +289,6 @@ class JobsView:
     def offer_habit(self) -> None:
         """Offer, once, a request the person keeps making at about the same time."""
         from llmos_shell.errors import LlmosError
-        from llmos_shell.safety.audit import AuditLog
         from llmos_shell.scheduler.habits import HabitMemory, habit_to_offer
 
         if self.ask is None:
@@ -300,7 +298,7 @@ class JobsView:
         automated = []
         if store_exists(self.app.config):
             automated = [r.spec.action for r in self.store.jobs() if r.spec is not None]
-        habit = habit_to_offer(AuditLog(paths.audit_log).read(), self.now().tzinfo or _utc(), memory, automated)
+        habit = habit_to_offer(self.app.audit.read(), self.now().tzinfo or _utc(), memory, automated)
         if habit is None:
             return
         self.console.print(

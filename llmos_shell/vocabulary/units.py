@@ -103,17 +103,26 @@ class AgeUnit:
     spelling: str
 
 
-# Per unit: its abbreviations, the words written in sentences (each also with an "s"),
-# its length and its canonical spelling.
-_AGE_FAMILIES: tuple[tuple[tuple[str, ...], tuple[str, ...], timedelta, str], ...] = (
-    (("s",), ("second", "sec"), timedelta(seconds=1), "s"),
-    (("m",), ("minute", "min"), timedelta(minutes=1), "m"),
-    (("h",), ("hour", "hr"), timedelta(hours=1), "h"),
-    (("d",), ("day",), timedelta(days=1), "d"),
-    (("w",), ("week", "wk"), timedelta(weeks=1), "w"),
-    (("mo", "mon"), ("month",), timedelta(days=30), "mo"),
-    (("y",), ("year", "yr"), timedelta(days=365), "y"),
+# The one table of time units, for ages ("older than 3 days") and schedules ("every 2 hours"):
+# per unit, its abbreviations, the words written in sentences (each also with an "s"), its
+# length, its canonical spelling, and the name schedules count it in. "mon" is no month: it
+# is Monday (scheduler.words).
+_TIME_FAMILIES: tuple[tuple[tuple[str, ...], tuple[str, ...], timedelta, str, str], ...] = (
+    (("s",), ("second", "sec"), timedelta(seconds=1), "s", "seconds"),
+    (("m",), ("minute", "min"), timedelta(minutes=1), "m", "minutes"),
+    (("h",), ("hour", "hr"), timedelta(hours=1), "h", "hours"),
+    (("d",), ("day",), timedelta(days=1), "d", "days"),
+    (("w",), ("week", "wk"), timedelta(weeks=1), "w", "weeks"),
+    (("mo",), ("month",), timedelta(days=30), "mo", "months"),
+    (("y",), ("year", "yr"), timedelta(days=365), "y", "years"),
 )
+_AGE_FAMILIES = tuple(family[:4] for family in _TIME_FAMILIES)
+# Every way of writing a unit -> the name schedules count it in ("hrs" -> "hours").
+INTERVAL_WORDS: dict[str, str] = {
+    name: field
+    for short, words, _, _, field in _TIME_FAMILIES
+    for name in (*short, *words, *(f"{word}s" for word in words))
+}
 # The words for a unit as written in a sentence ("3 hours", "a week"), singular.
 AGE_WORDS: dict[str, AgeUnit] = {
     word: AgeUnit(span, spelling)
@@ -144,6 +153,12 @@ NUMBER_WORDS: dict[str, int] = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
     "couple of": 2,
     "few": 3,
 }

@@ -156,13 +156,65 @@ def test_no_module_is_over_600_lines() -> None:
     assert not long, f"split these by job: {long}"
 
 
-def test_the_executor_and_the_audit_are_reached_only_through_the_session() -> None:
-    """`Session.run_call` is the one place a call is executed and audited."""
-    allowed = {"llmos_shell.session", "llmos_shell.safety.executor", "llmos_shell.safety.audit"}
+def test_only_the_kernel_runs_and_audits_calls() -> None:
+    """Guards the one door: every call is executed and audited by `safety.kernel`, so no
+    front end, scheduler or tool source can run a call past the policy, the approval rule,
+    the undo journal or the audit log. The app may open the audit log (it hands it to the
+    kernel and reads it for `llmos` commands), but never the executor."""
     graph = _graph(top_level_only=False)
+    kernel = "llmos_shell.safety.kernel"
     for module, imported in graph.items():
-        if module in allowed or module == "llmos_shell.app":
+        if module in (kernel, "llmos_shell.safety.executor"):
             continue
         assert "llmos_shell.safety.executor" not in imported, f"{module} runs calls itself"
-    app = graph["llmos_shell.app"]
-    assert "llmos_shell.safety.executor" not in app
+        if module != "llmos_shell.app" and module != "llmos_shell.safety.audit":
+            assert "llmos_shell.safety.audit" not in imported, f"{module} writes the audit itself"
+
+
+TOOLS = ROOT / "tools"
+# What a tool may import from llmos: what any plugin may (the decorator, the messages, the
+# errors, the vocabulary tables) and the few services built-ins share with the shell. Never
+# the kernel, the executor, the session, the front ends or the app: a tool is called, it
+# does not call.
+TOOL_IMPORTS_ALLOWED = (
+    "llmos_shell.registry",
+    "llmos_shell.calls",
+    "llmos_shell.errors",
+    "llmos_shell.vocabulary",
+    "llmos_shell.safety.trash",
+    "llmos_shell.safety.undo",
+    "llmos_shell.safety.sandbox",
+    "llmos_shell.safety",
+    "llmos_shell.scheduler.drafts",
+    "llmos_shell.scheduler.inbox",
+)
+
+
+def test_tools_import_only_what_a_plugin_may() -> None:
+    """Guards `tools/`: built-ins are written as a third-party plugin would be."""
+    bad = []
+    for path in sorted(TOOLS.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name in _imports(tree, top_level_only=False):
+            if not name.startswith(TOOL_IMPORTS_ALLOWED) or name.startswith(
+                ("llmos_shell.safety.kernel", "llmos_shell.safety.executor", "llmos_shell.safety.audit")
+            ):
+                bad.append(f"{path.name} imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_cycles_between_packages_of_one_layer() -> None:
+    """Guards the packages' own order: two packages of one layer (planning and safety, say)
+    must not import each other, even through other modules, or neither can be read alone."""
+    graph = _graph(top_level_only=False)
+    packages: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        here, level = _layer(module)
+        for target in imported:
+            there, target_level = _layer(target)
+            if there != here and target_level == level:
+                packages.setdefault(here, set()).add(there)
+    cycles = [
+        f"{a} <-> {b}" for a, targets in packages.items() for b in targets if a in packages.get(b, set()) and a < b
+    ]
+    assert not cycles, "packages of one layer that import each other: " + ", ".join(cycles)

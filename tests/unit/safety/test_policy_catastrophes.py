@@ -6,7 +6,8 @@ import pytest
 
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
 from llmos_shell.registry import tool
-from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide, explain, within_approved
+from llmos_shell.safety.approval import Ceiling, unattended
+from llmos_shell.safety.policy import PolicyOptions, decide, explain
 from llmos_shell.safety.shell import parser_available
 
 needs_parser = pytest.mark.skipif(not parser_available(), reason="tree-sitter-bash not installed")
@@ -59,7 +60,7 @@ def test_deleting_a_critical_folder_is_refused_whichever_tool(path: str) -> None
     decision = judge(delete_path, path=path)
     assert decision.verdict is Verdict.DENY
     assert decision.reason.startswith("refused: delete_path would act on")
-    assert auto_answer(decision, PolicyOptions(True, True)) is False
+    assert unattended(decision, PolicyOptions(True, True).ceiling) is False
 
 
 def test_a_list_argument_of_a_plugin_tool_is_checked() -> None:
@@ -110,17 +111,23 @@ def test_explain_names_the_unknown_risk() -> None:
     ("decision", "approved", "expected"),
     [
         (Decision(Verdict.ASK, Risk.WRITE, "w"), Risk.WRITE, True),
-        (Decision(Verdict.ASK, Risk.DESTRUCTIVE, "d"), Risk.WRITE, False),
-        (Decision(Verdict.ASK, Risk.DESTRUCTIVE, "d"), Risk.PRIVILEGED, True),
-        (Decision(Verdict.ASK, Risk.UNKNOWN, "u"), Risk.PRIVILEGED, False),
-        (Decision(Verdict.ASK, Risk.UNKNOWN, "u"), Risk.UNKNOWN, False),
-        (Decision(Verdict.ASK, Risk.WRITE, "s", sensitive=("~/.ssh/id_rsa",)), Risk.UNKNOWN, False),
-        (Decision(Verdict.ASK, Risk.WRITE, "p", parsed=False), Risk.UNKNOWN, False),
-        (Decision(Verdict.DENY, Risk.READ_ONLY, "x"), Risk.UNKNOWN, False),
+        (Decision(Verdict.ASK, Risk.DESTRUCTIVE, "d"), Risk.WRITE, None),
+        (Decision(Verdict.ASK, Risk.DESTRUCTIVE, "d"), Risk.DESTRUCTIVE, True),
+        (Decision(Verdict.ASK, Risk.UNKNOWN, "u"), Risk.DESTRUCTIVE, None),
+        (Decision(Verdict.ASK, Risk.PRIVILEGED, "p"), Risk.DESTRUCTIVE, None),
+        (Decision(Verdict.ASK, Risk.WRITE, "s", sensitive=("~/.ssh/id_rsa",)), Risk.DESTRUCTIVE, None),
+        (Decision(Verdict.ASK, Risk.WRITE, "p", parsed=False), Risk.DESTRUCTIVE, None),
+        (Decision(Verdict.DENY, Risk.READ_ONLY, "x"), Risk.DESTRUCTIVE, False),
         (Decision(Verdict.ALLOW, Risk.READ_ONLY, "r"), Risk.READ_ONLY, True),
     ],
 )
 def test_no_approved_risk_covers_an_unknown_call(
-    decision: Decision, approved: Risk, expected: bool
+    decision: Decision, approved: Risk, expected: bool | None
 ) -> None:
-    assert within_approved(decision, approved) is expected
+    assert unattended(decision, Ceiling.automation(approved, "automation 1")) is expected
+
+
+@pytest.mark.parametrize("risk", [Risk.PRIVILEGED, Risk.UNKNOWN])
+def test_no_ceiling_may_hold_a_risk_only_a_person_approves(risk: Risk) -> None:
+    with pytest.raises(ValueError, match="never approved in advance"):
+        Ceiling.automation(risk, "automation 1")
