@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llmos_shell.backends.base import Backend
 from llmos_shell.config import LoadedConfig
@@ -31,11 +31,24 @@ class App:
     _backend: Backend | None = field(default=None, repr=False)
     usage_error: str | None = field(default=None, repr=False)
     memory_error: str | None = field(default=None, repr=False)
+    _tool_sources: list[Any] = field(default_factory=list, repr=False)  # McpSource
 
     @functools.cached_property
     def registry(self) -> Registry:
-        """The tools: built-ins, installed plugins, then the user's plugin folder."""
-        return discover(self.config.plugin_dir)
+        """The tools: built-ins, installed plugins, the user's plugin folder, then the MCP
+        servers of config.toml (started here, on first use, and closed with the app)."""
+        registry = discover(self.config.plugin_dir)
+        servers = self.config.settings.mcp_servers
+        if servers:
+            from llmos_shell.registry.mcp_source import add_servers
+
+            self._tool_sources = add_servers(
+                registry,
+                servers,
+                log_dir=self.config.paths.state_dir / "mcp",
+                config_file=str(self.config.paths.config_file),
+            )
+        return registry
 
     @property
     def backend(self) -> Backend:
@@ -174,7 +187,11 @@ class App:
         return other
 
     def close(self) -> None:
-        """Record this session's model usage, then free the model, if one was loaded."""
+        """Record this session's model usage, then free the model, if one was loaded; stop
+        the MCP servers this app started."""
+        sources, self._tool_sources = self._tool_sources, []
+        for source in sources:
+            source.close()
         memory = self.__dict__.get("memory")
         if memory is not None:
             memory.close()
