@@ -97,6 +97,7 @@ class McpSource:
         self._ended: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._lock = threading.Lock()
         self._errlog: TextIO | None = None
+        self._broken = False  # the server went away during a call
         _OPEN.add(self)
 
     def where(self) -> str:
@@ -149,7 +150,7 @@ class McpSource:
 
     def call(self, tool: str, arguments: dict[str, Any], context: ExecutionContext) -> Any:
         """Run one tool on the server; its answer as data, or a ToolError in one sentence."""
-        if self._client is None or self._ended.done():
+        if self._broken or self._client is None or self._ended.done():
             raise ToolError(
                 f"MCP server {self.server_name!r} ({self.where()}) is not running, so {tool} "
                 "cannot run; restart llmos to start it again"
@@ -167,11 +168,15 @@ class McpSource:
                     future.cancel()
                     raise ToolError(f"{tool} on MCP server {self.server_name!r} was cancelled") from None
             except Exception as exc:
+                if not (self._ended.done() or "closed" in str(exc).lower()):
+                    raise ToolError(
+                        f"{tool} on MCP server {self.server_name!r} failed ({_said(exc)})"
+                    ) from None
+                self._broken = True
+                self.close()  # reaps what is left of its process
                 raise ToolError(
-                    f"MCP server {self.server_name!r} ({self.where()}) failed while running "
-                    f"{tool} ({_said(exc)}); it is stopped until llmos starts again"
-                    if self._ended.done() or "closed" in str(exc).lower()
-                    else f"{tool} on MCP server {self.server_name!r} failed ({_said(exc)})"
+                    f"MCP server {self.server_name!r} ({self.where()}) stopped while running "
+                    f"{tool} ({_said(exc)}); its tools are unavailable until llmos starts again"
                 ) from None
         text = "\n".join(
             block.text for block in result.content if getattr(block, "type", "") == "text"
