@@ -42,7 +42,7 @@ def hidden(tool: Tool) -> bool:
     return tool.risk in HIDDEN_RISKS or tool.shell_command_arg is not None
 
 
-def annotations(tool: Tool) -> types.ToolAnnotations:
+def hints(tool: Tool) -> types.ToolAnnotations:
     """MCP's hints for a tool, from its risk."""
     risky = tool.risk in HIDDEN_RISKS or tool.shell_command_arg is not None
     return types.ToolAnnotations(
@@ -63,7 +63,7 @@ def describe(tool: Tool) -> types.Tool:
         name=tool.name,
         description=tool.description,
         input_schema=tool.parameters_schema(),
-        annotations=annotations(tool),
+        annotations=hints(tool),
     )
 
 

@@ -22,13 +22,13 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from llmos_shell import cli  # noqa: E402
-from llmos_shell.app import App  # noqa: E402
-from llmos_shell.backends.scripted import ScriptedBackend  # noqa: E402
-from llmos_shell.calls import Risk, ToolCall  # noqa: E402
-from llmos_shell.config import load_config  # noqa: E402
-from llmos_shell.registry.mcp_source import INSTALL_HINT  # noqa: E402
-from tests.waiting import wait_until  # noqa: E402
+from llmos_shell import cli
+from llmos_shell.app import App
+from llmos_shell.backends.scripted import ScriptedBackend
+from llmos_shell.calls import Risk, ToolCall
+from llmos_shell.config import load_config
+from llmos_shell.registry.mcp_source import INSTALL_HINT
+from tests.waiting import wait_until
 
 SERVER = Path(__file__).resolve().parents[1] / "mcp_servers" / "notes_server.py"
 
