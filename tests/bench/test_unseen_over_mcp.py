@@ -15,12 +15,12 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from bench.unseen_accuracy import McpTools, load, make_planner  # noqa: E402
-from llmos_shell.app import App  # noqa: E402
-from llmos_shell.backends.scripted import ScriptedBackend  # noqa: E402
-from llmos_shell.config import load_config  # noqa: E402
-from llmos_shell.planning.planner import Transcript  # noqa: E402
-from llmos_shell.registry.specs import tools_from_specs  # noqa: E402
+from bench.unseen_accuracy import McpTools, load, make_planner
+from llmos_shell.app import App
+from llmos_shell.backends.scripted import ScriptedBackend
+from llmos_shell.config import load_config
+from llmos_shell.planning.planner import Transcript
+from llmos_shell.registry.specs import tools_from_specs
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
 ITEMS = 12
