@@ -10,6 +10,7 @@ declines, comes back as a tool error with the reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import anyio.from_thread
 import anyio.to_thread
 import mcp_types as types
 from mcp.server import Server
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from llmos_shell.calls import Approval, Decision, Risk, ToolCall
 from llmos_shell.registry import Tool
@@ -79,18 +81,47 @@ def _result(data: Any) -> types.CallToolResult:
     )
 
 
-class _Asker:
-    """Asks the person at the MCP client yes or no, from the thread that runs the call."""
+_ASK_KEY = "llmos_confirm"
 
-    def __init__(self, ctx: ServerRequestContext[Any, Any]) -> None:
+
+class _AskFirst(Exception):
+    """Raised by the confirmer when the client is to ask its person and call again."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.state = state
+
+
+def _fingerprint(call: ToolCall, decision: Decision) -> str:
+    """What a yes is for: this call, judged so; a yes given for another call is no yes."""
+    seen = json.dumps([call.tool, call.arguments, decision.reason], sort_keys=True, default=str)
+    return hashlib.sha256(seen.encode("utf-8")).hexdigest()
+
+
+class _Asker:
+    """Asks the person at the MCP client yes or no, by MCP elicitation.
+
+    On the protocol's earlier revisions the server sends the client an elicitation request
+    while the call waits; on 2026-07-28 it answers "input required" and the client calls
+    again with its person's answer. A client that declares no elicitation is never asked:
+    what needs a yes is refused.
+    """
+
+    def __init__(
+        self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> None:
         self.ctx = ctx
+        self.params = params
         session = ctx.session
         wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
-        self.can_ask = session.can_send_request and session.check_client_capability(wanted)
+        self.can_elicit = session.check_client_capability(wanted)
+        self.modern = session.protocol_version in MODERN_PROTOCOL_VERSIONS
+        self.back_channel = session.can_send_request and not self.modern
 
     def __call__(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
-        """The confirmer: elicitation where the client offers it, else a refusal."""
-        if not self.can_ask:
+        """The confirmer: the person's answer through the client, else a refusal."""
+        if not self.can_elicit:
             return Approval(
                 False,
                 by="no one could be asked: this MCP client cannot ask its person "
@@ -100,11 +131,20 @@ class _Asker:
         message = (
             f"llmos asks before running {call.tool}({arguments}): {decision.reason}. Run it?"
         )
-        try:
-            answer = anyio.from_thread.run(self._elicit, message)
-        except Exception as exc:
-            return Approval(False, by=f"the person could not be asked ({type(exc).__name__}: {exc})")
-        if answer.action == "accept" and (answer.content or {}).get("run") is True:
+        if self.back_channel:
+            try:
+                answer: Any = anyio.from_thread.run(self._elicit, message)
+            except Exception as exc:
+                return Approval(
+                    False, by=f"the person could not be asked ({type(exc).__name__}: {exc})"
+                )
+        else:
+            state = _fingerprint(call, decision)
+            answer = (self.params.input_responses or {}).get(_ASK_KEY)
+            if answer is None or self.params.request_state != state:
+                raise _AskFirst(message, state)
+        content = getattr(answer, "content", None) or {}
+        if getattr(answer, "action", None) == "accept" and content.get("run") is True:
             return Approval(True, by="person")
         return Approval(False, by="person")
 
@@ -127,7 +167,7 @@ def build(app: App, *, allow_destructive: bool = False) -> Server[Any]:
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         tool = offered.get(params.name)
         if tool is None:
             why = " (destructive tools are served only with --allow-destructive)" if (
@@ -135,10 +175,17 @@ def build(app: App, *, allow_destructive: bool = False) -> Server[Any]:
             ) else ""
             return _error(f"llmos serves no tool called {params.name!r}{why}")
         call = ToolCall(params.name, dict(params.arguments or {}))
-        session = app.session(confirmer=_Asker(ctx), planning=False)
-        step = await anyio.to_thread.run_sync(
-            lambda: session.run_call(call, request=f"(MCP client) {call.tool}")
-        )
+        session = app.session(confirmer=_Asker(ctx, params), planning=False)
+        try:
+            step = await anyio.to_thread.run_sync(
+                lambda: session.run_call(call, request=f"(MCP client) {call.tool}")
+            )
+        except _AskFirst as ask:  # nothing ran and nothing was recorded: asked, it comes again
+            form = types.ElicitRequestFormParams(message=ask.message, requested_schema=_ASK_SCHEMA)
+            return types.InputRequiredResult(
+                input_requests={_ASK_KEY: types.ElicitRequest(params=form)},
+                request_state=ask.state,
+            )
         if step.result is None:
             by = step.approval.by if step.approval is not None else "policy"
             if by == "policy":

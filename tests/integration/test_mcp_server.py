@@ -17,6 +17,7 @@ pytest.importorskip("mcp")
 import mcp_types as types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 HIDDEN = {"delete_path", "kill_process", "forget", "run_shell"}
 
@@ -87,7 +88,7 @@ def test_a_write_is_refused_when_the_client_cannot_ask_its_person(tmp_path: Path
     async def check(client: Client) -> Any:
         return await client.call_tool("write_file", {"path": str(target), "content": "x"})
 
-    result = serve(check)  # the SDK's client in its default mode offers no way to ask
+    result = serve(check)  # a client without an elicitation callback declares none
     assert result.is_error and text(result).startswith("not run:")
     assert not target.exists()
 
@@ -108,7 +109,10 @@ def test_a_call_the_policy_refuses_is_a_tool_error_and_no_one_is_asked(tmp_path:
     assert asked == [] and Path("/etc").is_dir()
 
 
-def test_allow_destructive_lists_them_and_each_call_needs_the_person_s_yes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28: asked by "input required"
+def test_allow_destructive_lists_them_and_each_call_needs_the_person_s_yes(
+    tmp_path: Path, mode: str
+) -> None:
     keep, drop = tmp_path / "keep.txt", tmp_path / "drop.txt"
     keep.write_text("keep", encoding="utf-8")
     drop.write_text("drop", encoding="utf-8")
@@ -123,9 +127,10 @@ def test_allow_destructive_lists_them_and_each_call_needs_the_person_s_yes(tmp_p
         listed = {t.name for t in (await client.list_tools()).tools}
         declined = await client.call_tool("delete_path", {"path": str(keep)})
         deleted = await client.call_tool("delete_path", {"path": str(drop)})
+        assert (client.protocol_version in MODERN_PROTOCOL_VERSIONS) == (mode == "auto")
         return listed, declined, deleted
 
-    listed, declined, deleted = serve(check, "--allow-destructive", mode="legacy", elicit=elicit)
+    listed, declined, deleted = serve(check, "--allow-destructive", mode=mode, elicit=elicit)
     assert HIDDEN <= listed
     assert declined.is_error and "declined" in text(declined) and keep.exists()
     assert not deleted.is_error and not drop.exists()
