@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from llmos_shell.backends.scripted import ScriptedBackend
 from llmos_shell.calls import Risk, ToolCall
 from llmos_shell.config import load_config
 from llmos_shell.registry.mcp_source import INSTALL_HINT
+from tests.mcp_servers import free_port, listening
 from tests.waiting import wait_until
 
 SERVER = Path(__file__).resolve().parents[1] / "mcp_servers" / "notes_server.py"
@@ -82,21 +82,10 @@ def stdio_table(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture
 def http_server(notes: Path) -> Iterator[str]:
     """The notes server on streamable HTTP, on a free loopback port; its URL."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(SERVER), "--http", str(port)],
         env={**os.environ, "NOTES_DIR": str(notes)},
@@ -104,7 +93,7 @@ def http_server(notes: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _listening(port) or process.poll() is not None, "the server", 30)
+        wait_until(lambda: listening(port) or process.poll() is not None, "the server", 30)
         assert process.poll() is None, "the HTTP notes server ended at start"
         yield f"http://127.0.0.1:{port}/mcp"
     finally:

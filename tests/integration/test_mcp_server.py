@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +19,9 @@ import mcp_types as types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from tests.mcp_servers import free_port, listening
+from tests.waiting import wait_until
 
 HIDDEN = {"delete_path", "kill_process", "forget", "run_shell"}
 
@@ -138,3 +142,30 @@ def test_allow_destructive_lists_them_and_each_call_needs_the_person_s_yes(
     audit = Path(os.environ["LLMOS_STATE_DIR"]) / "audit.jsonl"
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [r["approved_by"] for r in records] == [None, "person"]
+
+
+def test_serves_streamable_http_on_loopback(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("over http\n", encoding="utf-8")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llmos_shell.cli", "mcp", "serve", "--http", str(port)],
+        env={**os.environ, **_env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    async def check() -> Any:
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            return names, await client.call_tool("read_file", {"path": str(note)})
+
+    try:
+        wait_until(lambda: listening(port) or process.poll() is not None, "the server", 60)
+        assert process.poll() is None, "llmos mcp serve --http ended at start"
+        names, read = asyncio.run(asyncio.wait_for(check(), timeout=120))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert "read_file" in names and not HIDDEN & names
+    assert not read.is_error and "over http" in text(read)
