@@ -51,6 +51,9 @@ class McpServer(pydantic.BaseModel):
     startup_timeout_sec: float = pydantic.Field(
         10.0, gt=0, le=300, description="seconds it may take to start and list its tools"
     )
+    tool_timeout_sec: float = pydantic.Field(
+        60.0, gt=0, le=3600, description="seconds one of its tools may take to answer"
+    )
     tool_risk: dict[str, Risk] = pydantic.Field(
         default_factory=dict,
         description="a risk per tool name, replacing what the server's annotations say",

@@ -26,7 +26,7 @@ import pydantic
 from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import ToolError
 from llmos_shell.registry.discovery import Registry
-from llmos_shell.registry.specs import normalize_schema
+from llmos_shell.registry.specs import SPEC_NAME, normalize_schema
 from llmos_shell.registry.tool import Tool
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'llmos-shell[mcp]'"
 _WAIT_POLL_S = 0.05  # how often a waiting call looks at the person's cancel
+# The SDK's JSON-RPC codes for a server gone away and for a request that got no answer in time
+_CONNECTION_CLOSED, _REQUEST_TIMEOUT = -32000, -32001
 
 
 def annotation_risk(annotations: Any) -> Risk:
@@ -98,6 +100,7 @@ class McpSource:
         self._lock = threading.Lock()
         self._errlog: TextIO | None = None
         self._broken = False  # the server went away during a call
+        self.skipped: list[str] = []  # tools whose names no planner can write
         _OPEN.add(self)
 
     def where(self) -> str:
@@ -111,7 +114,10 @@ class McpSource:
         self._start()
         listing = self._run(self._list(), self.timeout_s, "list its tools")
         tools: list[Tool] = []
+        self.skipped = [item.name for item in listing if not SPEC_NAME.match(item.name)]
         for item in listing:
+            if item.name in self.skipped:
+                continue
             declared = self.server.tool_risk.get(item.name)
             risk = Risk(declared) if declared is not None else annotation_risk(item.annotations)
             tools.append(
@@ -157,7 +163,10 @@ class McpSource:
             )
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(
-            self._client.call_tool(tool, arguments), self._loop
+            self._client.call_tool(
+                tool, arguments, read_timeout_seconds=self.server.tool_timeout_sec
+            ),
+            self._loop,
         )
         while True:
             try:
@@ -168,7 +177,13 @@ class McpSource:
                     future.cancel()
                     raise ToolError(f"{tool} on MCP server {self.server_name!r} was cancelled") from None
             except Exception as exc:
-                if not (self._ended.done() or "closed" in str(exc).lower()):
+                if getattr(exc, "code", None) == _REQUEST_TIMEOUT:
+                    raise ToolError(
+                        f"{tool} on MCP server {self.server_name!r} did not answer within "
+                        f"{self.server.tool_timeout_sec:g} s (tool_timeout_sec in its table "
+                        "sets this limit)"
+                    ) from None
+                if not (self._ended.done() or getattr(exc, "code", None) == _CONNECTION_CLOSED):
                     raise ToolError(
                         f"{tool} on MCP server {self.server_name!r} failed ({_said(exc)})"
                     ) from None
@@ -340,6 +355,11 @@ def add_servers(
             continue
         for item in listing:
             registry.add(item, source.name)
+        if source.skipped:
+            registry.warnings.append(
+                f"MCP server {source.server_name!r}: skipped {', '.join(map(repr, source.skipped))}, "
+                "whose names are not letters, digits, _ . and - (starting with a letter or _)"
+            )
         unknown = sorted(set(source.server.tool_risk) - {t.name for t in listing})
         if unknown:
             registry.warnings.append(

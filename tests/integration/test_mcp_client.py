@@ -133,6 +133,7 @@ def test_tools_are_listed_with_their_risk_and_source(transport: dict[str, Any], 
         "add_note": Risk.WRITE,
         "wipe_notes": Risk.DESTRUCTIVE,
         "shout": Risk.UNKNOWN,  # no annotations: a person is always asked
+        "wait_a_while": Risk.READ_ONLY,
         "crash_server": Risk.READ_ONLY,
     }
     assert not any(t.reversible for t in registry if t.source == "mcp:notes")
@@ -261,6 +262,16 @@ def test_a_server_killed_mid_call_is_one_error_for_that_call(notes: Path, app: A
     after = session.run_call(ToolCall("count_notes", {}), request="count")
     assert after.result is not None and not after.result.ok
     assert "is not running" in (after.result.error or "")
+
+
+def test_a_call_past_the_server_s_tool_timeout_is_one_error(notes: Path, app: Any) -> None:
+    write_config({"notes": stdio_table(tool_timeout_sec=1)})
+    session = app().session(planning=False)
+    slow = session.run_call(ToolCall("wait_a_while", {"seconds": 30}), request="wait")
+    assert slow.result is not None and not slow.result.ok
+    assert "did not answer within 1 s" in (slow.result.error or "")
+    quick = session.run_call(ToolCall("wait_a_while", {"seconds": 0}), request="wait")
+    assert quick.result is not None and quick.result.data == "waited 0 s"
 
 
 def test_without_the_sdk_one_line_says_how_to_install_it(

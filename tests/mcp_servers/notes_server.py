@@ -5,13 +5,14 @@
 
 The folder is $NOTES_DIR. Each tool's annotations say what it does, so the client's reading
 of them is tested: one read-only, one additive write, one destructive, one without any, and
-one that ends the server's process while it is being called.
+one that takes its time, and one that ends the server's process while it is being called.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
@@ -52,6 +53,13 @@ def wipe_notes() -> str:
 def shout(text: str) -> str:
     """Repeat a text in capitals."""
     return text.upper()
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def wait_a_while(seconds: float) -> str:
+    """Wait some seconds, then say so."""
+    time.sleep(seconds)
+    return f"waited {seconds:g} s"
 
 
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))
