@@ -1,7 +1,7 @@
 """How well requests are planned on tools the planner was never tuned on.
 
     python bench/unseen_accuracy.py [--model PATH] [--limit N] [--variants bare,llmos]
-                                    [--threads N] [--out FILE]
+                                    [--threads N] [--via inline|mcp] [--out FILE]
 
 Each item of `bench/data/unseen_dev.jsonl` offers 1 to 5 tools from `unseen_tools.json`
 (OpenAI-style specs) and says what the right first step is: a call of one of them, or a
@@ -10,6 +10,10 @@ plain answer where none fits. Both variants run on the same loaded model, in thi
   bare   grammar only: the tools' names and descriptions, the action schema of the tools
          as given, the model's arguments as written
   llmos  what `llmos plan --json -` does with the same tools
+
+`--via mcp` serves the same specs from a real MCP server process (bench/mcp_spec_server.py)
+and plans on the tools llmos reads from it, as it reads any `[mcp_servers.NAME]` table; the
+figures should be those of `--via inline`, where the specs are given as on `plan --json -`.
 
 Scores (see bench/unseen_scoring.py): right step (the right tool, or no call where none
 fits), right call (tool and arguments), no call where none fits, and seconds per item.
@@ -33,6 +37,7 @@ from unseen_scoring import score  # noqa: E402
 
 from llmos_shell.errors import LlmosError  # noqa: E402
 from llmos_shell.planning.planner import Planner, Transcript  # noqa: E402
+from llmos_shell.registry import Registry  # noqa: E402
 from llmos_shell.registry.specs import tools_from_specs  # noqa: E402
 
 
@@ -43,9 +48,34 @@ def load(data_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return specs, items
 
 
-def make_planner(variant: str, app: Any, specs: list[dict[str, Any]]) -> Planner:
-    """The planner of one variant for one item's tools."""
-    registry = tools_from_specs(specs)
+class McpTools:
+    """The specs as a real MCP server serves them, read through llmos's MCP tool source."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from llmos_shell.config.settings import McpServer
+        from llmos_shell.registry.mcp_source import McpSource
+
+        server = McpServer(
+            command=sys.executable,
+            args=[str(HERE / "mcp_spec_server.py"), str(data_dir / "unseen_tools.json")],
+            startup_timeout_sec=60,
+        )
+        self.source = McpSource("bench", server)
+        self.tools = {t.name: t for t in self.source.list_tools()}
+
+    def registry(self, specs: list[dict[str, Any]]) -> Registry:
+        """A registry of the served tools named in `specs`, in their order."""
+        registry = Registry()
+        for spec in specs:
+            registry.add(self.tools[spec["function"]["name"]], self.source.name)
+        return registry
+
+
+def make_planner(
+    variant: str, app: Any, specs: list[dict[str, Any]], via: McpTools | None = None
+) -> Planner:
+    """The planner of one variant for one item's tools (given inline, or served over MCP)."""
+    registry = tools_from_specs(specs) if via is None else via.registry(specs)
     if variant == "bare":
         planner = Planner(
             app.backend, registry, static_examples=False, conversations=False, tidy_arguments=False
@@ -57,14 +87,20 @@ def make_planner(variant: str, app: Any, specs: list[dict[str, Any]]) -> Planner
     raise SystemExit(f"unknown variant {variant!r}; use bare or llmos")
 
 
-def run(variant: str, app: Any, specs: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+def run(
+    variant: str,
+    app: Any,
+    specs: dict[str, Any],
+    items: list[dict[str, Any]],
+    via: McpTools | None = None,
+) -> dict[str, Any]:
     """Plan every item's first step under one variant; nothing is executed."""
     outcomes = []
     for item in items:
         offered = [specs[name] for name in item["tools"]]
         started = time.perf_counter()
         try:
-            planner = make_planner(variant, app, offered)
+            planner = make_planner(variant, app, offered, via)
             action = planner.next_action(Transcript(item["request"]))
             call = action.call.to_json() if action.call else None
             got: dict[str, Any] = call or {"answer": action.answer}
@@ -120,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--variants", default="bare,llmos")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--via",
+        choices=("inline", "mcp"),
+        default="inline",
+        help="mcp: serve the specs from a real MCP server process and plan on what llmos reads",
+    )
     parser.add_argument("--out", type=Path, help="write per-item results as JSON here")
     args = parser.parse_args(argv)
 
@@ -139,11 +181,13 @@ def main(argv: list[str] | None = None) -> int:
         overrides: dict[str, Any] = {"model": args.model, "threads": args.threads}
         app = App(config=load_config(paths, overrides=overrides))
         results["model"] = app.backend.describe()
+        results["via"] = args.via
+        via = McpTools(args.data) if args.via == "mcp" else None
         for variant in args.variants.split(","):
-            summary = run(variant, app, specs, items)
+            summary = run(variant, app, specs, items, via)
             results["variants"][variant] = summary
             print(
-                f"{variant:6} right step {summary['right_tool']:6.1%}  "
+                f"{variant:6} ({args.via}) right step {summary['right_tool']:6.1%}  "
                 f"right call {summary['right_call']:6.1%}  "
                 f"(one tool {summary['right_call_single']:.1%}, several {summary['right_call_multi']:.1%}, "
                 f"no call where none fits {summary['no_call_where_none_fits']:.1%})  "
@@ -151,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         app.close()
+        if via is not None:
+            via.source.close()
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
     return 0

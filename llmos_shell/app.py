@@ -43,8 +43,20 @@ class App:
 
     @functools.cached_property
     def registry(self) -> Registry:
-        """The tools: built-ins, installed plugins, then the user's plugin folder."""
-        return discover(self.config.plugin_dir)
+        """The tools: built-ins, installed plugins, the user's plugin folder, then the MCP
+        servers of config.toml (started here, on first use, and closed with the app)."""
+        registry = discover(self.config.plugin_dir)
+        servers = self.config.settings.mcp_servers
+        if servers:
+            from llmos_shell.registry.mcp_source import add_servers
+
+            add_servers(  # their sources join the registry's, closed with it
+                registry,
+                servers,
+                log_dir=self.config.paths.state_dir / "mcp",
+                config_file=str(self.config.paths.config_file),
+            )
+        return registry
 
     @property
     def backend(self) -> Backend:

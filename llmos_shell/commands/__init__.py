@@ -93,6 +93,12 @@ COMMANDS: tuple[Command, ...] = (
         arguments="add_arguments",
     ),
     Command(
+        "mcp",
+        "llmos_shell.commands.mcp",
+        (("mcp serve [--http PORT]", "serve llmos's tools to other agents over MCP"),),
+        arguments="add_arguments",
+    ),
+    Command(
         "stats",
         "llmos_shell.commands.stats",
         (("stats", "tokens per second, time and memory per backend and model"),),

@@ -17,7 +17,7 @@ from typing import Any
 import pydantic
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
-from llmos_shell.calls import SandboxMode
+from llmos_shell.calls import Risk, SandboxMode
 from llmos_shell.config.backends import BACKENDS, DEFAULT_BACKEND
 from llmos_shell.errors import ConfigError
 from llmos_shell.vocabulary.filetypes import file_type_words, not_a_regular_file
@@ -34,6 +34,45 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 # The OpenAI SDK's variable for the server, read when no setting names one.
 BASE_URL_ENV = "OPENAI_BASE_URL"
+
+
+class McpServer(pydantic.BaseModel):
+    """One `[mcp_servers.NAME]` table: an MCP server whose tools llmos may call (Codex's fields)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    command: str | None = pydantic.Field(None, description="the program that serves over stdio")
+    args: list[str] = pydantic.Field(default_factory=list, description="its arguments")
+    env: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="variables for its process (~ is expanded)"
+    )
+    url: str | None = pydantic.Field(None, description="a streamable HTTP server's URL")
+    enabled: bool = True
+    startup_timeout_sec: float = pydantic.Field(
+        10.0, gt=0, le=300, description="seconds it may take to start and list its tools"
+    )
+    tool_timeout_sec: float = pydantic.Field(
+        60.0, gt=0, le=3600, description="seconds one of its tools may take to answer"
+    )
+    tool_risk: dict[str, Risk] = pydantic.Field(
+        default_factory=dict,
+        description="a risk per tool name, replacing what the server's annotations say",
+    )
+
+    @pydantic.field_validator("command", "url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @pydantic.model_validator(mode="after")
+    def _one_transport(self) -> McpServer:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(
+                "give either command (a stdio server) or url (a streamable HTTP server)"
+            )
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        return self
 
 
 class Settings(BaseSettings):
@@ -125,6 +164,12 @@ class Settings(BaseSettings):
         description="how shell commands run: auto (in a bubblewrap sandbox where it runs; "
         "without one, every command that is not read-only asks first), required (refuse "
         "commands when no sandbox can run) or off (never sandbox; not recommended)",
+    )
+
+    mcp_servers: dict[str, McpServer] = pydantic.Field(
+        default_factory=dict,
+        description="MCP servers whose tools llmos may call, one [mcp_servers.NAME] table "
+        "each: command, args and env (stdio) or url (streamable HTTP), enabled, tool_risk",
     )
 
     @classmethod
@@ -361,4 +406,18 @@ def render_toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(render_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # an inline table; unset (None) entries are left out
+        items = [
+            f"{_toml_key(str(key))} = {render_toml_value(item)}"
+            for key, item in value.items()
+            if item is not None
+        ]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
     return json.dumps(str(value), ensure_ascii=False)  # JSON's escapes are valid TOML
+
+
+def _toml_key(key: str) -> str:
+    """A key bare where TOML allows it, quoted otherwise."""
+    if key and all((c.isalnum() and c.isascii()) or c in "_-" for c in key):
+        return key
+    return json.dumps(key, ensure_ascii=False)

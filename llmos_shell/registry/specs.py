@@ -36,6 +36,7 @@ _TYPE_ALIASES = {
 }
 _JSON_TYPES = {"object", "array", "string", "number", "integer", "boolean", "null"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+SPEC_NAME = _NAME  # the names a tool described by a schema may have (MCP tools too)
 
 
 class _AnyArguments(pydantic.BaseModel):

@@ -1,0 +1,1 @@
+"""The MCP server front end: llmos's tools for other agents (`llmos mcp serve`)."""
