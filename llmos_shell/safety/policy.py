@@ -59,8 +59,13 @@ class PolicyOptions:
         return Ceiling.from_flags(yes=self.yes_writes, yes_destructive=self.yes_destructive)
 
 
-def decide(call: ToolCall, tool: Tool) -> Decision:
-    """The verdict on one call: deny catastrophes, ask for anything not plainly read-only."""
+def decide(call: ToolCall, tool: Tool, folder: str = ".") -> Decision:
+    """The verdict on one call: deny catastrophes, ask for anything not plainly read-only.
+
+    `folder` is what the folder a shell command runs in is (`wall.folder_word`): `.` for a
+    working tree, `~` for the home folder, or the system folder it is; `rm -rf *` there is
+    judged against it.
+    """
     analysis: ShellAnalysis | None = None
     reasons: list[str] = []
     sensitive: list[str] = []
@@ -71,7 +76,7 @@ def decide(call: ToolCall, tool: Tool) -> Decision:
             reason = f"the {command_arg} argument holds no shell command"
             return Decision(Verdict.ASK, Risk.WRITE, reason, (reason,))
         analysis = analyse(command)
-        catastrophe = is_catastrophic(analysis)
+        catastrophe = is_catastrophic(analysis, folder)
         if catastrophe is not None:
             reason = (
                 f"refused: {catastrophe}. If you really mean it, run it yourself by typing "

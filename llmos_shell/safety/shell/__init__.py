@@ -5,7 +5,7 @@ program to one simple command, and `results` holds what is found. `options` (rea
 programs and their allowed options), `programs`, `rules`, `builtins`, `archives`, `network`
 and `subcommands` are the tables of what each program does; `evaluation` finds values bash
 evaluates later, `targets` what writing a path means, `catastrophes` what no plan may do,
-`removal` a plain `rm` with its trash equivalent; `words` reads single words, and `sensitive`
+`powers` the options and scripts that do more than they look, `removal` a plain `rm` with its trash equivalent; `words` reads single words, and `sensitive`
 names the paths that hold secrets.
 """
 
@@ -22,11 +22,13 @@ from llmos_shell.safety.shell.results import (
     SimpleCommand,
 )
 from llmos_shell.safety.shell.sensitive import sensitive_kind
+from llmos_shell.safety.shell.targets import PERSISTENCE
 
 __all__ = [
     "DOWNLOAD_EXEC",
     "EXFILTRATION",
     "PARSE_FAILED",
+    "PERSISTENCE",
     "Removal",
     "ShellAnalysis",
     "SimpleCommand",

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from llmos_shell.calls import Risk
-from llmos_shell.safety.shell.catastrophes import catastrophic_command, critical_dir
+from llmos_shell.safety.shell.catastrophes import catastrophic_command, critical_dir, in_folder
 from llmos_shell.safety.shell.evaluation import ARITHMETIC_TESTS, Evaluations
 from llmos_shell.safety.shell.judge import CommandJudge
 from llmos_shell.safety.shell.network import NETWORK_RULES
@@ -115,21 +115,26 @@ def analyse(command: str) -> ShellAnalysis:
     return walker.result(command)
 
 
-def is_catastrophic(analysis: ShellAnalysis) -> str | None:
-    """Why no model plan should ever run this command (wipes the system, a disk...), or None."""
+def is_catastrophic(analysis: ShellAnalysis, folder: str | None = ".") -> str | None:
+    """Why no model plan should ever run this command (wipes the system, a disk...), or None.
+
+    `folder` is what the folder the command runs in is: `.` (the working tree), or the
+    critical folder it is (`~`, `/`, `/etc`); `*`, `.` and `find` without a path are judged
+    against it, and against where an earlier `cd` of the command went.
+    """
     for name in analysis.recursive_functions:
         return f"it defines a function ({name}) that keeps starting copies of itself (a fork bomb)"
     for redirect in analysis.redirects:
         if redirect.writes and DISK_RE.match(redirect.target.text):
             return f"it writes straight over the disk {redirect.target.text}, destroying its data"
-    folder = None  # where an earlier `cd` went: `cd ~ && rm -rf *` empties the home folder
     for cmd in analysis.commands:
         reason = catastrophic_command(cmd.program, cmd.args, folder)
         if reason:
             return reason
         if cmd.program in ("cd", "pushd") and not cmd.via:
             targets = [a.text for a in cmd.args if not a.text.startswith("-")]
-            folder = critical_dir(targets[0] if targets else "~", working_tree=False)
+            # `cd ~ && rm -rf *` empties the home folder; `cd build && rm -rf *` only build
+            folder = in_folder(critical_dir(targets[0] if targets else "~"), folder)
     return None
 
 
