@@ -73,6 +73,9 @@ EXECUTABLE_SETTINGS: dict[str, dict[str, str | None]] = {
     "bash": {"BASH_ENV": None, "ENV": None, "PROMPT_COMMAND": None},
     "python": {"PYTHONSTARTUP": None},
 }
+# What `diff.external` becomes: a plain `diff -u` of the two versions git hands over (git runs
+# the value through the shell, with its seven arguments).
+_PLAIN_DIFF = 'f() { diff -u -- "$2" "$5"; test $? -le 1; }; f'
 GIT_SETTINGS = (
     ("core.fsmonitor", "false"),
     ("core.hooksPath", "/dev/null"),
@@ -83,7 +86,7 @@ GIT_SETTINGS = (
     ("core.attributesFile", "/dev/null"),
     ("core.alternateRefsCommand", ""),
     ("sequence.editor", "true"),
-    ("diff.external", ""),
+    ("diff.external", _PLAIN_DIFF),
     ("credential.helper", ""),
     ("gpg.program", "gpg"),
     ("gpg.ssh.program", "ssh-keygen"),
@@ -261,7 +264,9 @@ def limiter(limits: Limits) -> Callable[[], None]:
 _WAITER = (
     "import os,signal,sys\n"
     "fd=int(sys.argv[1]);pid=os.fork()\n"
-    "if pid==0:\n os.close(fd);os.execvp(sys.argv[2],sys.argv[2:])\n"
+    "if pid==0:\n os.close(fd)\n"
+    " for s in (signal.SIGPIPE,signal.SIGXFSZ):signal.signal(s,signal.SIG_DFL)\n"
+    " os.execvp(sys.argv[2],sys.argv[2:])\n"
     "for s in (signal.SIGINT,signal.SIGTERM,signal.SIGHUP):\n"
     " signal.signal(s,lambda n,f:os.kill(pid,n))\n"
     "while True:\n"
