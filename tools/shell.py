@@ -240,7 +240,10 @@ def _run(
         result["killed_by_signal"] = signal.Signals(-code).name
     stopped = None
     if limits is not None and report is not None:
-        stopped = wall.stopped_by(limits, code, _peak_kb(report[0]))
+        peak_kb = _peak_kb(report[0])
+        stopped = wall.stopped_by(limits, code, peak_kb)
+        if stopped:
+            result["peak_memory_mb"] = round(peak_kb / 1024)
     if stopped:
         result["stopped"] = stopped
     if stdout.truncated or stderr.truncated:

@@ -147,7 +147,7 @@ def command_line(
     if not network:
         line.append("--unshare-net")
     line += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
-    line += environment_args()
+    line += environment_args(Path(os.path.realpath(workdir)) if workdir is not None else None)
     if private_tmp is not None:
         line += ["--size", str(limits.tmp_mb * MIB), "--tmpfs", str(private_tmp)]
         line += ["--setenv", "TMPDIR", str(private_tmp)]

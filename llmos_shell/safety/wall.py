@@ -19,6 +19,7 @@ Three decisions, each made from what is on disk rather than from the command's t
 from __future__ import annotations
 
 import os
+import re
 import resource
 import signal
 from collections.abc import Callable, Iterator, Sequence
@@ -208,14 +209,78 @@ def folder_word(folder: Path | None) -> str:
 # --- executable settings --------------------------------------------------------------------
 
 
-def environment_args() -> list[str]:
-    """bubblewrap options that neutralise every program's executable settings."""
+# Drivers a repository's config names and its attributes pick per file: each found by name is
+# given a harmless value (an empty filter is none; textconv `cat` shows the file as it is).
+_DRIVER_SECTION_RE = re.compile(r'^\s*\[\s*(filter|diff|merge)\s+"((?:[^"\\]|\\.)+)"\s*\]', re.M)
+_DRIVER_SETTINGS = {
+    "filter": (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")),
+    "diff": (("textconv", "cat"), ("command", _PLAIN_DIFF)),
+    "merge": (("driver", "false"),),
+}
+_MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def _git_configs(root: Path) -> Iterator[Path]:
+    """The config files of the repository `root` lies in and of those right inside it."""
+    for folder in (root, *root.parents):
+        if os.path.lexists(folder / ".git"):
+            yield from _repo_config(folder / ".git")
+            break
+    try:
+        children = sorted(root.iterdir())[:256]
+    except OSError:
+        return
+    for child in children:
+        if child.name != ".git" and os.path.lexists(child / ".git"):
+            yield from _repo_config(child / ".git")
+
+
+def _repo_config(dot_git: Path) -> Iterator[Path]:
+    if dot_git.is_file():  # a worktree or submodule: `gitdir: PATH`
+        try:
+            text = dot_git.read_text(errors="replace")[:4096]
+        except OSError:
+            return
+        if text.startswith("gitdir:"):
+            gitdir = (dot_git.parent / text[7:].strip()).resolve()
+            yield gitdir / "config"
+            common = gitdir / "commondir"
+            if common.is_file():
+                yield (gitdir / common.read_text().strip()).resolve() / "config"
+    else:
+        yield dot_git / "config"
+
+
+def driver_overrides(root: Path | None) -> list[tuple[str, str]]:
+    """Git settings that disarm each filter, diff and merge driver the repositories in and
+    around `root` define (they run commands on files their attributes pick)."""
+    if root is None:
+        return []
+    found: list[tuple[str, str]] = []
+    for config in _git_configs(root):
+        try:
+            with open(config, "rb") as handle:
+                text = handle.read(_MAX_CONFIG_BYTES).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for section, name in _DRIVER_SECTION_RE.findall(text):
+            for key, value in _DRIVER_SETTINGS[section]:
+                setting = (f"{section}.{name}.{key}", value)
+                if setting not in found:
+                    found.append(setting)
+    return found
+
+
+def environment_args(root: Path | None = None) -> list[str]:
+    """bubblewrap options that neutralise every program's executable settings, and the git
+    drivers defined in and around `root`, the folder the command runs in."""
     line: list[str] = []
     for settings in EXECUTABLE_SETTINGS.values():
         for name, value in settings.items():
             line += ["--unsetenv", name] if value is None else ["--setenv", name, value]
-    line += ["--setenv", "GIT_CONFIG_COUNT", str(len(GIT_SETTINGS))]
-    for index, (key, value) in enumerate(GIT_SETTINGS):
+    git = [*GIT_SETTINGS, *driver_overrides(root)]
+    line += ["--setenv", "GIT_CONFIG_COUNT", str(len(git))]
+    for index, (key, value) in enumerate(git):
         line += ["--setenv", f"GIT_CONFIG_KEY_{index}", key]
         line += ["--setenv", f"GIT_CONFIG_VALUE_{index}", value]
     return line
