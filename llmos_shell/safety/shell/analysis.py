@@ -26,8 +26,10 @@ from llmos_shell.safety.shell.programs import (
     COMMAND_VARIABLES,
     DANGEROUS_VARIABLES,
     FETCHERS,
+    GUARD_PREFIXES,
     NETWORK,
     PLAIN_VIEWERS,
+    clears_guard,
     effective_program,
     reads_code_from_stdin,
 )
@@ -254,6 +256,8 @@ class Walker:
         elif kind == "unset_command":
             for child in node.named_children:
                 evals.name_argument(self.unquote(child), "unset")
+                if clears_guard(self.unquote(child)):
+                    self.find(Risk.UNKNOWN, "unset gives programs back settings that run code")
         elif kind == "declaration_command":
             words = [c for c in node.named_children if c.type != "variable_assignment"]
             integer = any(self.text(w).startswith("-") and "i" in self.text(w) for w in words)
@@ -488,7 +492,7 @@ class Walker:
                 self.find(Risk.UNKNOWN, f"{name} makes programs run {value.text}")
             # the program it names is judged like any other (`GIT_PAGER=cat` only reads)
             self.nested(value.text.lstrip("|"), f"{name}=")
-        elif name in DANGEROUS_VARIABLES or name.startswith(("LD_", "DYLD_")):
+        elif name in DANGEROUS_VARIABLES or name.startswith(("LD_", "DYLD_", *GUARD_PREFIXES)):
             self.find(Risk.UNKNOWN, f"setting {name} changes which programs run or how")
         if node is not None:
             target = node.child_by_field_name("name")
