@@ -186,3 +186,13 @@ def test_a_read_only_git_job_cannot_run_what_the_repository_config_gained(
     assert outcome.status == "ok", outcome.summary
     assert "f.txt" in outcome.summary
     assert not canary.exists()
+
+
+def test_the_folder_identity_is_stored_and_read_back(tmp_path: Path) -> None:
+    spec = replace(job(shell("ls"), folder=str(tmp_path)), folder_id=folder_identity(str(tmp_path)))
+    again = JobSpec.loads(spec.dumps())
+    assert again.folder_id == (tmp_path.stat().st_dev, tmp_path.stat().st_ino)
+    assert JobSpec.loads(job(shell("ls")).dumps()).folder_id is None
+    broken = spec.dumps().replace('"folder_id": [', '"folder_id": ["x", ')
+    with pytest.raises(SpecError, match="is not \\[device, inode\\]"):
+        JobSpec.loads(broken)
