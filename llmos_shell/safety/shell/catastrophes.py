@@ -102,6 +102,52 @@ def in_folder(critical: str | None, folder: str | None) -> str | None:
     return critical
 
 
+_BRACES_RE = re.compile(r"\{([^{}]*,[^{}]*)\}")
+_LISTING_RE = re.compile(r"^(?:\$\(|`)\s*(ls|find)((?:\s+-[-\w]+)*)\s*(?:\.|\./)?\s*(?:\)|`)$")
+_VARIABLE_RE = re.compile(r"^\$\{?([A-Za-z_]\w*)\}?$")
+
+
+def spelled_out(args: Sequence[Word], loops: dict[str, list[str]]) -> list[Word]:
+    """The arguments with what bash makes of them before a program sees them: brace
+    alternatives (`~/{*,.*}`), a listing of the folder (`$(ls)`, as `*`), and the words a
+    `for` loop's variable takes (`for f in *; do rm -rf "$f"`)."""
+    out: list[Word] = []
+    for arg in args:
+        text = arg.text
+        variable = _VARIABLE_RE.match(text) if arg.dynamic else None
+        if variable is not None and variable.group(1) in loops:
+            out += [Word(value) for value in loops[variable.group(1)]]
+        elif arg.dynamic and _LISTING_RE.match(text):
+            out.append(Word("*", dynamic=True))
+        elif _BRACES_RE.search(text):
+            out += [Word(alt, arg.dynamic) for alt in _alternatives(text)]
+        else:
+            out.append(arg)
+    return out
+
+
+def _alternatives(text: str, depth: int = 0) -> list[str]:
+    match = _BRACES_RE.search(text)
+    if match is None or depth > 2:
+        return [text]
+    found: list[str] = []
+    for part in match.group(1).split(",")[:16]:
+        found += _alternatives(text[: match.start()] + part + text[match.end() :], depth + 1)
+    return found
+
+
+def lists_whole_folder(prog: str, args: Sequence[Word]) -> bool:
+    """True for a command that prints every name in its folder (`ls`, `ls -A`, `find .`)."""
+    if prog == "ls":
+        return not positionals(args) or all(p.text in (".", "./") for p in positionals(args))
+    if prog == "find":
+        starts = _find_starts(args)
+        return all(s.text in (".", "./") for s in starts) and not any(
+            _FIND_FILTERS.match(a.text) for a in args
+        )
+    return False
+
+
 def catastrophic_command(prog: str, args: Sequence[Word], folder: str | None = ".") -> str | None:
     """Why running `prog args` wipes the system, a home folder, the working tree or a disk.
 
@@ -116,10 +162,11 @@ def catastrophic_command(prog: str, args: Sequence[Word], folder: str | None = "
             critical = in_folder(critical_dir(target.text), folder)
             if critical:
                 return f"{prog} -r {target.text} deletes {describe_dir(critical)}"
-    elif prog in ("rm", "srm", "shred", "unlink") and folder not in (".", None):
+    elif prog in ("rm", "srm", "shred", "unlink", "truncate") and folder not in (".", None):
         for target in targets:  # `rm -f *` in the home folder: every file in it goes
             if critical_dir(target.text) == ".":
-                return f"{prog} {target.text} there deletes every file of {describe_dir(folder)}"
+                verb = "empties" if prog == "truncate" else "deletes"
+                return f"{prog} {target.text} there {verb} every file of {describe_dir(folder)}"
     if prog == "find":
         reason = _find_deletes(args, folder)
         if reason:
