@@ -224,6 +224,11 @@ def test_a_subfolder_of_home_is_writable(app: App, home: Path) -> None:
         ("cd .. && rm -rf *", "project"),
         ("rm -rf ?*", "project"),
         ("mv * /tmp/", "project"),
+        ("rm -rf {*,.*}", "home"),
+        ("ls -A | xargs rm -rf", "home"),
+        ('for f in *; do rm -rf "$f"; done', "home"),
+        ("rm -rf $(ls)", "project"),
+        ("truncate -s 0 *", "home"),
     ],
 )
 def test_a_catastrophe_is_refused_however_spelled_even_under_yes_destructive(
