@@ -18,6 +18,8 @@ Three decisions, each made from what is on disk rather than from the command's t
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import re
 import resource
@@ -128,11 +130,30 @@ def protected_paths(extra: Sequence[str] = ()) -> list[Path]:
     home = _home()
     candidates = [paths.config_dir, paths.state_dir, paths.data_dir, *map(Path, extra)]
     candidates += [home / name for name in HOME_PROTECTED]
+    candidates += _own_code()
     found: list[Path] = []
     for candidate in candidates:
         real = Path(os.path.realpath(candidate))
         if real not in found:
             found.append(real)
+    return found
+
+
+def _own_code() -> list[Path]:
+    """Where llmos's own code and the packages its interpreter imports live: a command that
+    wrote there would run unsandboxed at the next start."""
+    import sysconfig
+
+    import llmos_shell
+
+    found = [Path(llmos_shell.__file__).parent]
+    for key in ("purelib", "platlib"):
+        with contextlib.suppress(KeyError):
+            found.append(Path(sysconfig.get_paths()[key]))
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec("llmos_tools")  # the built-in tools, found, not imported
+        if spec is not None and spec.origin:
+            found.append(Path(spec.origin).parent)
     return found
 
 
@@ -166,13 +187,20 @@ def subfolder_hint(workdir: Path, why: str) -> str:
 
 
 def tree_protected(root: Path) -> Iterator[tuple[Path, Path]]:
-    """(chain folder, protected path) inside a writable root: each existing `TREE_PROTECTED`
-    path with the first folder that leads to it (bound onto itself, it cannot be renamed)."""
-    for name in TREE_PROTECTED:
-        path = root / name
-        if os.path.lexists(path) and not os.path.islink(path):
-            chain = root / Path(name).parts[0]
-            if os.path.isdir(chain) and not os.path.islink(chain):
+    """(chain folder, protected path) inside a writable root: the hooks, config and info of
+    the repository there (its `.git` followed where it is a link or a `gitdir:` file), each
+    with the folder right under the root that leads to it, which is bound onto itself so that
+    it cannot be renamed away."""
+    dot_git = root / ".git"
+    gitdirs = [Path(os.path.realpath(dot_git))]
+    gitdirs += [config.parent for config in _repo_config(dot_git) if os.path.lexists(dot_git)]
+    for gitdir in dict.fromkeys(gitdirs):
+        if gitdir == root or root not in gitdir.parents or not gitdir.is_dir():
+            continue
+        chain = root / gitdir.relative_to(root).parts[0]
+        for name in TREE_PROTECTED:
+            path = gitdir / Path(name).name
+            if os.path.lexists(path) and not os.path.islink(path):
                 yield chain, path
 
 

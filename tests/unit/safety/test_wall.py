@@ -132,3 +132,26 @@ def test_the_limits_are_set_in_the_sandboxed_command(isolated_dirs: Path) -> Non
     assert int(data) == 300 * 1024 and int(size) == 7 * 1024  # bash counts in KiB
     own = sum(1 for p in os.listdir("/proc") if p.isdigit())
     assert 64 <= int(processes) <= own + 64 + 64
+
+
+def test_llmos_own_code_and_its_packages_are_never_writable(tmp_path: Path) -> None:
+    import llmos_shell
+
+    package = Path(llmos_shell.__file__).parent
+    for folder in (package, package.parent, package / "safety"):
+        assert wall.writable_root(folder)[0] is None, folder
+
+
+def test_the_repository_in_a_writable_folder_keeps_its_hooks_and_config(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "store" / "gitdir" / "hooks").mkdir(parents=True)
+    (project / "store" / "gitdir" / "config").write_text("[core]\n")
+    (project / ".git").symlink_to(project / "store" / "gitdir")  # a link, followed
+    found = list(wall.tree_protected(project))
+    assert (project / "store", project / "store" / "gitdir" / "hooks") in found
+    assert (project / "store", project / "store" / "gitdir" / "config") in found
+    (project / ".git").unlink()
+    (project / ".git").write_text("gitdir: store/gitdir\n")  # a worktree's pointer
+    assert (project / "store", project / "store" / "gitdir" / "hooks") in list(
+        wall.tree_protected(project)
+    )
