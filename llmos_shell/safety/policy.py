@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
 from llmos_shell.safety.approval import Ceiling
 from llmos_shell.safety.shell import (
+    PERSISTENCE,
     ShellAnalysis,
     analyse,
     critical_dir,
     describe_dir,
     is_catastrophic,
+    persistence_kind,
     sensitive_kind,
 )
 
@@ -106,6 +108,12 @@ def decide(call: ToolCall, tool: Tool, folder: str = ".") -> Decision:
         if risk is not Risk.READ_ONLY:
             undo = "" if tool.reversible else " and cannot be undone"
             reasons.append(f"{tool.name} {_RISK_PHRASES[risk]}{undo}")
+            for text in _strings(call.arguments):  # a start-up file, through any tool
+                kind = persistence_kind(text) if _looks_like_path(text) else None
+                if kind is not None:
+                    reasons.insert(0, f"{PERSISTENCE}: {tool.name} changes {text}, {kind}")
+                    if risk.rank < Risk.DESTRUCTIVE.rank:
+                        risk = Risk.DESTRUCTIVE
     sensitive += [
         text
         for text in _strings(call.arguments, skip=command_arg)

@@ -22,7 +22,7 @@ from llmos_shell.safety.shell.results import (
     SimpleCommand,
 )
 from llmos_shell.safety.shell.sensitive import sensitive_kind
-from llmos_shell.safety.shell.targets import PERSISTENCE
+from llmos_shell.safety.shell.targets import PERSISTENCE, persistence_kind
 
 __all__ = [
     "DOWNLOAD_EXEC",
@@ -37,6 +37,7 @@ __all__ = [
     "describe_dir",
     "is_catastrophic",
     "parser_available",
+    "persistence_kind",
     "plain_removal",
     "sensitive_kind",
 ]
