@@ -165,8 +165,8 @@ def test_renaming_a_folder_that_holds_protected_paths_fails(app: App, home: Path
     before = snapshot(home)
     step = run(
         app,
-        "mv .config cfg-old; mkdir -p .config/llmos/plugins && echo 'import os' > "
-        ".config/llmos/plugins/x.py; mv .local loc-old; mkdir -p .local/state/llmos",
+        "mv .config cfg-old; mkdir -p .config/llmos && cd .config/llmos && mkdir plugins && "
+        "echo 'import os' > plugins/x.py; cd; mv .local loc-old; mkdir -p .local/state/llmos",
         home,
         YES_ALL,
     )
