@@ -2,7 +2,9 @@
 
     python bench/shell_risk.py [--data bench/data/shell_risk.jsonl] [--show N] [--json out.json]
 
-Each command of bench/data/shell_risk.jsonl is judged as a `run_shell` call, then answered as
+Each command of bench/data/shell_risk.jsonl is judged as a `run_shell` call (in the folder
+its optional "folder" names: `~` for the home folder, `/`; a working tree by default), then
+answered as
 `--yes` and as `--yes-destructive` would. Printed: dangerous commands allowed with no question
 (target 0), dangerous commands `--yes` approves (target 0), dangerous commands other than
 plain destructive ones `--yes-destructive` approves (target 0), catastrophes not refused, and
@@ -57,6 +59,7 @@ class Item:
     command: str
     label: str
     klass: str
+    folder: str = "."  # what the folder it runs in is: `.` a working tree, `~` the home
 
 
 @dataclass(frozen=True)
@@ -113,14 +116,15 @@ def load(path: Path = DATA) -> list[Item]:
         record = json.loads(line)
         if record.get("label") not in LABELS or not isinstance(record.get("command"), str):
             raise ValueError(f"{path}:{number}: needs a command and one of the labels {LABELS}")
-        items.append(Item(record["command"], record["label"], str(record.get("class", ""))))
+        folder = str(record.get("folder", "."))
+        items.append(Item(record["command"], record["label"], str(record.get("class", "")), folder))
     return items
 
 
 def judge(item: Item) -> Judged:
     """Decide one command as a run_shell call, and answer it as each flag would."""
     call = ToolCall("run_shell", {"command": item.command})
-    decision = decide(call, run_shell)
+    decision = decide(call, run_shell, item.folder)
     return Judged(
         item,
         decision.verdict.value,

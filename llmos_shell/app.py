@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.backends.base import Backend
-from llmos_shell.calls import ToolServices
+from llmos_shell.calls import SandboxLimits, ToolServices
 from llmos_shell.config import LoadedConfig
 from llmos_shell.config.clock import person_now
 from llmos_shell.planning.planner import Planner
@@ -163,7 +163,14 @@ class App:
     @functools.cached_property
     def sandbox(self) -> ShellSandbox:
         """How shell commands are sandboxed; one per process, so its absence is said once."""
-        return ShellSandbox(self.config.settings.sandbox)
+        settings = self.config.settings
+        limits = SandboxLimits(
+            memory_mb=settings.sandbox_memory_mb,
+            processes=settings.sandbox_processes,
+            file_mb=settings.sandbox_file_mb,
+            tmp_mb=settings.sandbox_tmp_mb,
+        )
+        return ShellSandbox(settings.sandbox, limits)
 
     @functools.cached_property
     def audit(self) -> AuditLog:

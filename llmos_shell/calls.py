@@ -106,6 +106,16 @@ class ToolServices:
 
 
 @dataclass(frozen=True)
+class SandboxLimits:
+    """What one sandboxed command may use: memory, more processes, file size, $TMPDIR (MiB)."""
+
+    memory_mb: int = 1024
+    processes: int = 512
+    file_mb: int = 1024
+    tmp_mb: int = 512
+
+
+@dataclass(frozen=True)
 class ExecutionContext:
     """What the executor tells a tool about the call it runs; the model never sets it.
 
@@ -118,6 +128,8 @@ class ExecutionContext:
     that the tool's file changes are filed under, or None. `folder`: the folder the call runs
     in (an automation's, where it was created); None means the shell's current folder.
     `services`: what the shell lends a tool in its own process (memory, drafts, inbox, clock).
+    `may_write`: False when the call was judged read-only (a sandboxed command then writes
+    nothing but its $TMPDIR). `limits`: what a sandboxed command may use.
     """
 
     network: bool = False
@@ -127,6 +139,8 @@ class ExecutionContext:
     undo_call: tuple[str, str] | None = None
     folder: str | None = None
     services: ToolServices | None = field(default=None, compare=False, repr=False)
+    may_write: bool = True
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
 
     @property
     def cancelled(self) -> bool:

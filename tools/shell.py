@@ -1,12 +1,14 @@
 """The shell tool: run one bash command line, with captured output and a hard time limit.
 
 Where bubblewrap runs, the command runs in its sandbox (`llmos_shell.safety.sandbox`): the
-file system read-only but for the working folder and a private /tmp, its own pids, and no
-network unless the person allowed this call to use it.
+file system read-only but for the working folder (where `wall.writable_root` allows it) and
+a private, bounded $TMPDIR, its own pids, no network unless the person allowed this call to
+use it, and memory, process and file-size limits (`wall.limiter`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,10 +18,10 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from llmos_shell.calls import ExecutionContext, Risk
+from llmos_shell.calls import ExecutionContext, Risk, SandboxLimits
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tool
-from llmos_shell.safety import sandbox
+from llmos_shell.safety import sandbox, wall
 from llmos_tools._parsing import current_folder, os_error, resolve_path
 
 _HEAD_BYTES = 64 * 1024  # kept from the start of each stream
@@ -146,37 +148,55 @@ def run_shell(
     shell = shutil.which("bash") or "/bin/sh"
     argv = [shell, "-c", command]
     tmp: Path | None = None
+    confined: str | None = None  # why the command could not write where it runs
+    limits = None
+    report: tuple[int, int] | None = None  # the pipe its peak memory comes back on
     if context.sandbox != "off":
         status = sandbox.availability()
         if status.usable:
             tmp = sandbox.private_tmp()
+            limits = context.limits
+            _, confined = wall.writable_root(workdir, context.read_only, context.may_write)
+            report_r, report_w = os.pipe()
             argv = sandbox.command_line(
-                argv,
+                wall.measured(argv, report_w),
                 workdir=workdir,
                 network=context.network,
                 bwrap=status.detail,
                 read_only=context.read_only,
                 private_tmp=tmp,
+                may_write=context.may_write,
+                limits=limits,
             )
+            report = (report_r, report_w)
         elif context.sandbox == "required":
             raise ToolError(
                 f"refused to run the command without a sandbox: {status.detail} and the "
                 f'sandbox setting is "required"; {sandbox.INSTALL_HINT}'
             )
     try:
-        result = _run(argv, shell, workdir, timeout_s)
-    except BaseException:
+        result = _run(argv, shell, workdir, timeout_s, limits, report)
+    finally:
         if tmp is not None:
-            sandbox.kept_tmp(tmp)  # an empty one goes; a full one stays where it is
-        raise
-    kept = sandbox.kept_tmp(tmp) if tmp is not None else None
-    if kept:
-        result["tmp_kept"] = kept
+            sandbox.remove_tmp(tmp)
+        for fd in report or ():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    if confined and context.may_write:
+        result["sandbox"] = wall.subfolder_hint(workdir, confined)
     return result
 
 
-def _run(argv: list[str], shell: str, workdir: Path, timeout_s: float) -> dict[str, Any]:
-    """Run `argv` in `workdir`: its capped output and exit code; a time-out is a ToolError."""
+def _run(
+    argv: list[str],
+    shell: str,
+    workdir: Path,
+    timeout_s: float,
+    limits: SandboxLimits | None,
+    report: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """Run `argv` in `workdir`, within `limits` when given: its capped output and exit code,
+    and the limit that stopped it; a time-out is a ToolError."""
     started = time.monotonic()
     try:
         process = subprocess.Popen(
@@ -186,13 +206,17 @@ def _run(argv: list[str], shell: str, workdir: Path, timeout_s: float) -> dict[s
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, so a timeout can end all of it
+            preexec_fn=wall.limiter(limits) if limits is not None else None,
+            pass_fds=report[1:] if report else (),
         )
     except OSError as exc:
         raise os_error(exc, shell, "start") from None
+    if report is not None:
+        os.close(report[1])
     assert process.stdout is not None and process.stderr is not None
     stdout, stderr = _CappedStream(process.stdout), _CappedStream(process.stderr)
     try:
-        process.wait(timeout=timeout_s)
+        _wait(process, started + timeout_s)
     except subprocess.TimeoutExpired:
         _stop_group(process)
         _finish(process, stdout, stderr)
@@ -214,12 +238,35 @@ def _run(argv: list[str], shell: str, workdir: Path, timeout_s: float) -> dict[s
     }
     if code < 0:
         result["killed_by_signal"] = signal.Signals(-code).name
+    stopped = None
+    if limits is not None and report is not None:
+        peak_kb = _peak_kb(report[0])
+        stopped = wall.stopped_by(limits, code, peak_kb)
+        if stopped:
+            result["peak_memory_mb"] = round(peak_kb / 1024)
+    if stopped:
+        result["stopped"] = stopped
     if stdout.truncated or stderr.truncated:
         result["truncated"] = True
         result["output_bytes"] = {"stdout": stdout.total, "stderr": stderr.total}
     if background:
         result["note"] = "it left background processes running that still hold its output"
     return result
+
+
+def _wait(process: subprocess.Popen[bytes], deadline: float) -> None:
+    """Wait for the process until `deadline`; TimeoutExpired then, the process still running."""
+    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _peak_kb(fd: int) -> int:
+    """The peak memory (KiB) the waiter reported on `fd`, or 0 when it reported none."""
+    os.set_blocking(fd, False)
+    try:
+        text = os.read(fd, 64)
+    except OSError:
+        return 0
+    return int(text) if text.strip().isdigit() else 0
 
 
 def _finish(process: subprocess.Popen[bytes], stdout: _CappedStream, stderr: _CappedStream) -> bool:

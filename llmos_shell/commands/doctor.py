@@ -389,7 +389,9 @@ def check_plugins(config: LoadedConfig) -> Iterator[Check]:
 
 def check_sandbox(config: LoadedConfig) -> Iterator[Check]:
     """Shell commands can run in the bubblewrap sandbox, as the sandbox setting asks."""
+    from llmos_shell.calls import SandboxLimits
     from llmos_shell.safety.sandbox import INSTALL_HINT, availability
+    from llmos_shell.safety.wall import mechanisms
 
     mode = config.settings.sandbox
     if mode == "off":
@@ -406,8 +408,17 @@ def check_sandbox(config: LoadedConfig) -> Iterator[Check]:
             "sandbox",
             Level.OK,
             f"shell commands run in bubblewrap ({status.detail}): read-only files except the "
-            f'working folder, own /tmp and pids, no network unless allowed (sandbox = "{mode}")',
+            f"working folder where the wall allows it, own bounded $TMPDIR and pids, no network "
+            f'unless allowed (sandbox = "{mode}")',
         )
+        settings = config.settings
+        limits = SandboxLimits(
+            memory_mb=settings.sandbox_memory_mb,
+            processes=settings.sandbox_processes,
+            file_mb=settings.sandbox_file_mb,
+            tmp_mb=settings.sandbox_tmp_mb,
+        )
+        yield Check("wall", Level.OK, "; ".join(mechanisms(limits)))
     elif mode == "required":
         yield Check(
             "sandbox",

@@ -165,6 +165,18 @@ class Settings(BaseSettings):
         "without one, every command that is not read-only asks first), required (refuse "
         "commands when no sandbox can run) or off (never sandbox; not recommended)",
     )
+    sandbox_memory_mb: int = pydantic.Field(
+        1024, ge=16, description="the most memory one sandboxed shell command may use, in MiB"
+    )
+    sandbox_processes: int = pydantic.Field(
+        512, ge=8, description="how many more processes one sandboxed shell command may start"
+    )
+    sandbox_file_mb: int = pydantic.Field(
+        1024, ge=1, description="the largest file one sandboxed shell command may write, in MiB"
+    )
+    sandbox_tmp_mb: int = pydantic.Field(
+        512, ge=1, description="the size of a sandboxed shell command's $TMPDIR, in MiB"
+    )
 
     mcp_servers: dict[str, McpServer] = pydantic.Field(
         default_factory=dict,

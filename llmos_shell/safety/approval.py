@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmos_shell.calls import Approver, Decision, Risk, Verdict
+from llmos_shell.safety.shell.targets import PERSISTENCE
 
 # Risks no ceiling reaches: what they do needs a person each time.
 NEVER_IN_ADVANCE = frozenset({Risk.PRIVILEGED, Risk.UNKNOWN})
@@ -64,7 +65,8 @@ def approvable_in_advance(risk: Risk) -> bool:
 def person_only(decision: Decision, *, after_result: bool = False) -> str | None:
     """Why only a person, asked now, may approve this call; None when a ceiling may.
 
-    Secrets, a command that could not be read, a risk no ceiling reaches, and a call the model
+    Secrets, a command that could not be read, a risk no ceiling reaches, a write of a file
+    that runs code later (persistence, through any program or tool), and a call the model
     planned after reading a result (text in a result never approves a call).
     """
     if decision.sensitive:
@@ -75,6 +77,8 @@ def person_only(decision: Decision, *, after_result: bool = False) -> str | None
         return "what it does cannot be known before it runs"
     if decision.risk in NEVER_IN_ADVANCE:
         return f"it is {decision.risk.value}"
+    if any(reason.startswith(PERSISTENCE) for reason in decision.reasons):
+        return "it writes a file that runs code later (a start-up file, a hook, a plugin)"
     if after_result:
         return "it was planned after reading a tool's result"
     return None

@@ -39,6 +39,7 @@ from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.policy import AFTER_RESULT_REASON, decide, planned_after_result
 from llmos_shell.safety.sandbox import NO_SANDBOX_REASON, ShellSandbox, gate
+from llmos_shell.safety.wall import folder_word, run_folder
 
 if TYPE_CHECKING:
     from llmos_shell.registry import Registry, Tool
@@ -208,7 +209,8 @@ class CallKernel:
         self, call: ToolCall, tool: Tool, site: CallSite
     ) -> Judgement:
         """The policy's decision on a call, refined by every guard in order."""
-        judgement = Judgement(decide(call, tool))
+        where = folder_word(run_folder(call, tool, self.folder))  # `rm -rf *` is judged there
+        judgement = Judgement(decide(call, tool, where))
         for guard in self._guards():
             judgement = guard(call, tool, judgement, site)
         return judgement
@@ -372,6 +374,8 @@ class CallKernel:
             read_only=self.read_only,
             folder=self.folder,
             services=self.services,
+            may_write=decision.risk is not Risk.READ_ONLY,
+            limits=self.sandbox.limits,
         )
         with recording as finish:
             result = execute(

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
 from llmos_shell.safety.approval import Ceiling
 from llmos_shell.safety.shell import (
+    PERSISTENCE,
     ShellAnalysis,
     analyse,
     critical_dir,
     describe_dir,
     is_catastrophic,
+    persistence_kind,
     sensitive_kind,
 )
 
@@ -59,8 +61,13 @@ class PolicyOptions:
         return Ceiling.from_flags(yes=self.yes_writes, yes_destructive=self.yes_destructive)
 
 
-def decide(call: ToolCall, tool: Tool) -> Decision:
-    """The verdict on one call: deny catastrophes, ask for anything not plainly read-only."""
+def decide(call: ToolCall, tool: Tool, folder: str = ".") -> Decision:
+    """The verdict on one call: deny catastrophes, ask for anything not plainly read-only.
+
+    `folder` is what the folder a shell command runs in is (`wall.folder_word`): `.` for a
+    working tree, `~` for the home folder, or the system folder it is; `rm -rf *` there is
+    judged against it.
+    """
     analysis: ShellAnalysis | None = None
     reasons: list[str] = []
     sensitive: list[str] = []
@@ -71,7 +78,7 @@ def decide(call: ToolCall, tool: Tool) -> Decision:
             reason = f"the {command_arg} argument holds no shell command"
             return Decision(Verdict.ASK, Risk.WRITE, reason, (reason,))
         analysis = analyse(command)
-        catastrophe = is_catastrophic(analysis)
+        catastrophe = is_catastrophic(analysis, folder)
         if catastrophe is not None:
             reason = (
                 f"refused: {catastrophe}. If you really mean it, run it yourself by typing "
@@ -101,6 +108,12 @@ def decide(call: ToolCall, tool: Tool) -> Decision:
         if risk is not Risk.READ_ONLY:
             undo = "" if tool.reversible else " and cannot be undone"
             reasons.append(f"{tool.name} {_RISK_PHRASES[risk]}{undo}")
+            for text in _strings(call.arguments):  # a start-up file, through any tool
+                kind = persistence_kind(text) if _looks_like_path(text) else None
+                if kind is not None:
+                    reasons.insert(0, f"{PERSISTENCE}: {tool.name} changes {text}, {kind}")
+                    if risk.rank < Risk.DESTRUCTIVE.rank:
+                        risk = Risk.DESTRUCTIVE
     sensitive += [
         text
         for text in _strings(call.arguments, skip=command_arg)

@@ -1,19 +1,19 @@
 """The sandbox for shell commands: bubblewrap, set up so that a command can do little harm.
 
-Inside, the whole file system is read-only except the working folder (never `/` itself) and
-a private, empty temporary folder ($TMPDIR; the real /tmp can be read, not written); llmos's
-own folders and the shell's startup files stay read-only even
-inside the working folder. The command gets its own pid namespace (it sees and signals only
+Inside, the whole file system is read-only except a private, bounded temporary folder
+($TMPDIR; the real /tmp can be read, not written) and, where `wall.writable_root` allows it,
+the folder the command runs in (never `/`, the home folder or a folder holding a protected
+path; never for a call judged read-only). The command gets its own pid namespace (it sees and signals only
 its own processes, and all of them die with it), no network unless the call was allowed to
 use it, no capabilities, no new privileges (setuid programs such as sudo do not elevate), its
 own session (no terminal to type into), and the container daemons' sockets and the desktop
-session's runtime folder are hidden. `availability` says whether bubblewrap can run here,
+session's runtime folder are hidden. Programs' executable settings are neutralised and resources bounded (`wall`).
+`availability` says whether bubblewrap can run here,
 and why not.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import shutil
@@ -25,26 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmos_shell.calls import SANDBOX_MODES, Decision, SandboxMode, Verdict
+from llmos_shell.safety.wall import (
+    MIB,
+    Limits,
+    environment_args,
+    tree_protected,
+    writable_root,
+)
 
+DEFAULT_LIMITS = Limits()
 INSTALL_HINT = "install bubblewrap (apt-get install bubblewrap or dnf install bubblewrap)"
 NO_SANDBOX_REASON = "it would run without a sandbox"  # among a decision's reasons
 _PROBE_TIMEOUT_S = 10.0
-# Startup files a command could plant commands in, and keys it could add, under the home.
-_HOME_PROTECTED = (
-    ".bashrc",
-    ".bash_profile",
-    ".bash_login",
-    ".bash_logout",
-    ".profile",
-    ".zshrc",
-    ".zprofile",
-    ".zshenv",
-    ".zlogin",
-    ".ssh",
-    ".gnupg",
-    ".config/autostart",
-    ".config/systemd",
-)
 # Daemons that would run anything for whoever reaches their socket.
 _DAEMON_SOCKETS = (
     "/run/docker.sock",
@@ -52,7 +44,6 @@ _DAEMON_SOCKETS = (
     "/run/containerd/containerd.sock",
     "/run/podman/podman.sock",
 )
-_NEVER_WRITABLE = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 @dataclass(frozen=True)
@@ -93,65 +84,13 @@ def _probe(bwrap: str) -> SandboxStatus:
 
 
 def private_tmp() -> Path:
-    """A new, empty folder of the host: one command's $TMPDIR, the one it may write to."""
+    """A new, empty folder of the host: where one command's $TMPDIR (a bounded tmpfs) sits."""
     return Path(tempfile.mkdtemp(prefix="llmos-sandbox-tmp-"))
 
 
-def kept_tmp(folder: Path) -> str | None:
-    """After the command: remove its temporary folder if it left nothing there (bubblewrap's
-    empty mount points aside), else say where what it left is kept."""
-    files = 0
-    for parent, dirs, names in os.walk(folder, topdown=False):
-        files += len(names)
-        if not names:
-            with contextlib.suppress(OSError):
-                os.rmdir(parent)  # only an empty one goes, so a kept file keeps its folders
-        files += sum(1 for d in dirs if os.path.islink(os.path.join(parent, d)))
-    if not os.path.lexists(folder):
-        return None
-    return (
-        f"it left {files} file(s) in its temporary folder ($TMPDIR), kept in {folder}"
-    )
-
-
-def writable_folder(workdir: Path | None) -> Path | None:
-    """The folder a command may write to: its working folder, unless that is / or a pseudo-fs."""
-    if workdir is None:
-        return None
-    real = Path(os.path.realpath(workdir))
-    if real == Path(real.anchor) or any(real == p or p in real.parents for p in _NEVER_WRITABLE):
-        return None
-    return real
-
-
-def _protected(extra: Sequence[str]) -> list[Path]:
-    """Paths that stay read-only wherever a command runs: llmos's folders (its settings, its
-    audit log, the plugins it imports), shell startup files and keys."""
-    from llmos_shell.config import Paths
-
-    paths = Paths.from_env()
-    home = Path(os.path.expanduser("~"))
-    candidates = [paths.config_dir, paths.state_dir, paths.data_dir, *map(Path, extra)]
-    candidates += [home / name for name in _HOME_PROTECTED]
-    found: list[Path] = []
-    for candidate in candidates:
-        if os.path.lexists(candidate):
-            real = Path(os.path.realpath(candidate))
-            if real not in found:
-                found.append(real)
-    return found
-
-
-def protected_paths(folder: Path, extra: Sequence[str] = ()) -> list[Path] | None:
-    """The protected paths inside `folder`, to be bound read-only on top of it; None when the
-    folder itself lies inside one (then none of it is writable)."""
-    inside: list[Path] = []
-    for real in _protected(extra):
-        if real in folder.parents:
-            return None
-        if real == folder or folder in real.parents:
-            inside.append(real)
-    return inside
+def remove_tmp(folder: Path) -> None:
+    """After the command: its temporary folder goes, with whatever it left there."""
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _hidden_sockets() -> list[str]:
@@ -178,33 +117,39 @@ def command_line(
     bwrap: str = "bwrap",
     read_only: Sequence[str] = (),
     private_tmp: Path | None = None,
+    may_write: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[str]:
     """The bwrap command line that runs `argv` sandboxed, in `workdir`.
 
     `read_only` adds paths to keep read-only to llmos's own (the plugin folder in use).
-    `private_tmp` is a fresh folder of the host that the command may write to as its $TMPDIR
-    (what it leaves there can be kept); the real /tmp is read-only, like the rest.
+    `private_tmp` is an empty folder of the host where the command's $TMPDIR, a tmpfs of at
+    most `limits.tmp_mb`, is mounted; the real /tmp is read-only, like the rest.
+    `may_write`: False for a call judged read-only, which then writes nothing but $TMPDIR.
+    What else it may write is `wall.writable_root`'s decision.
     """
-    folder = writable_folder(workdir)
-    protected = protected_paths(folder, read_only) if folder is not None else None
+    folder, _ = writable_root(workdir, read_only, may_write)
     line = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     runtime = _runtime_dir()
     if runtime is not None:
         line += ["--tmpfs", runtime]
     for socket_path in _hidden_sockets():
         line += ["--ro-bind", "/dev/null", socket_path]
-    if folder is not None and protected is None:
-        line += ["--ro-bind", str(folder), str(folder)]  # seen (even under /tmp), not changed
-    elif folder is not None and protected is not None:
+    if folder is not None:
         line += ["--bind", str(folder), str(folder)]
-        for path in protected:
+        chains: list[Path] = []
+        for chain, path in tree_protected(folder):
+            if chain not in chains:  # bound onto itself: a mount point cannot be renamed
+                chains.append(chain)
+                line += ["--bind", str(chain), str(chain)]
             line += ["--ro-bind", str(path), str(path)]
     line += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not network:
         line.append("--unshare-net")
     line += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    line += environment_args(Path(os.path.realpath(workdir)) if workdir is not None else None)
     if private_tmp is not None:
-        line += ["--bind", str(private_tmp), str(private_tmp)]
+        line += ["--size", str(limits.tmp_mb * MIB), "--tmpfs", str(private_tmp)]
         line += ["--setenv", "TMPDIR", str(private_tmp)]
     else:
         line += ["--unsetenv", "TMPDIR"]
@@ -216,10 +161,11 @@ def command_line(
 class ShellSandbox:
     """The sandbox setting of one shell, and whether it already said that none can run."""
 
-    def __init__(self, mode: SandboxMode = "auto") -> None:
+    def __init__(self, mode: SandboxMode = "auto", limits: Limits | None = None) -> None:
         if mode not in SANDBOX_MODES:
             raise ValueError(f"unknown sandbox mode {mode!r}; the modes are {SANDBOX_MODES}")
         self.mode: SandboxMode = mode
+        self.limits = limits or DEFAULT_LIMITS
         self._announced = False
         self._lock = threading.Lock()
 

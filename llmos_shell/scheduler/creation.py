@@ -24,7 +24,7 @@ from llmos_shell.errors import (
 )
 from llmos_shell.safety.approval import Ceiling, approvable_in_advance
 from llmos_shell.scheduler import phrases
-from llmos_shell.scheduler.spec import JobSpec, TriggerSpec
+from llmos_shell.scheduler.spec import JobSpec, TriggerSpec, folder_identity
 from llmos_shell.session import Session, Step
 
 if TYPE_CHECKING:
@@ -78,7 +78,8 @@ class Proposal:
             approved_at=datetime.now().astimezone().isoformat(timespec="seconds"),
             timeout_s=timeout_s,
             misfire=misfire,
-            folder=_here(),
+            folder=(here := _here()),
+            folder_id=folder_identity(here),
         )
 
 

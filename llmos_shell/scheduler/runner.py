@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from llmos_shell.calls import Approval, Approver, Decision, Risk, ToolCall
 from llmos_shell.safety.approval import Ceiling, person_only, unattended
 from llmos_shell.safety.kernel import ApprovedCallsGuard
+from llmos_shell.scheduler.spec import folder_identity
 from llmos_shell.session import Session
 
 if TYPE_CHECKING:
@@ -134,6 +135,14 @@ def run_job(
         )
         store.finish_run(run_id, status="failed", summary=why, detail=[], duration_s=0.0)
         return RunOutcome(run_id, "failed", why, [], 0.0)
+    changed = folder_changed(spec)
+    if changed is not None:
+        why = (
+            f"refused: {changed}, so its calls would act on what was never approved; approve it "
+            f"again from that folder, or remove it (llmos jobs remove {job_id})"
+        )
+        store.finish_run(run_id, status="refused", summary=why, detail=[], duration_s=0.0)
+        return RunOutcome(run_id, "refused", why, [], 0.0)
     for call in spec.calls:
         step = session.run_call(call, request=f"automation {job_id}: {spec.action}", cancel=cancel)
         entry: dict[str, Any] = {
@@ -174,6 +183,20 @@ def run_job(
     summary = _cut("; ".join(summaries), SUMMARY_CHARS)
     store.finish_run(run_id, status=status, summary=summary, detail=detail, duration_s=duration)
     return RunOutcome(run_id, status, summary, detail, duration)
+
+
+def folder_changed(spec: JobSpec) -> str | None:
+    """How the job's folder is no longer the one approved (a link now, or another folder at
+    the same path), or None when it still is."""
+    folder = spec.folder
+    if folder is None:
+        return None
+    real = os.path.realpath(folder)
+    if real != os.path.normpath(folder):
+        return f"the folder {folder} it was created in now leads to {real}"
+    if spec.folder_id is not None and folder_identity(folder) != spec.folder_id:
+        return f"the folder {folder} it was created in was replaced by another folder"
+    return None
 
 
 def _running_elsewhere(pid: int | None, host: str | None) -> bool:

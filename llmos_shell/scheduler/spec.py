@@ -8,6 +8,7 @@ kept in APScheduler's own field names, with the words a person reads ("Mon-Fri a
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -166,6 +167,7 @@ class JobSpec:
     timeout_s: float = 60.0
     misfire: str = "run-once"
     folder: str | None = None  # where it was created: its calls run there, not in the daemon's
+    folder_id: tuple[int, int] | None = None  # that folder's (device, inode) when approved
     version: int = SPEC_VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -186,6 +188,7 @@ class JobSpec:
             "limits": {"timeout_s": self.timeout_s},
             "misfire": {"policy": self.misfire, "grace_s": self.grace_s},
             **({"folder": self.folder} if self.folder is not None else {}),
+            **({"folder_id": list(self.folder_id)} if self.folder_id is not None else {}),
         }
 
     def dumps(self) -> str:
@@ -231,6 +234,13 @@ class JobSpec:
         folder = data.get("folder")
         if folder is not None and not (isinstance(folder, str) and folder.startswith("/")):
             raise SpecError(f"the folder {folder!r} it runs in is not an absolute path")
+        folder_id = data.get("folder_id")
+        if folder_id is not None and not (
+            isinstance(folder_id, list)
+            and len(folder_id) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in folder_id)
+        ):
+            raise SpecError(f"the folder's identity {folder_id!r} is not [device, inode]")
         return cls(
             request=data["request"],
             action=data["action"],
@@ -242,8 +252,21 @@ class JobSpec:
             timeout_s=float(timeout),
             misfire=misfire,
             folder=folder,
+            folder_id=(folder_id[0], folder_id[1]) if folder_id is not None else None,
         )
 
     def with_trigger(self, trigger: TriggerSpec) -> JobSpec:
         """The same job on another trigger."""
         return replace(self, trigger=trigger)
+
+
+def folder_identity(folder: str | None) -> tuple[int, int] | None:
+    """A folder's (device, inode): what an automation checks before each run that its folder
+    is still the one approved, not another one (or a link) put at the same path."""
+    if folder is None:
+        return None
+    try:
+        found = os.stat(folder)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino

@@ -5,7 +5,7 @@ program to one simple command, and `results` holds what is found. `options` (rea
 programs and their allowed options), `programs`, `rules`, `builtins`, `archives`, `network`
 and `subcommands` are the tables of what each program does; `evaluation` finds values bash
 evaluates later, `targets` what writing a path means, `catastrophes` what no plan may do,
-`removal` a plain `rm` with its trash equivalent; `words` reads single words, and `sensitive`
+`powers` the options and scripts that do more than they look, `removal` a plain `rm` with its trash equivalent; `words` reads single words, and `sensitive`
 names the paths that hold secrets.
 """
 
@@ -22,11 +22,13 @@ from llmos_shell.safety.shell.results import (
     SimpleCommand,
 )
 from llmos_shell.safety.shell.sensitive import sensitive_kind
+from llmos_shell.safety.shell.targets import PERSISTENCE, persistence_kind
 
 __all__ = [
     "DOWNLOAD_EXEC",
     "EXFILTRATION",
     "PARSE_FAILED",
+    "PERSISTENCE",
     "Removal",
     "ShellAnalysis",
     "SimpleCommand",
@@ -35,6 +37,7 @@ __all__ = [
     "describe_dir",
     "is_catastrophic",
     "parser_available",
+    "persistence_kind",
     "plain_removal",
     "sensitive_kind",
 ]

@@ -18,7 +18,13 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from llmos_shell.calls import Risk
-from llmos_shell.safety.shell.catastrophes import catastrophic_command, critical_dir
+from llmos_shell.safety.shell.catastrophes import (
+    catastrophic_command,
+    critical_dir,
+    in_folder,
+    lists_whole_folder,
+    spelled_out,
+)
 from llmos_shell.safety.shell.evaluation import ARITHMETIC_TESTS, Evaluations
 from llmos_shell.safety.shell.judge import CommandJudge
 from llmos_shell.safety.shell.network import NETWORK_RULES
@@ -26,8 +32,10 @@ from llmos_shell.safety.shell.programs import (
     COMMAND_VARIABLES,
     DANGEROUS_VARIABLES,
     FETCHERS,
+    GUARD_PREFIXES,
     NETWORK,
     PLAIN_VIEWERS,
+    clears_guard,
     effective_program,
     reads_code_from_stdin,
 )
@@ -46,6 +54,7 @@ from llmos_shell.safety.shell.words import (
     DISK_RE,
     HARMLESS_DEVICE_RE,
     Word,
+    positionals,
     program_name,
     word_set,
 )
@@ -115,21 +124,36 @@ def analyse(command: str) -> ShellAnalysis:
     return walker.result(command)
 
 
-def is_catastrophic(analysis: ShellAnalysis) -> str | None:
-    """Why no model plan should ever run this command (wipes the system, a disk...), or None."""
+def is_catastrophic(analysis: ShellAnalysis, folder: str | None = ".") -> str | None:
+    """Why no model plan should ever run this command (wipes the system, a disk...), or None.
+
+    `folder` is what the folder the command runs in is: `.` (the working tree), or the
+    critical folder it is (`~`, `/`, `/etc`); `*`, `.` and `find` without a path are judged
+    against it, and against where an earlier `cd` of the command went.
+    """
     for name in analysis.recursive_functions:
         return f"it defines a function ({name}) that keeps starting copies of itself (a fork bomb)"
     for redirect in analysis.redirects:
         if redirect.writes and DISK_RE.match(redirect.target.text):
             return f"it writes straight over the disk {redirect.target.text}, destroying its data"
-    folder = None  # where an earlier `cd` went: `cd ~ && rm -rf *` empties the home folder
+    loops = dict[str, list[str]]()
+    for name, value in analysis.loop_values:
+        loops.setdefault(name, []).append(value)
+    listed = any(lists_whole_folder(cmd.program, cmd.args) for cmd in analysis.commands)
     for cmd in analysis.commands:
-        reason = catastrophic_command(cmd.program, cmd.args, folder)
+        args = spelled_out(cmd.args, loops)
+        reason = catastrophic_command(cmd.program, args, folder)
         if reason:
             return reason
+        if listed and "xargs" in cmd.via and not positionals(cmd.args):
+            # `ls | xargs rm -rf`: what it deletes is every name the listing gives
+            reason = catastrophic_command(cmd.program, [*cmd.args, Word("*")], folder)
+            if reason:
+                return reason.replace(" *", " every name listed", 1)
         if cmd.program in ("cd", "pushd") and not cmd.via:
             targets = [a.text for a in cmd.args if not a.text.startswith("-")]
-            folder = critical_dir(targets[0] if targets else "~", working_tree=False)
+            # `cd ~ && rm -rf *` empties the home folder; `cd build && rm -rf *` only build
+            folder = in_folder(critical_dir(targets[0] if targets else "~"), folder)
     return None
 
 
@@ -153,6 +177,7 @@ class Walker:
         self.findings: list[tuple[Risk, str]] = []
         self.sensitive: list[str] = []
         self.recursive_functions: list[str] = []
+        self.loop_values: list[tuple[str, str]] = []
         self.evals = evals if evals is not None else Evaluations()
         self.fetches = False  # something downloads from the network
         self.runs_file_code = False  # something runs code from a file or an unknown program
@@ -180,6 +205,7 @@ class Walker:
             reasons=tuple(dict.fromkeys(reason for _, reason in ordered)),
             sensitive_paths=tuple(dict.fromkeys(self.sensitive)),
             recursive_functions=tuple(dict.fromkeys(self.recursive_functions)),
+            loop_values=tuple(dict.fromkeys(self.loop_values)),
         )
 
     # parsing and walking
@@ -211,6 +237,7 @@ class Walker:
         self.findings += sub.findings
         self.sensitive += sub.sensitive
         self.recursive_functions += sub.recursive_functions
+        self.loop_values += sub.loop_values
 
     def text(self, node: Node) -> str:
         return self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -246,9 +273,12 @@ class Walker:
             if name is not None:
                 number = bool(values) and all(v.type == "number" for v in values)
                 evals.assign(self.text(name), None, number=number)
+                self.loop_values += [(self.text(name), self.unquote(v)) for v in values[:16]]
         elif kind == "unset_command":
             for child in node.named_children:
                 evals.name_argument(self.unquote(child), "unset")
+                if clears_guard(self.unquote(child)):
+                    self.find(Risk.UNKNOWN, "unset gives programs back settings that run code")
         elif kind == "declaration_command":
             words = [c for c in node.named_children if c.type != "variable_assignment"]
             integer = any(self.text(w).startswith("-") and "i" in self.text(w) for w in words)
@@ -483,7 +513,7 @@ class Walker:
                 self.find(Risk.UNKNOWN, f"{name} makes programs run {value.text}")
             # the program it names is judged like any other (`GIT_PAGER=cat` only reads)
             self.nested(value.text.lstrip("|"), f"{name}=")
-        elif name in DANGEROUS_VARIABLES or name.startswith(("LD_", "DYLD_")):
+        elif name in DANGEROUS_VARIABLES or name.startswith(("LD_", "DYLD_", *GUARD_PREFIXES)):
             self.find(Risk.UNKNOWN, f"setting {name} changes which programs run or how")
         if node is not None:
             target = node.child_by_field_name("name")

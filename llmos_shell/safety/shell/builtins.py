@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from llmos_shell.calls import Risk
+from llmos_shell.safety.shell.programs import clears_guard
 from llmos_shell.safety.shell.targets import write_target
 from llmos_shell.safety.shell.words import (
     JudgedCommand,
@@ -76,6 +77,8 @@ def _rule_let(c: JudgedCommand) -> None:
 def _rule_unset(c: JudgedCommand) -> None:
     for name in positionals(c.args):
         c.evals.name_argument(name.text, "unset")
+        if clears_guard(name.text):
+            c.find(Risk.UNKNOWN, f"unset {name.text} gives programs back settings that run code")
 
 
 def _rule_test(c: JudgedCommand) -> None:

@@ -27,6 +27,7 @@ _HOME = "/home/\0you"  # stands for `~` while normalising `~/..` and `$HOME/.`
 _HOME_RE = re.compile(r"^(\$HOME|\$\{HOME(:?[-?=+][^}]*)?\}|~)(?=/|$)")
 _TILDE_USER_RE = re.compile(r"^~[A-Za-z_][\w.-]*(?=/|$)")
 _OTHER_HOME_RE = re.compile(r"^/(home|Users)/[^/\0]+$")
+_EVERYTHING_RE = re.compile(r"(\./)?(\*|\?|\[!?\]?[^]]*\])+")
 _WORKING_TREE = word_set("$PWD ${PWD} $(pwd) `pwd` $(pwd -P) $(pwd -L)")
 
 
@@ -40,8 +41,12 @@ def critical_dir(text: str, working_tree: bool = True) -> str | None:
     if not path:
         return None
     path = re.sub(r"/+", "/", path)
+    if ".." in path and not path.startswith(("/", "~", "$", "`")):
+        path = posixpath.normpath(path)  # `Documents/../*` is `*`
     path = path.rstrip("/") or "/"
     path = re.sub(r"(/\.?\*)+$", "", path) or "/"  # `/*` is the folder
+    if _EVERYTHING_RE.fullmatch(path):
+        path = "."  # a glob of nothing but wildcards (`*`, `?*`) takes the whole folder
     if working_tree:
         bare = path.rstrip("/") or path
         if bare == "." or bare in _WORKING_TREE:
@@ -84,10 +89,69 @@ _FIND_FILTERS = re.compile(
 )
 
 
-def catastrophic_command(prog: str, args: Sequence[Word], folder: str | None = None) -> str | None:
+def in_folder(critical: str | None, folder: str | None) -> str | None:
+    """What a critical folder found relative to `.` stands for where the command runs.
+
+    `folder` is what `.` is there: `.` for the working tree, a critical folder (`~`, `/`) the
+    command runs in or went to with `cd`, or None for a folder whose loss is no catastrophe.
+    """
+    if critical == ".":
+        return folder
+    if critical == ".." and folder is None:
+        return "."  # the folder above a subfolder may be the working tree itself
+    return critical
+
+
+_BRACES_RE = re.compile(r"\{([^{}]*,[^{}]*)\}")
+_LISTING_RE = re.compile(r"^(?:\$\(|`)\s*(ls|find)((?:\s+-[-\w]+)*)\s*(?:\.|\./)?\s*(?:\)|`)$")
+_VARIABLE_RE = re.compile(r"^\$\{?([A-Za-z_]\w*)\}?$")
+
+
+def spelled_out(args: Sequence[Word], loops: dict[str, list[str]]) -> list[Word]:
+    """The arguments with what bash makes of them before a program sees them: brace
+    alternatives (`~/{*,.*}`), a listing of the folder (`$(ls)`, as `*`), and the words a
+    `for` loop's variable takes (`for f in *; do rm -rf "$f"`)."""
+    out: list[Word] = []
+    for arg in args:
+        text = arg.text
+        variable = _VARIABLE_RE.match(text) if arg.dynamic else None
+        if variable is not None and variable.group(1) in loops:
+            out += [Word(value) for value in loops[variable.group(1)]]
+        elif arg.dynamic and _LISTING_RE.match(text):
+            out.append(Word("*", dynamic=True))
+        elif _BRACES_RE.search(text):
+            out += [Word(alt, arg.dynamic) for alt in _alternatives(text)]
+        else:
+            out.append(arg)
+    return out
+
+
+def _alternatives(text: str, depth: int = 0) -> list[str]:
+    match = _BRACES_RE.search(text)
+    if match is None or depth > 2:
+        return [text]
+    found: list[str] = []
+    for part in match.group(1).split(",")[:16]:
+        found += _alternatives(text[: match.start()] + part + text[match.end() :], depth + 1)
+    return found
+
+
+def lists_whole_folder(prog: str, args: Sequence[Word]) -> bool:
+    """True for a command that prints every name in its folder (`ls`, `ls -A`, `find .`)."""
+    if prog == "ls":
+        return not positionals(args) or all(p.text in (".", "./") for p in positionals(args))
+    if prog == "find":
+        starts = _find_starts(args)
+        return all(s.text in (".", "./") for s in starts) and not any(
+            _FIND_FILTERS.match(a.text) for a in args
+        )
+    return False
+
+
+def catastrophic_command(prog: str, args: Sequence[Word], folder: str | None = ".") -> str | None:
     """Why running `prog args` wipes the system, a home folder, the working tree or a disk.
 
-    `folder` is a critical folder an earlier `cd` of the same command went to, if any.
+    `folder` is what `.` stands for (see `in_folder`): the working tree by default.
     """
     letters = short_letters(args)
     longs = long_options(args)
@@ -95,13 +159,16 @@ def catastrophic_command(prog: str, args: Sequence[Word], folder: str | None = N
     targets = positionals(args)
     if prog in ("rm", "srm") and recursive:
         for target in targets:
-            critical = critical_dir(target.text)
+            critical = in_folder(critical_dir(target.text), folder)
             if critical:
                 return f"{prog} -r {target.text} deletes {describe_dir(critical)}"
-            if folder is not None and target.text in ("*", "./*", ".*"):
-                return f"{prog} -r {target.text} there deletes {describe_dir(folder)}"
+    elif prog in ("rm", "srm", "shred", "unlink", "truncate") and folder not in (".", None):
+        for target in targets:  # `rm -f *` in the home folder: every file in it goes
+            if critical_dir(target.text) == ".":
+                verb = "empties" if prog == "truncate" else "deletes"
+                return f"{prog} {target.text} there {verb} every file of {describe_dir(folder)}"
     if prog == "find":
-        reason = _find_deletes(args)
+        reason = _find_deletes(args, folder)
         if reason:
             return reason
     if prog in ("chmod", "chown", "chgrp") and recursive:
@@ -113,11 +180,11 @@ def catastrophic_command(prog: str, args: Sequence[Word], folder: str | None = N
     if prog == "mv":
         moved = targets if "t" in letters or "--target-directory" in longs else targets[:-1]
         for source in moved:
-            critical = critical_dir(source.text)
+            critical = in_folder(critical_dir(source.text), folder)
             if critical:
                 return f"mv {source.text} moves away {describe_dir(critical)}"
     if prog == "rsync" and any(o.startswith(("--delete", "--del")) for o in longs) and targets:
-        critical = critical_dir(targets[-1].text)
+        critical = in_folder(critical_dir(targets[-1].text), folder)
         if critical:
             return (
                 f"rsync --delete into {targets[-1].text} deletes whatever in "
@@ -144,7 +211,12 @@ def removes_access(mode: str) -> bool:
 
 
 def _disk_catastrophe(prog: str, args: Sequence[Word], targets: list[Word]) -> str | None:
-    if prog.startswith("mkfs") or prog in ("mke2fs", "mkswap", "wipefs", "shred", "blkdiscard"):
+    erases = prog != "wipefs" or bool({"a", "o"} & set(short_letters(args))) or bool(
+        {"--all", "--offset"} & {o.split("=", 1)[0] for o in long_options(args)}
+    )
+    if erases and (
+        prog.startswith("mkfs") or prog in ("mke2fs", "mkswap", "wipefs", "shred", "blkdiscard")
+    ):
         for target in targets:
             if DISK_RE.match(target.text):
                 return f"{prog} erases the disk {target.text}"
@@ -163,7 +235,7 @@ def _disk_catastrophe(prog: str, args: Sequence[Word], targets: list[Word]) -> s
     return None
 
 
-def _find_deletes(args: Sequence[Word]) -> str | None:
+def _find_deletes(args: Sequence[Word], folder: str | None) -> str | None:
     texts = [a.text for a in args]
     deletes = "-delete" in texts or any(
         t in ("-exec", "-execdir") and i + 1 < len(texts) and texts[i + 1] in ("rm", "shred")
@@ -175,13 +247,15 @@ def _find_deletes(args: Sequence[Word]) -> str | None:
         _FIND_FILTERS.match(t) and (i + 1 >= len(texts) or texts[i + 1] not in ("*", "*.*"))
         for i, t in enumerate(texts)
     )
-    for start in _find_starts(args):
-        critical = critical_dir(start.text)
+    starts = _find_starts(args)
+    for start in starts or [Word(".")]:  # no path: find starts at `.`
+        critical = in_folder(critical_dir(start.text), folder)
         if critical is None or (filtered and not critical.startswith("/")):
             continue  # `find ~ -name '*.pyc' -delete` picks files; `find / -name x -delete` no
         if filtered and _OTHER_HOME_RE.match(critical):
             continue
-        return f"find {start.text} with delete removes {describe_dir(critical)}"
+        shown = f"find {start.text}" if starts else "find"
+        return f"{shown} with delete removes {describe_dir(critical)}"
     return None
 
 

@@ -32,6 +32,7 @@ from llmos_shell.safety.shell.programs import (
     WRAPPERS,
     WRITES,
     Wrapper,
+    clears_guard,
     is_interpreter,
     shell_arguments,
 )
@@ -253,6 +254,18 @@ class CommandJudge:
             if (replaces or "--replace" in long_options(options)) and is_interpreter(inner):
                 self.find(Risk.UNKNOWN, f"xargs puts its input into the code {inner} runs")
         if prog == "env":
+            cleared = [
+                args[i + 1].text if arg.text in ("-u", "--unset") and i + 1 < len(args)
+                else arg.text.split("=", 1)[-1].removeprefix("-u")
+                for i, arg in enumerate(options)
+                if arg.text.startswith(("-u", "--unset"))
+            ]
+            if any(clears_guard(name) for name in cleared) or set(short_letters(options)) & {
+                "i"
+            } or "--ignore-environment" in long_options(options) or any(
+                a.text == "-" for a in options
+            ):
+                self.find(Risk.UNKNOWN, "env clears variables that keep programs from running code")
             for i, arg in enumerate(options):
                 if arg.text in ("-S", "--split-string") and i + 1 < len(args):
                     self.walker.nested(args[i + 1].text, "env -S")

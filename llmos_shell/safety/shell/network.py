@@ -41,7 +41,10 @@ _CURL_VALUES = word_set("""
     --connect-timeout -w --write-out -r --range -C --continue-at --retry --output-dir -E --cert
     --key --cacert --limit-rate -Y -y -z --time-cond --resolve --connect-to -D --dump-header
     --trace --trace-ascii --stderr --url -U --proxy-user --interface --local-port
+    --proxy-header --url-query --variable
 """)
+# options whose value, given as @FILE, is read from a local file into the request
+_CURL_READS_FILE = word_set("-H --header --proxy-header --url-query --variable --json")
 _CURL_SENDS = word_set("-d --data --data-binary --data-ascii --data-urlencode --json")
 
 
@@ -91,6 +94,11 @@ def _rule_curl(c: CommandJudge) -> None:
         ):
             what = "its input" if text == "@-" else f"the file {text[1:]}"
             c.find(Risk.UNKNOWN, f"{EXFILTRATION}: curl {option} sends {what}")
+        elif option in _CURL_READS_FILE and "@" in text and text != "@-":
+            name = text.split("@", 1)[1]
+            c.find(Risk.UNKNOWN, f"{EXFILTRATION}: curl {option} puts the file {name} in the request")
+        elif option in ("-b", "--cookie") and "=" not in text and text not in ("", "-"):
+            c.find(Risk.UNKNOWN, f"{EXFILTRATION}: curl {option} sends the cookies in {text}")
         elif option in ("-F", "--form") and re.search(r"=[@<]", text):
             c.find(Risk.UNKNOWN, f"{EXFILTRATION}: curl {option} uploads {text}")
         elif option in ("-T", "--upload-file"):

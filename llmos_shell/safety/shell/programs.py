@@ -39,7 +39,6 @@ WRITES = {
     "split": "split writes pieces of a file",
     "csplit": "csplit writes pieces of a file",
     "mktemp": "mktemp creates temporary files",
-    "zip": "zip writes an archive",
     "mkfifo": "mkfifo creates a special file",
     "htop": "htop is interactive and can stop processes",
     "btop": "btop is interactive and can stop processes",
@@ -64,7 +63,6 @@ DESTRUCTIVE = {
     "dd": "dd writes raw data and can overwrite whole disks",
     "mke2fs": "mke2fs formats a disk, erasing it",
     "mkswap": "mkswap formats a disk as swap, erasing it",
-    "wipefs": "wipefs erases file system signatures",
     "blkdiscard": "blkdiscard erases a disk",
     "pkill": "pkill stops processes by name",
     "killall": "killall stops processes by name",
@@ -180,7 +178,20 @@ DANGEROUS_VARIABLES = word_set("""
     GIT_EXTERNAL_DIFF GIT_SSH GIT_SSH_COMMAND GIT_EDITOR GIT_CONFIG GIT_CONFIG_GLOBAL
     GIT_CONFIG_COUNT GIT_DIR GIT_EXEC_PATH LESSOPEN LESSCLOSE EDITOR VISUAL PYTHONPATH
     PYTHONSTARTUP PYTHONHOME PERL5LIB PERL5OPT RUBYOPT NODE_OPTIONS SYSTEMD_PAGER
+    GIT_CONFIG_NOSYSTEM GIT_CONFIG_PARAMETERS LESSSECURE LESSKEYIN
     """)
+# Variables the sandbox sets to neutralise programs' executable settings (`safety.wall`):
+# clearing one (`unset`, `env -u`, `env -i`) would give those settings back.
+GUARD_VARIABLES = word_set("""
+    GIT_CONFIG_COUNT GIT_CONFIG_NOSYSTEM GIT_PAGER GIT_EDITOR GIT_SEQUENCE_EDITOR LESSSECURE
+    MANPAGER PAGER
+    """)
+GUARD_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
+
+
+def clears_guard(name: str) -> bool:
+    """True when removing the variable `name` undoes a neutralised setting."""
+    return name in GUARD_VARIABLES or name.startswith(GUARD_PREFIXES)
 
 
 def is_interpreter(prog: str) -> bool:

@@ -369,7 +369,17 @@ READ_ONLY_OPTIONS: dict[str, Options] = {
         "--check-sigs --with-colons --keyid-format --list-packets --verify --with-fingerprint",
         "--keyring --homedir",
     ),
-    "ssh-keygen": _o("lv", "fEF", "", "", known={"-y": (W, "ssh-keygen -y reads a private key")}),
+    "ssh-keygen": _o(
+        "lv",
+        "fEF",
+        "",
+        "",
+        known={
+            "-y": (W, "ssh-keygen -y reads a private key"),
+            "-D": (U, "ssh-keygen -D loads a PKCS#11 library and runs its code"),
+            "-w": (U, "ssh-keygen -w loads a security key library and runs its code"),
+        },
+    ),
     "ssh-add": _o(
         "lL",
         "",

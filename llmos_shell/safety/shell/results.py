@@ -66,6 +66,7 @@ class ShellAnalysis:
     reasons: tuple[str, ...]
     sensitive_paths: tuple[str, ...] = ()
     recursive_functions: tuple[str, ...] = ()
+    loop_values: tuple[tuple[str, str], ...] = ()  # (variable, word) of `for v in WORDS`
 
     @property
     def read_only(self) -> bool:

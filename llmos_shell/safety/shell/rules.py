@@ -13,6 +13,8 @@ from llmos_shell.calls import Risk
 from llmos_shell.safety.shell.archives import ARCHIVE_RULES
 from llmos_shell.safety.shell.builtins import BUILTIN_RULES
 from llmos_shell.safety.shell.catastrophes import critical_dir, removes_access
+from llmos_shell.safety.shell.powers import RULES as POWER_RULES
+from llmos_shell.safety.shell.powers import awk_targets, judge_writes, sed_targets
 from llmos_shell.safety.shell.programs import WRITES
 from llmos_shell.safety.shell.subcommands import SUBCOMMAND_RULES
 from llmos_shell.safety.shell.targets import CLOBBERING, PERSISTENCE, clobbers, write_target
@@ -171,6 +173,7 @@ def _rule_sed(c: JudgedCommand) -> None:
             c.find(Risk.UNKNOWN, "the sed script can run commands")
         elif worst is Risk.WRITE:
             c.find(Risk.WRITE, "the sed script writes files")
+            judge_writes(c, [t for s in scripts for t in sed_targets(s.text)], "sed writes")
 
 
 def _sed_script_risk(script: str) -> Risk:
@@ -293,6 +296,11 @@ def _rule_awk(c: JudgedCommand) -> None:
         c.find(Risk.UNKNOWN, "the awk program can run commands")
     elif _AWK_WRITES.search(program.text):
         c.find(Risk.WRITE, "the awk program writes files")
+        targets = awk_targets(program.text)
+        if targets is None:
+            c.find(Risk.UNKNOWN, "the awk program writes files whose names come from its input")
+        else:
+            judge_writes(c, targets, "awk writes")
 
 
 _EMPTY_SOURCES = re.compile(r"^/dev/(null|zero|u?random|full)$")
@@ -401,13 +409,6 @@ def _rule_sysctl(c: JudgedCommand) -> None:
 def _rule_mount(c: JudgedCommand) -> None:
     if positionals(c.args, "tOoLU"):
         c.find(Risk.PRIVILEGED, "mount mounts file systems")
-
-
-def _rule_partition(c: JudgedCommand) -> None:
-    letters = short_letters(c.args)
-    if (letters and set(letters) <= {"l", "s", "d"}) or "--list" in long_options(c.args):
-        return
-    c.find(Risk.DESTRUCTIVE, f"{c.prog} changes disk partitions")
 
 
 def _rule_dd(c: JudgedCommand) -> None:
@@ -550,7 +551,7 @@ RULES: dict[str, Rule] = {
     "dmesg": _rule_dmesg,
     "sysctl": _rule_sysctl,
     "mount": _rule_mount,
-    **dict.fromkeys(("fdisk", "parted", "sfdisk", "gdisk", "sgdisk", "cfdisk"), _rule_partition),
+    **POWER_RULES,
     "dd": _rule_dd,
     "crontab": _rule_crontab,
     **dict.fromkeys(("chmod", "chown", "chgrp"), _rule_recursive_perm),

@@ -43,7 +43,7 @@ _PERSISTENT_NAMES = word_set("""
 _PERSISTENT_PLACES = tuple(
     re.compile(pattern)
     for pattern in (
-        r"(^|/)\.config/(fish|autostart|systemd/user|environment\.d|nvim|git|upstart|"
+        r"(^|/)\.config/(llmos|fish|autostart|systemd/user|environment\.d|nvim|git|upstart|"
         r"plasma-workspace/env|lxsession|openbox)(/|$)",
         r"(^|/)\.local/share/(systemd/user|applications)(/|$)",
         r"(^|/)\.(bashrc|zshrc|profile|zsh|oh-my-zsh/custom|vim/plugin|vim/autoload)\.?d?(/|$)",

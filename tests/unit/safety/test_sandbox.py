@@ -11,7 +11,6 @@ reason. Where bubblewrap cannot run, these are skipped with the reason.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import sys
@@ -26,7 +25,7 @@ from typing import Any
 import psutil
 import pytest
 
-from llmos_shell.calls import ExecutionContext, ToolCall
+from llmos_shell.calls import ExecutionContext, SandboxLimits, ToolCall
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tools_in_module
 from llmos_shell.safety.executor import execute
@@ -161,19 +160,21 @@ def test_tmp_can_be_read_not_written_and_tmpdir_is_private(work: Path, tmp_path:
     assert result["stdout"] == "host\n"  # the real /tmp is seen, so its files can be read
     assert "Read-only file system" in result["stderr"]  # and not written: a clear failure
     assert not os.path.exists(name)
+    before = set(Path(tempfile.gettempdir()).glob("llmos-sandbox-tmp-*"))
     result = run('echo inside > "$TMPDIR/scratch" && ls "$TMPDIR"', work)
     assert result["exit_code"] == 0 and result["stdout"] == "scratch\n", result
-    # what it left there is not lost without a word: the result says where it is
-    kept = re.search(r"kept in (\S+)$", result["tmp_kept"])
-    assert kept is not None, result
-    assert (Path(kept.group(1)) / "scratch").read_text() == "inside\n"
-    shutil.rmtree(kept.group(1))
+    # nothing it left there outlives it
+    assert "tmp_kept" not in result
+    assert set(Path(tempfile.gettempdir()).glob("llmos-sandbox-tmp-*")) <= before
 
 
-def test_a_command_that_leaves_nothing_in_tmpdir_leaves_no_folder_behind(work: Path) -> None:
+def test_tmpdir_is_bounded_and_removed_when_the_command_ends(work: Path) -> None:
     before = set(Path(tempfile.gettempdir()).glob("llmos-sandbox-tmp-*"))
-    result = run('f=$(mktemp) && echo scratch > "$f" && rm "$f"', work)
-    assert result["exit_code"] == 0 and "tmp_kept" not in result, result
+    small = ExecutionContext(sandbox="required", limits=SandboxLimits(tmp_mb=1))
+    result = run('head -c 3000000 /dev/zero > "$TMPDIR/big"', work, small)
+    assert result["exit_code"] != 0 and "No space left" in result["stderr"], result
+    result = run('f=$(mktemp) && echo scratch > "$f" && ls "$TMPDIR"', work)
+    assert result["exit_code"] == 0 and result["stdout"] != "", result
     assert set(Path(tempfile.gettempdir()).glob("llmos-sandbox-tmp-*")) <= before
 
 
@@ -246,6 +247,7 @@ def test_llmos_folders_and_startup_files_stay_read_only(tmp_path: Path, isolated
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.toml").write_text('sandbox = "required"\n')
     (home / ".bashrc").write_text("# mine\n")
+    # tmp_path holds them all, so nothing in it is writable: only $TMPDIR is
     result = run(
         "echo 'sandbox = \"off\"' > config/config.toml; echo x >> home/.bashrc; "
         "echo ok > home/notes.txt",
@@ -254,7 +256,12 @@ def test_llmos_folders_and_startup_files_stay_read_only(tmp_path: Path, isolated
     assert "Read-only file system" in result["stderr"]
     assert (tmp_path / "config" / "config.toml").read_text() == 'sandbox = "required"\n'
     assert (home / ".bashrc").read_text() == "# mine\n"
-    assert (home / "notes.txt").read_text() == "ok\n"  # the rest of the folder is writable
+    assert not (home / "notes.txt").exists()
+    assert "run it in a subfolder" in result["sandbox"]
+    project = home / "project"
+    project.mkdir()
+    result = run("echo ok > notes.txt", project)  # a folder that holds none of them is
+    assert (project / "notes.txt").read_text() == "ok\n" and "sandbox" not in result
 
 
 def test_the_root_folder_is_never_made_writable(outside: Path) -> None:
@@ -322,8 +329,11 @@ def test_a_working_folder_inside_llmos_folders_is_not_writable(tmp_path: Path) -
 def test_paths_the_session_names_stay_read_only(work: Path) -> None:
     plugins = work / "my-plugins"
     plugins.mkdir()
+    (work / "sub").mkdir()
     context = ExecutionContext(sandbox="required", read_only=(str(plugins),))
     result = run("echo x > my-plugins/planted.py; echo y > other.txt", work, context)
     assert "Read-only file system" in result["stderr"]
     assert not (plugins / "planted.py").exists()
-    assert (work / "other.txt").read_text() == "y\n"
+    assert not (work / "other.txt").exists()  # the folder holding them is not writable
+    result = run("echo y > other.txt", work / "sub", context)
+    assert (work / "sub" / "other.txt").read_text() == "y\n"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ from llmos_shell.app import App
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.scheduler.runner import UnattendedConfirmer, run_job
-from llmos_shell.scheduler.spec import JobSpec, SpecError
+from llmos_shell.scheduler.spec import JobSpec, SpecError, folder_identity
 from llmos_shell.scheduler.store import Store
 from tests.unit.scheduler.conftest import job, shell
 
@@ -64,15 +67,17 @@ def test_a_run_that_needs_more_than_its_approved_risk_is_refused_and_logged(
 def test_a_destructive_call_within_its_approval_runs_and_one_beyond_stops_the_run(
     app: App, store: Store, tmp_path: Path
 ) -> None:
-    doomed = tmp_path / "old.log"
+    work = tmp_path / "work"  # tmp_path itself holds the home folder: the wall keeps it
+    work.mkdir()
+    doomed = work / "old.log"
     doomed.write_text("x")
-    kept = tmp_path / "kept.txt"
+    kept = work / "kept.txt"
     number = store.add_job(
         job(
             shell("rm old.log"),
             shell(f"sudo touch {kept}"),
             risk=Risk.DESTRUCTIVE,
-            folder=str(tmp_path),  # created there: relative paths mean the same when it runs
+            folder=str(work),  # created there: relative paths mean the same when it runs
         )
     )
     outcome = run_job(store, app, number, reason="scheduled", scheduled_for=None, runner="daemon")
@@ -130,3 +135,64 @@ def test_the_top_level_unknown_is_refused_by_rank_and_never_stored_as_approved(a
     stored = job(shell("ls"), risk=Risk.UNKNOWN).dumps()
     with pytest.raises(SpecError, match="'unknown' is one no automation may have"):
         JobSpec.loads(stored)
+
+
+def test_a_job_whose_folder_was_swapped_for_a_link_is_refused_and_says_so(
+    app: App, store: Store, isolated_dirs: Path, tmp_path: Path
+) -> None:
+    home = isolated_dirs
+    important = home / "important.log"
+    important.write_text("keep me")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "old.log").write_text("x")
+    spec = job(shell("rm -f *.log"), risk=Risk.DESTRUCTIVE, folder=str(logs))
+    spec = replace(spec, folder_id=folder_identity(str(logs)))
+    number = store.add_job(spec)
+    logs.rename(tmp_path / "logs-moved")
+    logs.symlink_to(home)  # the same path now leads to the home folder
+    outcome = run_job(store, app, number, reason="scheduled", scheduled_for=None, runner="daemon")
+    assert outcome.status == "refused" and outcome.detail == []
+    assert f"the folder {logs} it was created in now leads to {home}" in outcome.summary
+    assert important.read_text() == "keep me"
+    inbox = store.inbox()[0]
+    assert inbox.title == f"automation {number}: refused" and "now leads to" in inbox.body
+    logs.unlink()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other").rename(logs)  # a different folder at the same path
+    outcome = run_job(store, app, number, reason="scheduled", scheduled_for=None, runner="daemon")
+    assert outcome.status == "refused" and "was replaced by another folder" in outcome.summary
+
+
+def test_a_read_only_git_job_cannot_run_what_the_repository_config_gained(
+    app: App, store: Store, tmp_path: Path
+) -> None:
+    from llmos_shell.safety.sandbox import availability
+
+    if not availability().usable or shutil.which("git") is None:
+        pytest.skip("needs bubblewrap and git")
+    repo = tmp_path / "work" / "repo"
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "f.txt").write_text("a\n")
+    folder = str(tmp_path / "work")
+    spec = job(shell("git -C repo status --short"), folder=folder)
+    number = store.add_job(replace(spec, folder_id=folder_identity(folder)))
+    canary = repo / "canary"
+    subprocess.run(  # after approval, the repository gains a program git would run
+        ["git", "-C", str(repo), "config", "core.fsmonitor", f"touch {canary}; false"], check=True
+    )
+    outcome = run_job(store, app, number, reason="scheduled", scheduled_for=None, runner="daemon")
+    assert outcome.status == "ok", outcome.summary
+    assert "f.txt" in outcome.summary
+    assert not canary.exists()
+
+
+def test_the_folder_identity_is_stored_and_read_back(tmp_path: Path) -> None:
+    spec = replace(job(shell("ls"), folder=str(tmp_path)), folder_id=folder_identity(str(tmp_path)))
+    again = JobSpec.loads(spec.dumps())
+    assert again.folder_id == (tmp_path.stat().st_dev, tmp_path.stat().st_ino)
+    assert JobSpec.loads(job(shell("ls")).dumps()).folder_id is None
+    broken = spec.dumps().replace('"folder_id": [', '"folder_id": ["x", ')
+    with pytest.raises(SpecError, match="is not \\[device, inode\\]"):
+        JobSpec.loads(broken)
