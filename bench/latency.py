@@ -361,7 +361,7 @@ class LlamaServer:
         command = [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "llmos_shell.backends.llama_params",  # llama_cpp.server, guarded
             "--model",
             str(self.model),
             "--host",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
 from llmos_shell.backends.gbnf import schema_to_gbnf
+from llmos_shell.backends.llama_params import guarded_defaults
 from llmos_shell.backends.tool_format import ToolFormat, openai_tools
 from llmos_shell.backends.tool_format import detect as detect_tool_format
 from llmos_shell.errors import (
@@ -83,7 +84,7 @@ class LlamaCppBackend:
         self.stats = GenerationStats()
         started = time.perf_counter()
         try:
-            with _quiet_stderr():
+            with _quiet_stderr(), guarded_defaults():
                 self._llm = llama_cpp.Llama(
                     model_path=str(model_path),
                     n_ctx=context_size,

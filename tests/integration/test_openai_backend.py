@@ -81,7 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command = [
         sys.executable,
         "-m",
-        "llama_cpp.server",
+        "llmos_shell.backends.llama_params",  # llama_cpp.server, guarded
         "--model",
         str(embedded_model_path()),
         "--host",
