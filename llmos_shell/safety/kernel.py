@@ -210,7 +210,7 @@ class CallKernel:
     ) -> Judgement:
         """The policy's decision on a call, refined by every guard in order."""
         where = folder_word(run_folder(call, tool, self.folder))  # `rm -rf *` is judged there
-        judgement = Judgement(decide(call, tool, where))
+        judgement = Judgement(decide(call, tool, where, cwd=self.folder))
         for guard in self._guards():
             judgement = guard(call, tool, judgement, site)
         return judgement
