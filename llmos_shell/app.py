@@ -18,6 +18,7 @@ from llmos_shell.safety.approval import Ceiling
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.kernel import Guard
 from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.safety.rules import RuleStore
 from llmos_shell.safety.sandbox import ShellSandbox
 from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.safety.worker import shared_pool
@@ -190,11 +191,13 @@ class App:
         planning: bool = True,
         ceiling: Ceiling | None = None,
         guards: tuple[Guard, ...] = (),
+        rules: bool = False,
     ) -> Session:
         """A request pipeline with the given confirmer; without planning, no model is loaded
-        and the session only runs the calls it is given."""
+        and the session only runs the calls it is given. With `rules`, the person's standing
+        rules approve what they cover (their own requests: never an automation's)."""
         settings = self.config.settings
-        return Session(
+        session = Session(
             self.planner if planning else None,
             self.registry,
             confirmer=confirmer,
@@ -214,6 +217,14 @@ class App:
             ceiling=ceiling,
             guards=guards,
         )
+        if rules:
+            session.rules = self.rules
+        return session
+
+    @functools.cached_property
+    def rules(self) -> RuleStore:
+        """The person's standing permissions (`[a]lways`, `llmos rules`)."""
+        return RuleStore(self.config.paths.config_dir)
 
     def with_model(self, model: str) -> App:
         """The same app on another model file; tools are not discovered again."""
