@@ -46,7 +46,11 @@ class App:
     def registry(self) -> Registry:
         """The tools: built-ins, installed plugins, the user's plugin folder, then the MCP
         servers of config.toml (started here, on first use, and closed with the app)."""
-        registry = discover(self.config.plugin_dir)
+        registry = discover(
+            self.config.plugin_dir,
+            import_timeout_s=self.config.settings.plugin_import_timeout_s,
+            cache_dir=self.config.paths.cache_dir,
+        )
         servers = self.config.settings.mcp_servers
         if servers:
             from llmos_shell.registry.mcp_source import add_servers

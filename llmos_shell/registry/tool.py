@@ -266,7 +266,7 @@ def _args_model(
         model = pydantic.create_model(  # type: ignore[call-overload]
             f"{_camel(tool_name)}Arguments", __config__=config, **fields
         )
-        model.model_json_schema()
+        _clean_schema(model.model_json_schema())
     except Exception as exc:
         raise PluginError(f"tool {where}: its parameters have no JSON Schema ({exc})") from None
     return typing.cast("type[pydantic.BaseModel]", model), context_arg
@@ -280,20 +280,22 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Inline `$defs` references and drop titles, so the schema is small and self-contained."""
     defs = schema.get("$defs", {})
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, inside: tuple[str, ...] = ()) -> Any:
         if isinstance(node, dict):
             if "$ref" in node:
                 target = node["$ref"].rsplit("/", 1)[-1]
+                if target in inside:  # inlining it would never end
+                    raise ValueError(f"the type {target} contains itself, which cannot be inlined")
                 merged = {**defs.get(target, {}), **{k: v for k, v in node.items() if k != "$ref"}}
-                return walk(merged)
+                return walk(merged, (*inside, target))
             return {
-                key: walk(value)
+                key: walk(value, inside)
                 for key, value in node.items()
                 if key not in ("title", "$defs")
                 and not (key == "default" and value is None and "anyOf" in node)
             }
         if isinstance(node, list):
-            return [walk(item) for item in node]
+            return [walk(item, inside) for item in node]
         return node
 
     cleaned = walk(schema)
