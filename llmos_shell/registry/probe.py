@@ -8,10 +8,7 @@ imported in the shell. A verdict is kept in the cache folder under the file's si
 hash (and the time limit), so an unchanged plugin is not tried again at the next start.
 Built-ins are trusted.
 
-    python -m llmos_shell.registry.probe file PATH
-    python -m llmos_shell.registry.probe entry NAME VALUE GROUP
-
-The child writes one JSON line on its own copy of stdout: {"tools": [...]} or {"error": why}.
+The child is `python -m llmos_shell.registry.probe_child` (see there).
 """
 
 from __future__ import annotations
@@ -25,9 +22,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 CACHE_FILE = "plugin-probes.json"
+_CHILD = "llmos_shell.registry.probe_child"
 _MAX_PARALLEL = 8
 
 
@@ -75,7 +72,7 @@ def _probe(source: PluginSource, timeout_s: float) -> str | None:
     env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, sys.path)])
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", __name__, *source.argv],
+            [sys.executable, "-m", _CHILD, *source.argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -149,46 +146,3 @@ def _write_cache(cache_dir: Path | None, cache: dict[str, str | None]) -> None:
         os.replace(temporary, cache_dir / CACHE_FILE)
     except OSError:
         pass  # a cache that cannot be written costs a probe at the next start, nothing more
-
-
-# --- the child ------------------------------------------------------------------------------
-
-
-def _verdict(argv: list[str]) -> dict[str, Any]:
-    from llmos_shell.errors import PluginError
-    from llmos_shell.registry import discovery
-
-    try:
-        if argv[0] == "file":
-            module = discovery.import_plugin_file(Path(argv[1]))
-        else:
-            from importlib.metadata import EntryPoint
-
-            module = discovery.entry_point_module(EntryPoint(argv[1], argv[2], argv[3]))
-    except PluginError as exc:
-        return {"error": str(exc)}
-    except SystemExit as exc:
-        return {"error": f"it called sys.exit({exc.code!r}) while being imported"}
-    except BaseException as exc:
-        return {"error": f"it failed to import ({type(exc).__name__}: {exc})"}
-    names = []
-    for item in discovery.tools_in_module(module):
-        problem = discovery.describe_problem(item)
-        if problem is not None:
-            return {"error": problem}
-        names.append(item.name)
-    return {"tools": names}
-
-
-def main(argv: list[str]) -> int:
-    """Import one plugin and say on the saved stdout whether it and its tools are sound."""
-    verdict_fd = os.dup(1)
-    os.dup2(2, 1)  # what the plugin prints goes to stderr, never into the verdict
-    verdict = _verdict(argv)
-    with os.fdopen(verdict_fd, "w", encoding="utf-8") as out:
-        out.write(json.dumps(verdict) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
