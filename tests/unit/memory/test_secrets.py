@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llmos_shell.calls import ToolCall
-from llmos_shell.memory import service
+from llmos_shell.calls import ToolCall, ToolServices
 from llmos_shell.memory.secret_shapes import luhn, tables
 from llmos_shell.memory.secrets import secret_reason
 from llmos_shell.memory.service import Memory
@@ -73,10 +72,7 @@ def test_eleven_seed_words_are_not_a_phrase_but_twelve_are() -> None:
 @pytest.fixture
 def memory(tmp_path: Path) -> Memory:
     store = LocalStore(tmp_path / "memory", shared_embedder())
-    memory = Memory(store)
-    service.use(memory)
-    yield memory
-    service.use(None)
+    yield Memory(store)
     store.close()
 
 
@@ -84,7 +80,13 @@ def test_the_remember_tool_refuses_a_card_in_one_line_and_keeps_ordinary_notes(
     memory: Memory,
 ) -> None:
     registry = discover()
-    session = Session(None, registry, memory=memory, options=PolicyOptions(yes_writes=True))
+    session = Session(
+        None,
+        registry,
+        memory=memory,
+        options=PolicyOptions(yes_writes=True),
+        services=ToolServices(memory=lambda: memory),
+    )
     card = ToolCall("remember", {"text": "my visa is 4111 1111 1111 1111 cvv 123"})
     refused = session.run_call(card, request="remember my visa")
     assert refused.result is not None and not refused.result.ok

@@ -10,7 +10,8 @@ import pytest
 
 from llmos_shell.calls import Approval, Decision, Risk, ToolCall, Verdict
 from llmos_shell.registry import CallRisk, Registry, Tool, discover, tool
-from llmos_shell.safety.policy import PolicyOptions, auto_answer, decide
+from llmos_shell.safety.approval import unattended
+from llmos_shell.safety.policy import PolicyOptions, decide
 from llmos_shell.session import Session
 
 
@@ -37,8 +38,8 @@ def test_writing_a_new_or_empty_file_is_a_write_replacing_text_is_destructive(
     assert (new.risk, empty.risk, append.risk) == (Risk.WRITE,) * 3
     assert over.risk is Risk.DESTRUCTIVE and over.verdict is Verdict.ASK
     assert "overwrite notes.txt" in over.reason
-    assert auto_answer(over, PolicyOptions(yes_writes=True)) is None
-    assert auto_answer(over, PolicyOptions(yes_destructive=True)) is True
+    assert unattended(over, PolicyOptions(yes_writes=True).ceiling) is None
+    assert unattended(over, PolicyOptions(yes_destructive=True).ceiling) is True
 
 
 def test_a_copy_or_move_with_overwrite_onto_a_file_is_destructive(
@@ -82,7 +83,7 @@ def test_a_plugin_write_tool_is_judged_by_its_path_argument_or_its_own_hook(
     assert on_existing.risk is Risk.DESTRUCTIVE and on_new.risk is Risk.WRITE
     unknown = decide(ToolCall("odd_write", {"target": "kept.txt"}), odd_write, cwd=str(tmp_path))
     assert unknown.risk is Risk.UNKNOWN
-    assert auto_answer(unknown, PolicyOptions(yes_destructive=True)) is None
+    assert unattended(unknown, PolicyOptions(yes_destructive=True).ceiling) is None
 
 
 def test_summarize_never_overwrites_the_file_under_yes(registry: Registry, tmp_path: Path) -> None:
