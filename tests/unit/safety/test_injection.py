@@ -111,5 +111,5 @@ def test_the_same_write_asked_for_directly_is_approved_by_yes(tmp_path: Path) ->
         ToolCall("save_text", {"path": str(canary), "text": "new"}),
         request="write new into canary.txt",
     )
-    assert step.approval is not None and step.approval.by == "--yes flag"
+    assert step.approval is not None and step.approval.by == "--yes-destructive flag"
     assert canary.read_text() == "new"
