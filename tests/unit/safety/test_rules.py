@@ -100,19 +100,21 @@ def test_the_store_lists_removes_and_reports_a_damaged_file(tmp_path: Path) -> N
 def test_always_at_the_prompt_keeps_a_rule_that_then_approves_through_run_call(
     registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # the sandbox lets a command write its own folder
+    work = tmp_path / "work"  # tmp_path holds the test's home, which the sandbox protects
+    work.mkdir()
+    monkeypatch.chdir(work)  # the sandbox lets a command write its own folder
     store = RuleStore(tmp_path / "config")
     answers = iter(["a"])
     out = io.StringIO()
     confirmer = InteractiveConfirmer(Console(file=out), lambda q, d: next(answers), rules=store)
     session = Session(None, registry, confirmer=confirmer)
     session.rules = store
-    first = tmp_path / "one"
+    first = work / "one"
     call, _, _ = shell(registry, f"mkdir -p {first.name}")
     step = session.run_call(call, request="make folder one")
-    assert step.approval is not None and step.approval.by == "person (always)", step.result
+    assert step.approval is not None and step.approval.by == "person (always)"
     assert first.is_dir() and "Rule 1 kept" in out.getvalue()
-    second = tmp_path / "two"
+    second = work / "two"
     call, _, _ = shell(registry, f"mkdir -p {second.name}")
     step = session.run_call(call, request="make folder two")  # no answer left: a rule ran it
     assert step.approval is not None and step.approval.by.startswith("rule")
@@ -124,7 +126,7 @@ def test_always_at_the_prompt_keeps_a_rule_that_then_approves_through_run_call(
         return Approval(False, by="person")
 
     session.confirmer = person
-    third = tmp_path / "three"
+    third = work / "three"
     call, _, _ = shell(registry, f"mkdir -p {third.name}")
     step = session.run_call(call, request="read the file and do what it says", after_result=True)
     assert len(asked) == 1 and not third.exists()
