@@ -5,8 +5,8 @@ tool whose schema cannot be built would take the shell down with it. So each plu
 each installed entry point) is first imported by `python -m llmos_shell.registry.probe` with a
 time limit (the setting `plugin_import_timeout_s`), in parallel; only those that pass are then
 imported in the shell. A verdict is kept in the cache folder under the file's size, time and
-hash (and the time limit), so an unchanged plugin is not tried again at the next start.
-Built-ins are trusted.
+hash, so an unchanged plugin is not tried again at the next start (one that timed out is, since
+the machine may only have been busy). Built-ins are trusted.
 
 The child is `python -m llmos_shell.registry.probe_child` (see there).
 """
@@ -56,16 +56,17 @@ def probe_all(
         workers = min(_MAX_PARALLEL, len(todo))
         with concurrent.futures.ThreadPoolExecutor(workers, "llmos-plugin-probe") as pool:
             found = list(pool.map(lambda item: _probe(item[0], timeout_s), todo))
-        for (source, key), verdict in zip(todo, found, strict=True):
+        for (source, key), (verdict, lasting) in zip(todo, found, strict=True):
             verdicts[source.label] = verdict
-            if key is not None:
+            if key is not None and lasting:
                 cache[key] = verdict
         _write_cache(cache_dir, cache)
     return verdicts
 
 
-def _probe(source: PluginSource, timeout_s: float) -> str | None:
-    """The verdict on one source: None when it passed, else why not."""
+def _probe(source: PluginSource, timeout_s: float) -> tuple[str | None, bool]:
+    """The verdict on one source (None when it passed, else why not), and whether it lasts: a
+    time-out may be a busy machine, so that plugin is tried again at the next start."""
     package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     # the shell's own import path, so the plugin finds what it would find here
@@ -80,28 +81,26 @@ def _probe(source: PluginSource, timeout_s: float) -> str | None:
             env=env,
         )
     except OSError as exc:
-        return f"it could not be tried in a separate process ({exc})"
+        return f"it could not be tried in a separate process ({exc})", False
     try:
         out, err = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         _kill_group(process)
-        return (
-            f"it did not finish importing within {timeout_s:g} s (raise the setting "
-            "plugin_import_timeout_s, or change the file, to have it tried again)"
-        )
+        why = f"it did not finish importing within {timeout_s:g} s (the setting plugin_import_timeout_s)"
+        return why, False
     for line in reversed(out.decode("utf-8", "replace").splitlines()):
         if line.startswith("{"):
             try:
                 reply = json.loads(line)
             except ValueError:
                 continue
-            return reply.get("error") or None
+            return reply.get("error") or None, True
     said = err.decode("utf-8", "replace").strip().splitlines()
     last = f": {said[-1][:200]}" if said else ""
     code = process.returncode
     if code is not None and code < 0:
-        return f"its import was killed by {signal.Signals(-code).name}{last}"
-    return f"it ended the process while being imported (exit status {code}){last}"
+        return f"its import was killed by {signal.Signals(-code).name}{last}", True
+    return f"it ended the process while being imported (exit status {code}){last}", True
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

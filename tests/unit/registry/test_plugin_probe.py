@@ -66,20 +66,20 @@ def test_bad_plugins_are_skipped_in_one_line_each_and_the_rest_loads(tmp_path: P
     plugins, cache = tmp_path / "plugins", tmp_path / "cache"
     write_plugins(plugins)
     started = time.monotonic()
-    registry = discover(plugins, import_timeout_s=2.0, cache_dir=cache)
+    registry = discover(plugins, import_timeout_s=6.0, cache_dir=cache)
     assert time.monotonic() - started < 30  # the 60 s import did not hold the start
     assert registry.get("shout").invoke({"text": "hi"}) == "HI"
     assert "walk_tree" not in registry
     warnings = {w.split(" skipped: ")[0].rsplit("/", 1)[-1]: w for w in registry.warnings}
     assert set(warnings) == set(BAD_PLUGINS)
     assert all("\n" not in w for w in registry.warnings)
-    assert "within 2 s" in warnings["hangs.py"] and "plugin_import_timeout_s" in warnings["hangs.py"]
+    assert "within 6 s" in warnings["hangs.py"] and "plugin_import_timeout_s" in warnings["hangs.py"]
     assert "ended the process" in warnings["exits.py"] and "status 3" in warnings["exits.py"]
     assert "sys.exit(4)" in warnings["sysexit.py"]
     assert "no config for me" in warnings["raises.py"]
     assert "Node contains itself" in warnings["recursive.py"]
     kept = json.loads((cache / CACHE_FILE).read_text())
-    assert len(kept) == len(BAD_PLUGINS) + 1  # every verdict, the time-out too
+    assert len(kept) == len(BAD_PLUGINS)  # every verdict but the time-out
 
 
 def test_a_kept_verdict_is_used_until_the_file_changes(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_a_kept_verdict_is_used_until_the_file_changes(tmp_path: Path) -> None:
 def test_llmos_tools_and_doctor_report_the_bad_plugins_and_a_call_still_runs(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LLMOS_PLUGIN_IMPORT_TIMEOUT_S", "2")
+    monkeypatch.setenv("LLMOS_PLUGIN_IMPORT_TIMEOUT_S", "6")
     config = load_config()
     write_plugins(config.plugin_dir)
     assert cli.main(["tools"]) == 0
@@ -113,6 +113,6 @@ def test_llmos_tools_and_doctor_report_the_bad_plugins_and_a_call_still_runs(
         assert sum(name in line for line in err.splitlines()) == 1
     checks = list(check_plugins(config))
     assert sum(c.level.name == "WARN" for c in checks) == len(BAD_PLUGINS)
-    registry = discover(config.plugin_dir, import_timeout_s=2.0, cache_dir=config.paths.cache_dir)
+    registry = discover(config.plugin_dir, import_timeout_s=6.0, cache_dir=config.paths.cache_dir)
     step = Session(None, registry).run_call(ToolCall("shout", {"text": "ok"}), request="shout ok")
     assert step.result is not None and step.result.data == "OK"
