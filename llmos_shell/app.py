@@ -18,6 +18,7 @@ from llmos_shell.safety.approval import Ceiling
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.kernel import Guard
 from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.safety.rules import RuleStore
 from llmos_shell.safety.sandbox import ShellSandbox
 from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.safety.worker import shared_pool
@@ -45,7 +46,11 @@ class App:
     def registry(self) -> Registry:
         """The tools: built-ins, installed plugins, the user's plugin folder, then the MCP
         servers of config.toml (started here, on first use, and closed with the app)."""
-        registry = discover(self.config.plugin_dir)
+        registry = discover(
+            self.config.plugin_dir,
+            import_timeout_s=self.config.settings.plugin_import_timeout_s,
+            cache_dir=self.config.paths.cache_dir,
+        )
         servers = self.config.settings.mcp_servers
         if servers:
             from llmos_shell.registry.mcp_source import add_servers
@@ -190,11 +195,13 @@ class App:
         planning: bool = True,
         ceiling: Ceiling | None = None,
         guards: tuple[Guard, ...] = (),
+        rules: bool = False,
     ) -> Session:
         """A request pipeline with the given confirmer; without planning, no model is loaded
-        and the session only runs the calls it is given."""
+        and the session only runs the calls it is given. With `rules`, the person's standing
+        rules approve what they cover (their own requests: never an automation's)."""
         settings = self.config.settings
-        return Session(
+        session = Session(
             self.planner if planning else None,
             self.registry,
             confirmer=confirmer,
@@ -214,6 +221,14 @@ class App:
             ceiling=ceiling,
             guards=guards,
         )
+        if rules:
+            session.rules = self.rules
+        return session
+
+    @functools.cached_property
+    def rules(self) -> RuleStore:
+        """The person's standing permissions (`[a]lways`, `llmos rules`)."""
+        return RuleStore(self.config.paths.config_dir)
 
     def with_model(self, model: str) -> App:
         """The same app on another model file; tools are not discovered again."""

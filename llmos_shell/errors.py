@@ -168,6 +168,10 @@ class StoreError(LlmosError):
     """The job store cannot be opened or written."""
 
 
+class StoreDamaged(StoreError):
+    """The job store no longer holds the automations llmos knew it held."""
+
+
 class JournalError(OSError):
     """The journal could not record a change, which therefore was not made.
 

@@ -46,6 +46,7 @@ from llmos_shell.safety.kernel import (
     deny_all,
 )
 from llmos_shell.safety.policy import PolicyOptions
+from llmos_shell.safety.rules import RuleStore
 from llmos_shell.safety.sandbox import ShellSandbox
 from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.safety.worker import WorkerPool
@@ -158,6 +159,15 @@ class Session:
     @confirmer.setter
     def confirmer(self, value: Confirmer) -> None:
         self.kernel.confirmer = value
+
+    @property
+    def rules(self) -> RuleStore | None:
+        """The person's standing rules (their own requests only; None: no rule approves)."""
+        return self.kernel.rules
+
+    @rules.setter
+    def rules(self, value: RuleStore | None) -> None:
+        self.kernel.rules = value
 
     @property
     def folder(self) -> str | None:

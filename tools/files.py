@@ -9,7 +9,7 @@ import shutil
 import stat
 import urllib.parse
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,8 @@ import psutil
 
 from llmos_shell.calls import Risk
 from llmos_shell.errors import ToolError
-from llmos_shell.registry import tool
+from llmos_shell.registry import CallRisk, replaced, resolve, tool
+from llmos_shell.registry.overwrites import holds_content
 from llmos_shell.safety import undo
 from llmos_shell.safety.trash import move_across, reserve_name, trash_dir
 from llmos_shell.vocabulary.units import cutoff_timestamp, human_size, parse_size
@@ -551,6 +552,33 @@ def _read_tail(handle: Any, size: int, lines: int, max_bytes: int) -> tuple[byte
 # --- writing ------------------------------------------------------------------------------------
 
 
+def _write_replaces(arguments: Mapping[str, Any], folder: Path) -> CallRisk | None:
+    """Destructive when it overwrites a file that holds text; appending is a write."""
+    if arguments.get("mode") == "append":
+        return None
+    return replaced(arguments["path"], folder)
+
+
+def _landing_replaces(arguments: Mapping[str, Any], folder: Path) -> CallRisk | None:
+    """Destructive when a copy or move with overwrite would replace what is at its landing
+    place (worked out as `_destination` does: inside an existing folder)."""
+    if not arguments.get("overwrite"):
+        return None  # the tool refuses an existing destination
+    source = resolve(arguments["source"], folder)
+    text = arguments["destination"]
+    target = resolve(text, folder)
+    if (target.is_dir() and target != source) or text.endswith(("/", os.sep)):
+        target = target / source.name
+    if holds_content(target):
+        return CallRisk(Risk.DESTRUCTIVE, f"it would replace {target}, which already exists")
+    return None
+
+
+def _never_replaces(arguments: Mapping[str, Any], folder: Path) -> CallRisk | None:
+    """Never destructive: the tool refuses a target that exists."""
+    return None
+
+
 @tool(
     risk=Risk.WRITE,
     examples=[
@@ -568,6 +596,7 @@ def _read_tail(handle: Any, size: int, lines: int, max_bytes: int) -> tuple[byte
         ),
     ],
     kinds={"path": "path", "content": "text"},
+    risk_for=_write_replaces,
 )
 def write_file(
     path: str,
@@ -680,6 +709,7 @@ def _make_parent(target: Path) -> None:
         ),
     ],
     kinds={"source": "path", "destination": "path"},
+    risk_for=_landing_replaces,
 )
 def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[str, Any]:
     """Copy a file or a whole folder; into the destination when it is an existing folder.
@@ -744,6 +774,7 @@ def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[st
         ),
     ],
     kinds={"source": "path", "destination": "path"},
+    risk_for=_landing_replaces,
 )
 def move_path(source: str, destination: str, overwrite: bool = False) -> dict[str, Any]:
     """Move or rename a file or folder; into the destination when it is an existing folder.
@@ -962,6 +993,7 @@ def _trash_matches(items: list[_TrashItem], text: str) -> list[_TrashItem]:
         ),
     ],
     kinds={"path": "path", "destination": "path"},
+    risk_for=_never_replaces,
 )
 def restore_from_trash(path: str, destination: str | None = None) -> dict[str, Any]:
     """Restore a deleted file or folder from the trash to where it was, or to a destination.

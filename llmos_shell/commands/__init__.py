@@ -99,6 +99,12 @@ COMMANDS: tuple[Command, ...] = (
         arguments="add_arguments",
     ),
     Command(
+        "rules",
+        "llmos_shell.commands.rules",
+        (("rules list|remove N", "the rules [a]lways kept: calls approved without asking"),),
+        arguments="add_arguments",
+    ),
+    Command(
         "stats",
         "llmos_shell.commands.stats",
         (("stats", "tokens per second, time and memory per backend and model"),),

@@ -375,7 +375,11 @@ def check_plugins(config: LoadedConfig) -> Iterator[Check]:
     """The built-in tools and the plugin folder load without warnings."""
     from llmos_shell.registry import discover
 
-    registry = discover(config.plugin_dir)
+    registry = discover(
+        config.plugin_dir,
+        import_timeout_s=config.settings.plugin_import_timeout_s,
+        cache_dir=config.paths.cache_dir,
+    )
     tools = list(registry)
     from_folder = sum(1 for t in tools if str(t.source).startswith("file:"))
     yield Check(

@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_now = sub.add_parser("run-now", parents=[common], help="run an automation now, as it would run unattended")
     run_now.add_argument("job", type=int, help="its number")
     run_now.add_argument("--no-wait", action="store_true", help="hand it to the daemon and return at once")
+    sub.add_parser(
+        "restore", parents=[common], help="put back the automations of a store that was emptied or replaced"
+    )
     history = sub.add_parser("history", parents=[common], help="the run log, newest first")
     history.add_argument("job", type=int, nargs="?", help="only this automation's runs")
     history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
@@ -62,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
     action = args.action or "list"
     if action == "add" and args.json:
         return _add_json(args)
+    if action == "restore":
+        from llmos_shell.config import load_config
+        from llmos_shell.scheduler.location import restore_job_store
+
+        print(restore_job_store(load_config(overrides=base.overrides(args))))
+        return int(ExitStatus.OK)
     with base.opened_app(args) as app:
         interactive = sys.stdin.isatty() and not args.json
         view = JobsView(

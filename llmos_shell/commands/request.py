@@ -76,8 +76,10 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
         from llmos_shell.ui.removal import TRASH_TOOL
         from llmos_shell.ui.repl.confirm import InteractiveConfirmer
 
-        confirmer = InteractiveConfirmer(out, terminal_ask, trash=TRASH_TOOL in app.registry)
-    session = app.session(confirmer=confirmer, options=policy_options(args))
+        confirmer = InteractiveConfirmer(
+            out, terminal_ask, trash=TRASH_TOOL in app.registry, rules=app.rules
+        )
+    session = app.session(confirmer=confirmer, options=policy_options(args), rules=True)
     events = SilentEvents() if args.json else ConsoleEvents(out)
     with cancel_on_sigint() as cancel:
         outcome = session.run(request, events, dry_run=args.dry_run, cancel=cancel)

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     tool_timeout_s: float = pydantic.Field(
         60.0, gt=0, le=3600, description="seconds a tool call may run"
     )
+    plugin_import_timeout_s: float = pydantic.Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="seconds a plugin may take to import (tried apart first); slower ones "
+        "are skipped",
+    )
     plugin_dir: Path | None = pydantic.Field(
         None, description="folder of *.py tool plugins; empty means <config dir>/plugins"
     )

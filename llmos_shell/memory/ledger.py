@@ -13,11 +13,13 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from llmos_shell.config.store_marker import StoreMarkers
 from llmos_shell.errors import (
     MemoryStoreError,
 )
@@ -35,6 +37,7 @@ CREATE TABLE IF NOT EXISTS memories (
     vector BLOB
 );
 CREATE INDEX IF NOT EXISTS memories_kind ON memories (kind, created);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL,
@@ -44,19 +47,62 @@ CREATE TABLE IF NOT EXISTS changes (
 
 
 class Ledger:
-    """The SQLite file of memory records and their change log."""
+    """The SQLite file of memory records and their change log.
 
-    def __init__(self, path: Path) -> None:
+    With `markers` (the state folder's record of what each store held), a file that is
+    empty, truncated or replaced where it held memories raises MemoryStoreError on opening.
+    """
+
+    def __init__(self, path: Path, markers: StoreMarkers | None = None) -> None:
         self.path = path
+        self.markers = markers
         self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._open()
+            identity = self._identity()
         except (OSError, sqlite3.Error) as exc:
             raise MemoryStoreError(
                 f"cannot open the memory records {path} ({exc}); check that the folder is "
                 "writable, or move the file aside to start afresh"
             ) from None
+        if markers is not None:
+            damage = markers.check(self._name, identity, self.count())
+            if damage is not None:
+                raise MemoryStoreError(
+                    damage.sentence(
+                        "memory store",
+                        "",
+                        "move the old file back from a backup, or import memories saved with "
+                        "`llmos memory export` (`llmos memory import FILE`)",
+                    )
+                )
+            if identity is None:
+                with self._transaction() as db:
+                    db.execute(
+                        "INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', ?)",
+                        (uuid.uuid4().hex,),
+                    )
+            self._note()
+
+    @property
+    def _name(self) -> str:
+        return f"memory {self.path}"
+
+    def _identity(self) -> str | None:
+        row = self._connection().execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+        return str(row[0]) if row else None
+
+    def _note(self) -> None:
+        """Note in the marker how many records the file holds now."""
+        if self.markers is None:
+            return
+        try:
+            identity = self._identity()
+        except sqlite3.Error:
+            return
+        if identity is not None:
+            self.markers.record(self._name, identity, self.count())
 
     def _open(self, patience_s: float = 30.0) -> None:
         """Create the tables; another process opening the same file at the same moment can
@@ -129,6 +175,7 @@ class Ledger:
                         written.append(record.id)
         except sqlite3.Error as exc:
             raise self._error("write", exc) from None
+        self._note()
         return written
 
     def delete(self, ids: Sequence[str]) -> list[str]:
@@ -144,6 +191,7 @@ class Ledger:
                         removed.append(memory_id)
         except sqlite3.Error as exc:
             raise self._error("delete from", exc) from None
+        self._note()
         return removed
 
     def get(self, ids: Sequence[str]) -> dict[str, MemoryRecord]:

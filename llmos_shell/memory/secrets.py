@@ -1,4 +1,4 @@
-"""Secrets are never remembered: API keys, tokens, passwords, private keys, secret paths.
+"""Secrets are never remembered: keys, tokens, passwords, PINs, cards, ids, seed phrases.
 
 A memory is shown to the model in every similar request and exported in plain text, so a
 text that holds a secret is refused with one line saying what was found.
@@ -10,6 +10,12 @@ import math
 import re
 from collections import Counter
 
+from llmos_shell.memory.secret_shapes import (
+    card_number,
+    id_number,
+    labelled_secret,
+    recovery_phrase,
+)
 from llmos_shell.safety.shell import sensitive_kind
 
 _PATTERNS = tuple(
@@ -28,17 +34,6 @@ _PATTERNS = tuple(
         (r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", 0, "a JSON web token"),
         (r"\b(?:bearer|basic)\s+[A-Za-z0-9+/._~-]{16,}=*", re.I, "an authorization token"),
         (r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.I, "a password in a URL"),
-        (
-            r"\b(?:password|passwd|passphrase|pwd|pin|secret|api[_ -]?key|access[_ -]?key"
-            r"|token|credentials?)\b\s*(?:is|=|:|was)\s*\S+",
-            re.I,
-            "a password or key",
-        ),
-        (
-            r"\b(?:my|the)\s+(?:password|passphrase|pin)\s+(?:for\s+\S+\s+)?(?:is|=)",
-            re.I,
-            "a password",
-        ),
     )
 )
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
@@ -50,6 +45,10 @@ def secret_reason(text: str) -> str | None:
     for pattern, what in _PATTERNS:
         if pattern.search(text):
             return f"it holds {what}"
+    for finder in (card_number, recovery_phrase, id_number, labelled_secret):
+        found = finder(text)
+        if found is not None:
+            return f"it looks like it holds {found}"
     for token in _LONG_TOKEN.findall(text):
         if _looks_random(token):
             return "it holds what looks like a key or token"

@@ -14,6 +14,7 @@ from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmos_shell.config.store_marker import StoreMarkers
 from llmos_shell.errors import (
     LlmosError,
     MemoryRefused,
@@ -154,8 +155,11 @@ class Memory:
         self.store.close()
 
 
-def open_store(*, folder: Path, url: str = "") -> MemoryStore:
-    """The store at a Chroma server (`url`) or in a folder of this machine."""
+def open_store(
+    *, folder: Path, url: str = "", markers: StoreMarkers | None = None
+) -> MemoryStore:
+    """The store at a Chroma server (`url`) or in a folder of this machine (checked against
+    `markers`, what llmos last knew it held)."""
     from llmos_shell.retrieval.embeddings import shared_embedder
 
     try:
@@ -168,7 +172,7 @@ def open_store(*, folder: Path, url: str = "") -> MemoryStore:
         return RemoteStore(url, embedder)
     from llmos_shell.memory.store import LocalStore
 
-    return LocalStore(folder, embedder)
+    return LocalStore(folder, embedder, markers)
 
 
 def memory_folder(data_dir: Path) -> Path:
@@ -181,4 +185,6 @@ def open_memory(config: LoadedConfig, *, enabled: bool = True) -> Memory | None:
     settings = config.settings
     if not enabled or not settings.memory:
         return None
-    return Memory(open_store(folder=memory_folder(config.paths.data_dir), url=settings.memory_url))
+    markers = StoreMarkers(config.paths.state_dir)
+    folder = memory_folder(config.paths.data_dir)
+    return Memory(open_store(folder=folder, url=settings.memory_url, markers=markers))

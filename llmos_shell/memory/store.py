@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from llmos_shell.config.store_marker import StoreMarkers
     from llmos_shell.retrieval.embeddings import Embedder
 
     Vector = npt.NDArray[np.float32]
@@ -73,13 +74,16 @@ class MemoryStore(Protocol):
 class LocalStore:
     """Records in `<dir>/records.sqlite3`, their index in `<dir>/index/` (chromadb)."""
 
-    def __init__(self, folder: Path, embedder: Embedder) -> None:
+    def __init__(
+        self, folder: Path, embedder: Embedder, markers: StoreMarkers | None = None
+    ) -> None:
+        """`markers`: the state folder's record of what the store held, to notice its loss."""
         from llmos_shell.memory.index import LocalIndex
 
         self.folder = folder
         self.location = str(folder)
         self.embedder = embedder
-        self.ledger = Ledger(folder / "records.sqlite3")
+        self.ledger = Ledger(folder / "records.sqlite3", markers)
         self.index = LocalIndex(folder / "index", self.ledger, embedder)
         self.notices = self.index.notices
 

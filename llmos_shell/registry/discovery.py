@@ -6,7 +6,10 @@ this process, or through an MCP session). Built-ins, installed entry-point plugi
 plugin folder, tools given as specs and MCP servers are sources; a new kind of source is a new
 module here, and `Registry.include` is the one place where their tools meet and clashes are
 resolved. A source that fails to list its tools is reported and skipped; it never takes the
-shell down.
+shell down. A plugin (an entry point or a file of the plugin folder) is first tried in a child
+process with a time limit (registry.probe): one that fails, hangs, ends its process or
+declares a tool that cannot be described is reported in one line and never imported here.
+Built-ins are trusted.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import dataclasses
 import functools
 import importlib
 import importlib.util
+import json
 import pkgutil
 import re
 import sys
@@ -27,9 +31,11 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from llmos_shell.errors import PluginError, UnknownToolError
+from llmos_shell.registry.probe import PluginSource, probe_all
 from llmos_shell.registry.tool import NAME_RE, Tool
 
 ENTRY_POINT_GROUP = "llmos_shell.tools"
+DEFAULT_IMPORT_TIMEOUT_S = 5.0  # the setting plugin_import_timeout_s
 
 
 def tools_in_module(module: ModuleType) -> list[Tool]:
@@ -57,6 +63,7 @@ class ModuleSource:
 
     name: str
     importer: Callable[[], ModuleType]
+    probe: PluginSource | None = None  # how to try it apart first (None: trusted, a built-in)
 
     def list_tools(self) -> list[Tool]:
         """Import the module and return its tools."""
@@ -99,9 +106,15 @@ class Registry:
         self.sources.append(source)
         if not found:
             self.warnings.append(f"plugin {source.name} defines no @tool functions; nothing loaded")
+        added = 0
         for item in found:
+            problem = None if source.name.startswith("built-in:") else describe_problem(item)
+            if problem is not None:
+                self.warnings.append(f"plugin {source.name} skipped: {problem}")
+                continue
             self.add(item, source.name)
-        return len(found)
+            added += 1
+        return added
 
     def close(self) -> None:
         """Close every source (servers stop); the registry is not used after this."""
@@ -173,18 +186,46 @@ class Registry:
         return Registry({name: self.get(name) for name in names})
 
 
+def describe_problem(item: Tool) -> str | None:
+    """Why a tool cannot be offered to a model (its schema cannot be built), or None."""
+    try:
+        json.dumps(item.definition())
+        _ = item.kinds
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # RecursionError from a type that refers to itself, ...
+        return (
+            f"its tool {item.name!r} has parameters that cannot be described to a model "
+            f"({type(exc).__name__}: {str(exc)[:120]})"
+        )
+    return None
+
+
 def discover(
     plugin_dir: Path | None = None,
     *,
     builtins: bool = True,
     entry_point_group: str = ENTRY_POINT_GROUP,
+    import_timeout_s: float | None = DEFAULT_IMPORT_TIMEOUT_S,
+    cache_dir: Path | None = None,
 ) -> Registry:
     """Load built-in tools, installed entry-point plugins, then `*.py` files in `plugin_dir`.
 
-    A plugin that fails to import or declares a bad tool is reported in `warnings` and skipped.
+    Each plugin is first tried in a child process for at most `import_timeout_s` seconds (None:
+    imported here directly); its verdict is cached in `cache_dir`. A plugin that fails is
+    reported in `warnings` and skipped.
     """
     registry = Registry()
-    for source in sources(plugin_dir, builtins=builtins, entry_point_group=entry_point_group):
+    found = list(sources(plugin_dir, builtins=builtins, entry_point_group=entry_point_group))
+    probes = [s.probe for s in found if isinstance(s, ModuleSource) and s.probe is not None]
+    verdicts: dict[str, str | None] = {}
+    if probes and import_timeout_s is not None:
+        verdicts = probe_all(probes, import_timeout_s, cache_dir)
+    for source in found:
+        why = verdicts.get(source.name)
+        if why is not None:
+            registry.warnings.append(f"plugin {source.name} skipped: {why}")
+            continue
         registry.include(source)
     return registry
 
@@ -207,15 +248,31 @@ def sources(
                 functools.partial(importlib.import_module, f"llmos_tools.{info.name}"),
             )
     for ep in entry_points(group=entry_point_group):
-        yield ModuleSource(f"plugin:{ep.name}", functools.partial(_entry_point_module, ep))
+        name = f"plugin:{ep.name}"
+        probe = PluginSource(
+            name, ("entry", ep.name, ep.value, entry_point_group), None, _entry_point_stamp(ep)
+        )
+        yield ModuleSource(name, functools.partial(entry_point_module, ep), probe)
     if plugin_dir is not None and plugin_dir.is_dir():
         for path in sorted(plugin_dir.glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            yield ModuleSource(f"file:{path}", functools.partial(import_plugin_file, path))
+            name = f"file:{path}"
+            probe = PluginSource(name, ("file", str(path)), path)
+            yield ModuleSource(name, functools.partial(import_plugin_file, path), probe)
 
 
-def _entry_point_module(ep: Any) -> ModuleType:
+def _entry_point_stamp(ep: Any) -> str | None:
+    """What an entry point's verdict depends on: its distribution and version (found without
+    importing anything of it), or None when unknown."""
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None
+    return f"{dist.metadata['Name']}=={dist.version}:{ep.value}"
+
+
+def entry_point_module(ep: Any) -> ModuleType:
+    """The module (or a module holding the one tool) an entry point names."""
     loaded = ep.load()
     if isinstance(loaded, ModuleType):
         return loaded

@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import PluginError, describe_validation
 from llmos_shell.registry.kinds import Kind, argument_kinds
+from llmos_shell.registry.overwrites import RiskFor
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -51,6 +52,8 @@ class Tool:
     declared_kinds: Mapping[str, str] = field(default_factory=dict)
     context_arg: str | None = None  # the parameter that receives the ExecutionContext
     in_process: bool = False  # runs in the shell's own process, not in a worker
+    # this call's risk from its arguments and the disk (registry.overwrites); None: the rule
+    risk_for: RiskFor | None = None
 
     @functools.cached_property
     def kinds(self) -> dict[str, Kind]:
@@ -105,6 +108,7 @@ def tool(
     shell_command_arg: str | None = None,
     kinds: Mapping[str, str] | None = None,
     in_process: bool = False,
+    risk_for: RiskFor | None = None,
 ) -> Any:
     """Turn a typed function into a `Tool`.
 
@@ -117,6 +121,9 @@ def tool(
     `in_process` keeps it in the shell's own process, for a tool that needs the shell's
     objects (it then stops on cancel only by looking at its ExecutionContext). A parameter typed
     `ExecutionContext` receives the context of the call and is not shown to the model.
+    `risk_for(arguments, folder)` returns a `CallRisk` for a call riskier than `risk` (a write
+    over an existing file is destructive); without it, a write tool's first path argument that
+    names existing content makes the call destructive (see registry.overwrites).
     """
 
     def build(fn: Callable[..., Any]) -> Tool:
@@ -129,6 +136,7 @@ def tool(
             shell_command_arg=shell_command_arg,
             kinds=kinds or {},
             in_process=in_process,
+            risk_for=risk_for,
         )
 
     if func is not None:
@@ -146,6 +154,7 @@ def _build_tool(
     shell_command_arg: str | None,
     kinds: Mapping[str, str],
     in_process: bool = False,
+    risk_for: RiskFor | None = None,
 ) -> Tool:
     tool_name = name or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
@@ -193,6 +202,7 @@ def _build_tool(
         declared_kinds=dict(kinds),
         context_arg=context_arg,
         in_process=in_process,
+        risk_for=risk_for,
     )
 
 
@@ -256,7 +266,7 @@ def _args_model(
         model = pydantic.create_model(  # type: ignore[call-overload]
             f"{_camel(tool_name)}Arguments", __config__=config, **fields
         )
-        model.model_json_schema()
+        _clean_schema(model.model_json_schema())
     except Exception as exc:
         raise PluginError(f"tool {where}: its parameters have no JSON Schema ({exc})") from None
     return typing.cast("type[pydantic.BaseModel]", model), context_arg
@@ -270,20 +280,22 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Inline `$defs` references and drop titles, so the schema is small and self-contained."""
     defs = schema.get("$defs", {})
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, inside: tuple[str, ...] = ()) -> Any:
         if isinstance(node, dict):
             if "$ref" in node:
                 target = node["$ref"].rsplit("/", 1)[-1]
+                if target in inside:  # inlining it would never end
+                    raise ValueError(f"the type {target} contains itself, which cannot be inlined")
                 merged = {**defs.get(target, {}), **{k: v for k, v in node.items() if k != "$ref"}}
-                return walk(merged)
+                return walk(merged, (*inside, target))
             return {
-                key: walk(value)
+                key: walk(value, inside)
                 for key, value in node.items()
                 if key not in ("title", "$defs")
                 and not (key == "default" and value is None and "anyOf" in node)
             }
         if isinstance(node, list):
-            return [walk(item) for item in node]
+            return [walk(item, inside) for item in node]
         return node
 
     cleaned = walk(schema)

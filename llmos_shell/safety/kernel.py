@@ -38,6 +38,7 @@ from llmos_shell.safety.approval import Ceiling, beyond, person_only, unattended
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
 from llmos_shell.safety.policy import AFTER_RESULT_REASON, decide, planned_after_result
+from llmos_shell.safety.rules import RuleStore
 from llmos_shell.safety.sandbox import NO_SANDBOX_REASON, ShellSandbox, gate
 from llmos_shell.safety.wall import folder_word, run_folder
 
@@ -204,13 +205,14 @@ class CallKernel:
     debug: bool = False
     services: Any = None  # what in-process tools may use (memory, drafts, inbox, clock)
     guards: Sequence[Guard] = ()  # after the built-in ones, in order
+    rules: RuleStore | None = None  # the person's standing rules: their own requests only
 
     def judge(
         self, call: ToolCall, tool: Tool, site: CallSite
     ) -> Judgement:
         """The policy's decision on a call, refined by every guard in order."""
         where = folder_word(run_folder(call, tool, self.folder))  # `rm -rf *` is judged there
-        judgement = Judgement(decide(call, tool, where))
+        judgement = Judgement(decide(call, tool, where, cwd=self.folder))
         for guard in self._guards():
             judgement = guard(call, tool, judgement, site)
         return judgement
@@ -234,6 +236,10 @@ class CallKernel:
             return Approval(True, by=self.ceiling.by, approver=self.ceiling.approver)
         if verdict is False:
             return Approval(False, by="policy", approver=Approver.POLICY)
+        only_a_person = judgement.must_ask or site.after_result
+        rule = self.rules.approving(call, tool, decision, only_a_person, self.folder) if self.rules else None
+        if rule is not None:
+            return Approval(True, by=f"rule ({rule.describe()})", approver=Approver.RULE)
         return self.confirmer(call, tool, decision)
 
     def why_not_unattended(self, decision: Decision, *, after_result: bool = False) -> str | None:

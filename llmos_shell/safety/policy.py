@@ -1,4 +1,7 @@
-"""The policy gate: before any tool call runs, decide allow, ask or deny. Pure, no I/O.
+"""The policy gate: before any tool call runs, decide allow, ask or deny.
+
+Pure but for one look at the disk: whether a write tool's call would replace a file that holds
+content (registry.overwrites), which makes it destructive, as the shell's `>` is.
 
 Read-only calls are allowed; anything else, and any read of a secret (an SSH key, a .env
 file), is asked about. What no plan should ever do is denied, whichever tool proposes it:
@@ -15,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
+from llmos_shell.registry.overwrites import call_risk
 from llmos_shell.safety.approval import Ceiling
 from llmos_shell.safety.shell import (
     PERSISTENCE,
@@ -61,12 +65,13 @@ class PolicyOptions:
         return Ceiling.from_flags(yes=self.yes_writes, yes_destructive=self.yes_destructive)
 
 
-def decide(call: ToolCall, tool: Tool, folder: str = ".") -> Decision:
+def decide(call: ToolCall, tool: Tool, folder: str = ".", *, cwd: str | None = None) -> Decision:
     """The verdict on one call: deny catastrophes, ask for anything not plainly read-only.
 
     `folder` is what the folder a shell command runs in is (`wall.folder_word`): `.` for a
     working tree, `~` for the home folder, or the system folder it is; `rm -rf *` there is
-    judged against it.
+    judged against it. `cwd` is where the call runs (None: the current folder), against which
+    a write tool's paths are looked up (a write over existing content is destructive).
     """
     analysis: ShellAnalysis | None = None
     reasons: list[str] = []
@@ -105,9 +110,14 @@ def decide(call: ToolCall, tool: Tool, folder: str = ".") -> Decision:
             )
             return Decision(Verdict.DENY, tool.risk, reason, (reason,))
         risk = tool.risk
-        if risk is not Risk.READ_ONLY:
+        raised = call_risk(tool, call.arguments, cwd)
+        if raised is not None:
+            risk = raised.risk
+            reasons.append(f"{tool.name} {_RISK_PHRASES[risk]}: {raised.reason}")
+        elif risk is not Risk.READ_ONLY:
             undo = "" if tool.reversible else " and cannot be undone"
             reasons.append(f"{tool.name} {_RISK_PHRASES[risk]}{undo}")
+        if risk is not Risk.READ_ONLY:
             for text in _strings(call.arguments):  # a start-up file, through any tool
                 kind = persistence_kind(text) if _looks_like_path(text) else None
                 if kind is not None:

@@ -26,7 +26,7 @@ from llmos_shell.errors import (
     LlmosError,
 )
 from llmos_shell.scheduler import jobstore, triggers
-from llmos_shell.scheduler.location import store_url
+from llmos_shell.scheduler.location import open_job_store, store_url
 from llmos_shell.scheduler.lock import StoreLock, held_elsewhere
 from llmos_shell.scheduler.runner import RunOutcome, Runtime, install
 from llmos_shell.scheduler.store import JobRecord, Store, shown_url
@@ -115,7 +115,7 @@ class Daemon:
 
     def run(self) -> int:
         """Hold the lock, schedule, and run jobs until SIGTERM or SIGINT."""
-        store = Store(self.url)
+        store = open_job_store(self.app.config)  # a damaged store is refused, never run empty
         if not self.lock.acquire():
             raise DaemonError(refusal(self.url, store.holder()))
         self.store = store
@@ -325,6 +325,7 @@ def start_background(config: LoadedConfig) -> int:
     """Start `llmos daemon run` in the background; returns its pid once it holds the lock."""
     url = store_url(config)
     files = DaemonFiles.of(config)
+    open_job_store(config)  # refuses a damaged store before anything starts
     if held_elsewhere(url):
         raise DaemonError(refusal(url, Store(url).holder()))
     files.log_file.parent.mkdir(parents=True, exist_ok=True)

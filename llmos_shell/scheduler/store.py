@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,7 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from llmos_shell.config.store_marker import StoreMarkers
 from llmos_shell.errors import (
+    StoreDamaged,
     StoreError,
 )
 from llmos_shell.scheduler.spec import JobSpec, SpecError
@@ -191,15 +194,45 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
 
 
 class Store:
-    """The tables of one job store; every write is one transaction."""
+    """The tables of one job store; every write is one transaction.
 
-    def __init__(self, url: str) -> None:
+    With `markers` (the state folder's record of what each store held), a store that is
+    empty, truncated or replaced where it held automations raises StoreDamaged on opening,
+    and every change of the jobs is noted there, with a copy of their specs.
+    """
+
+    def __init__(self, url: str, markers: StoreMarkers | None = None) -> None:
         self.url = url
         self.engine = get_engine(url)
+        self.markers = markers
         try:
             METADATA.create_all(self.engine)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the job store {shown_url(url)} ({_short(exc)})") from None
+        if markers is not None:
+            self._check_marker(markers)
+
+    def _check_marker(self, markers: StoreMarkers) -> None:
+        with self.engine.connect() as conn:
+            identity = conn.execute(sa.select(META.c.value).where(META.c.key == "identity")).scalar()
+            count = int(conn.execute(sa.select(sa.func.count()).select_from(JOBS)).scalar() or 0)
+        damage = markers.check(shown_url(self.url), identity, count)
+        if damage is not None:
+            raise StoreDamaged(damage.sentence("job store", "`llmos jobs restore`"))
+        if identity is None:
+            self._set_meta("identity", uuid.uuid4().hex)
+        self.note_jobs()
+
+    def note_jobs(self) -> None:
+        """Note in the marker how many jobs the store holds now, with a copy of their specs."""
+        if self.markers is None:
+            return
+        with self.engine.connect() as conn:
+            identity = conn.execute(sa.select(META.c.value).where(META.c.key == "identity")).scalar()
+            specs = [row.spec for row in conn.execute(sa.select(JOBS.c.spec).order_by(JOBS.c.id))]
+        if identity is None:
+            return
+        self.markers.record(shown_url(self.url), str(identity), len(specs), specs)
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -226,6 +259,7 @@ class Store:
             self._bump(conn)
             key = result.inserted_primary_key
         assert key is not None
+        self.note_jobs()
         return int(key[0])
 
     def jobs(self) -> list[JobRecord]:
@@ -256,6 +290,19 @@ class Store:
         with self._write() as conn:
             conn.execute(JOBS.delete().where(JOBS.c.id == job_id))
             self._bump(conn)
+        self.note_jobs()
+
+    def restore_jobs(self, identity: str, specs: list[str]) -> int:
+        """Put back the jobs of a damaged store from the marker's copy (as the store it was,
+        so `identity` is the one recorded); returns how many were added."""
+        stamp = now_iso()
+        with self._write() as conn:
+            for spec in specs:
+                conn.execute(JOBS.insert().values(spec=spec, state="active", created_at=stamp, updated_at=stamp))
+            self._bump(conn)
+        self._set_meta("identity", identity)
+        self.note_jobs()
+        return len(specs)
 
     def request_run(self, job_id: int) -> None:
         """Ask the daemon to run a job now."""
@@ -292,6 +339,7 @@ class Store:
                 self._bump(conn)
             key = result.inserted_primary_key
         assert key is not None
+        self.note_jobs()
         return int(key[0])
 
     def finish_run(

@@ -54,9 +54,9 @@ class JobsView:
     @property
     def store(self) -> Store:
         """The job store (opened, and created, on first use)."""
-        from llmos_shell.scheduler.store import Store
+        from llmos_shell.scheduler.location import open_job_store
 
-        return Store(store_url(self.app.config))
+        return open_job_store(self.app.config)
 
     def now(self) -> datetime:
         """The time now in the automations' time zone."""

@@ -45,6 +45,7 @@ def test_wheel_ships_tools_and_prompts(tmp_path: Path) -> None:
     ):
         assert f"llmos_shell/prompts/{prompt}" in names
     assert "llmos_shell/data/minilm-tokenizer.json" in names
+    assert "llmos_shell/data/bip39-english.txt" in names
     package = ROOT / "llmos_shell"
     modules = {f"llmos_shell/{p.relative_to(package).as_posix()}" for p in package.rglob("*.py")}
     missing = sorted(m for m in modules if "__pycache__" not in m and m not in names)

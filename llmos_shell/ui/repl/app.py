@@ -234,9 +234,9 @@ class Repl:
             self.jobs().add(text)  # the time is read, not guessed: the model never decides when
             return
         confirmer = InteractiveConfirmer(
-            self.console, self._ask, trash=TRASH_TOOL in self.app.registry
+            self.console, self._ask, trash=TRASH_TOOL in self.app.registry, rules=self.app.rules
         )
-        session = self.app.session(confirmer=confirmer, options=self.options)
+        session = self.app.session(confirmer=confirmer, options=self.options, rules=True)
         events = ConsoleEvents(self.console)
         self.state.requests += 1
         try:

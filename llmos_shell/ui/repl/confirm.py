@@ -14,6 +14,7 @@ from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
 from llmos_shell.errors import describe_validation
 from llmos_shell.registry import Tool
 from llmos_shell.safety.policy import decide, explain
+from llmos_shell.safety.rules import RulesError, RuleStore, rule_for, why_no_rule
 from llmos_shell.session import Approval
 from llmos_shell.ui.removal import RemovalPreview, removal_preview
 from llmos_shell.ui.render import render_call
@@ -22,6 +23,7 @@ Ask = Callable[[str, str], str]  # (message, default text) -> the person's answe
 
 _QUESTION = "Run it? [y]es / [n]o / [e]dit / e[x]plain: "
 _QUESTION_TRASH = "Run it? [y]es / [t]rash instead / [n]o / [e]dit / e[x]plain: "
+_QUESTION_RULE = "Run it? [y]es / [a]lways / [n]o / [e]dit / e[x]plain: "
 TRASH_INSTEAD = "person (to the trash instead of rm)"
 
 
@@ -49,13 +51,18 @@ class InteractiveConfirmer:
     """A confirmer that asks a person at the terminal; an empty answer or Ctrl-C means no.
 
     With `trash` (the trash tool is registered), a shell `rm` of plain paths is shown with the
-    count and size of what it removes, and `t` moves the same paths to the trash instead.
+    count and size of what it removes, and `t` moves the same paths to the trash instead. With
+    `rules`, `a` runs it and keeps a rule that approves calls of the same shape from now on
+    (offered only for a write or network call a rule may approve).
     """
 
-    def __init__(self, console: Console, ask: Ask, trash: bool = False) -> None:
+    def __init__(
+        self, console: Console, ask: Ask, trash: bool = False, rules: RuleStore | None = None
+    ) -> None:
         self.console = console
         self.ask = ask
         self.trash = trash
+        self.rules = rules
 
     def __call__(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
         """Ask until the person says yes or no; edits are validated and judged again."""
@@ -67,10 +74,17 @@ class InteractiveConfirmer:
             offer = preview is not None and bool(preview.paths)
             if preview is not None and offer:
                 show_removal(self.console, preview)
+            always = self.rules is not None and why_no_rule(decision) is None
+            question = _QUESTION_TRASH if offer else _QUESTION_RULE if always else _QUESTION
             try:
-                answer = self.ask(_QUESTION_TRASH if offer else _QUESTION, "").strip().lower()
+                answer = self.ask(question, "").strip().lower()
             except (EOFError, KeyboardInterrupt):
                 return Approval(False, by="person (cancelled)")
+            if answer in ("a", "always") and always and self.rules is not None:
+                kept = self._keep_rule(ToolCall(call.tool, arguments), tool, decision)
+                if kept:
+                    return Approval(True, by="person (always)", arguments=arguments if edited else None)
+                continue
             if answer in ("t", "trash") and preview is not None and offer:
                 return Approval(True, by=TRASH_INSTEAD, replacement=preview.trash_calls())
             if answer in ("y", "yes"):
@@ -93,8 +107,23 @@ class InteractiveConfirmer:
                 if decision.verdict is Verdict.DENY:
                     return Approval(False, by="policy", arguments=arguments)
                 continue
-            letters = "y, t, n, e or x" if offer else "y, n, e or x"
+            letters = "y, t, n, e or x" if offer else "y, a, n, e or x" if always else "y, n, e or x"
             self.console.print(f"[yellow]Please answer {letters}.[/]")
+
+    def _keep_rule(self, call: ToolCall, tool: Tool, decision: Decision) -> bool:
+        """Store the rule for this call's shape and say how to take it back."""
+        assert self.rules is not None
+        try:
+            rule = rule_for(call, tool, decision)
+            number = self.rules.add(rule)
+        except (RulesError, OSError) as exc:
+            self.console.print(f"[red]{escape(str(exc))}[/]")
+            return False
+        self.console.print(
+            f"[dim]Rule {number} kept: {escape(rule.describe())} "
+            f"(llmos rules remove {number} takes it back).[/]"
+        )
+        return True
 
     def _edit(self, tool: Tool, arguments: dict[str, Any]) -> dict[str, Any] | None:
         try:

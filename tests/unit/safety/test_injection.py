@@ -105,10 +105,11 @@ def test_a_person_watching_is_asked_even_under_yes(tmp_path: Path) -> None:
 
 def test_the_same_write_asked_for_directly_is_approved_by_yes(tmp_path: Path) -> None:
     canary = plant(tmp_path)
-    registry_session = session(tmp_path, deny_all, PolicyOptions(yes_writes=True))
+    # It replaces the canary's text, so it is destructive: --yes-destructive approves it.
+    registry_session = session(tmp_path, deny_all, PolicyOptions(yes_destructive=True))
     step = registry_session.run_call(
         ToolCall("save_text", {"path": str(canary), "text": "new"}),
         request="write new into canary.txt",
     )
-    assert step.approval is not None and step.approval.by == "--yes flag"
+    assert step.approval is not None and step.approval.by == "--yes-destructive flag"
     assert canary.read_text() == "new"
