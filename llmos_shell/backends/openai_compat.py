@@ -144,8 +144,9 @@ class OpenAICompatBackend:
                 "server's address, such as http://127.0.0.1:8080/v1 (`llmos config` shows "
                 "where it is set)"
             )
-        import openai
+        from llmos_shell.errors import import_extra
 
+        openai = import_extra("openai", "openai", f"the openai backend ({base_url})")
         self._openai = openai
         self.api_key = api_key
         self.temperature = temperature
