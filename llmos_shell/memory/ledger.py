@@ -175,6 +175,10 @@ class Ledger:
             out += self._query(f"SELECT id, vector FROM memories WHERE id IN ({marks})", chunk)
         return out
 
+    def scan_rows(self) -> list[tuple[str, str, bytes | None]]:
+        """(id, kind, vector) of every record, for a search without the index."""
+        return [(r[0], r[1], r[2]) for r in self._query("SELECT id, kind, vector FROM memories", [])]
+
     def count(self) -> int:
         """How many records there are."""
         return int(self._query("SELECT count(*) FROM memories", [])[0][0])
