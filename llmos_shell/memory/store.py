@@ -86,7 +86,8 @@ def chromadb_installed() -> bool:
 
 
 class LocalStore:
-    """Records in `<dir>/records.sqlite3`; past `index_above` of them, an index in `<dir>/index/`."""
+    """Records in `<dir>/records.sqlite3`, their vectors also in `scan.npz`; past `index_above`
+    of them, an index in `<dir>/index/`."""
 
     def __init__(self, folder: Path, embedder: Embedder, *, index_above: int = INDEX_ABOVE) -> None:
         from llmos_shell.memory.index import LocalIndex
@@ -98,7 +99,7 @@ class LocalStore:
         self.index_above = index_above
         self.ledger = Ledger(folder / "records.sqlite3")
         self.index = LocalIndex(folder / "index", self.ledger, embedder)
-        self.scan = VectorScan(self.ledger, embedder)
+        self.scan = VectorScan(self.ledger, embedder, cache=folder / "scan.npz")
         self.notices = self.index.notices
 
     def uses_index(self) -> bool:
