@@ -88,15 +88,20 @@ class LlamaCppBackend(BaseBackend):
         self.temperature = temperature
         self.stats = GenerationStats()
         started = time.perf_counter()
+        if not threads:
+            from llmos_shell.backends.threads import default_threads
+
+            threads = default_threads()
+        self.threads = threads
         try:
             with _quiet_stderr():
                 self._llm = llama_cpp.Llama(
                     model_path=str(model_path),
                     n_ctx=context_size,
-                    n_threads=threads or os.cpu_count() or 1,
+                    n_threads=threads,
                     # Prompt evaluation has its own thread count; without it, `threads`
                     # would not limit the part of the work that takes longest.
-                    n_threads_batch=threads or os.cpu_count() or 1,
+                    n_threads_batch=threads,
                     n_batch=512,
                     seed=seed,
                     verbose=False,
