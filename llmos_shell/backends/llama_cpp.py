@@ -49,12 +49,17 @@ _FALLBACK_TEMPLATE = (
 
 def from_config(config: LoadedConfig) -> LlamaCppBackend:
     """The backend as the settings describe it (the BACKENDS table's factory)."""
+    from llmos_shell.models.gguf import fitted_context
     from llmos_shell.models.locate import resolve_model
 
     settings = config.settings
+    path = resolve_model(settings.model)
+    context_size = settings.context_size
+    if config.sources.get("context_size", "default") == "default":
+        context_size = fitted_context(path, context_size)
     return LlamaCppBackend(
-        resolve_model(settings.model),
-        context_size=settings.context_size,
+        path,
+        context_size=context_size,
         threads=settings.threads,
         temperature=settings.temperature,
         cache_dir=config.paths.cache_dir,
