@@ -163,7 +163,10 @@ class VectorScan:
             return []
         query = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(query))
-        scores = self._matrix @ (query / (norm or 1.0))
+        # einsum, not `@`: past a few thousand rows OpenBLAS spreads a matrix-vector product
+        # over every core and, on a machine kept busy by other work, waits for them (60 ms
+        # for 10k rows against 1.4 ms on one core, measured beside other work).
+        scores = np.einsum("ij,j->i", self._matrix, query / (norm or 1.0))
         if kinds and self._kinds is not None:
             scores = np.where(np.isin(self._kinds, list(kinds)), scores, -np.inf)
         count = min(limit, len(scores))
