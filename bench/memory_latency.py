@@ -157,6 +157,8 @@ def measure_size(store: LocalStore, size: int, queries: int, with_index: bool, r
             f"imported), warm p50 {statistics.median(index_times):.1f} ms, recall@5 "
             f"{overlap / (5 * len(asked)):.1%}, hit@1 {index_hits / len(asked):.0%}"
         )
+    if not with_index:
+        store.index_above = 10**9  # the scan at every size: no index is built
     memory = Memory(store)
     memory.for_plan("warm up")
     plan_times = []
