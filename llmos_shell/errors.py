@@ -45,6 +45,25 @@ class BackendUnavailableError(LlmosError):
     """A backend library is not installed or cannot start."""
 
 
+class MissingExtraError(BackendUnavailableError):
+    """An optional part is used while the extra that installs its library is not installed."""
+
+
+def import_extra(module: str, extra: str, purpose: str) -> Any:
+    """Import an optional library, or say in one sentence which extra of llmos brings it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] != module.split(".")[0]:
+            raise  # the library is there but broken: that is its own error
+        raise MissingExtraError(
+            f"{purpose} needs the {module} package, which is not installed; install it with "
+            f"pip install 'llmos-shell[{extra}]'"
+        ) from None
+
+
 class UnknownToolError(LlmosError):
     """A tool name that the registry does not hold."""
 

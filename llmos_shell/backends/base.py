@@ -1,4 +1,4 @@
-"""The interface every backend implements, and the messages it takes and returns."""
+"""The interface every backend implements, the class they share, and the messages it takes and returns."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from llmos_shell.errors import Cancelled
 
 if TYPE_CHECKING:
     from llmos_shell.backends.tool_format import ToolFormat
@@ -125,3 +127,62 @@ class Backend(Protocol):
     def close(self) -> None:
         """Free the model (memory, connections); the backend is not used afterwards."""
         ...
+
+
+@dataclass(frozen=True)
+class GenerateCall:
+    """One `generate` request as a backend's own `_generate` gets it (the temperature settled)."""
+
+    messages: Sequence[ChatMessage]
+    schema: dict[str, Any] | None
+    max_tokens: int
+    on_text: Callable[[str], bool | None] | None
+    cancel: threading.Event | None
+    temperature: float
+    seed: int | None
+    tools: Sequence[dict[str, Any]] | None
+
+
+class BaseBackend:
+    """The `generate` contract written once: its signature, its start and its end.
+
+    A backend implements `_generate(call)`; `generate` settles the temperature, stops at
+    once when the request was cancelled before it began, and adds the result to `stats`.
+    """
+
+    name: str
+    stats: GenerationStats
+    temperature: float = 0.0
+
+    def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        schema: dict[str, Any] | None,
+        max_tokens: int,
+        on_text: Callable[[str], bool | None] | None = None,
+        cancel: threading.Event | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
+    ) -> Generation:
+        """Complete the conversation, as `Backend.generate` says."""
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        call = GenerateCall(
+            messages=messages,
+            schema=schema,
+            max_tokens=max_tokens,
+            on_text=on_text,
+            cancel=cancel,
+            temperature=self.temperature if temperature is None else temperature,
+            seed=seed,
+            tools=tools,
+        )
+        gen = self._generate(call)
+        self.stats.record(gen)
+        return gen
+
+    def _generate(self, call: GenerateCall) -> Generation:
+        """The backend's own generation of one request (its stats are recorded by `generate`)."""
+        raise NotImplementedError

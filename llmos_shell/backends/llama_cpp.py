@@ -14,11 +14,17 @@ import os
 import threading
 import time
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.backends.base import (
+    BaseBackend,
+    ChatMessage,
+    GenerateCall,
+    Generation,
+    GenerationStats,
+)
 from llmos_shell.backends.gbnf import schema_to_gbnf
 from llmos_shell.backends.llama_params import guarded_defaults
 from llmos_shell.backends.tool_format import ToolFormat, openai_tools
@@ -44,19 +50,24 @@ _FALLBACK_TEMPLATE = (
 
 def from_config(config: LoadedConfig) -> LlamaCppBackend:
     """The backend as the settings describe it (the BACKENDS table's factory)."""
+    from llmos_shell.models.gguf import fitted_context
     from llmos_shell.models.locate import resolve_model
 
     settings = config.settings
+    path = resolve_model(settings.model)
+    context_size = settings.context_size
+    if config.sources.get("context_size", "default") == "default":
+        context_size = fitted_context(path, context_size)
     return LlamaCppBackend(
-        resolve_model(settings.model),
-        context_size=settings.context_size,
+        path,
+        context_size=context_size,
         threads=settings.threads,
         temperature=settings.temperature,
         cache_dir=config.paths.cache_dir,
     )
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(BaseBackend):
     """A GGUF model run on the CPU by llama.cpp."""
 
     name = "llama-cpp"
@@ -83,15 +94,20 @@ class LlamaCppBackend:
         self.temperature = temperature
         self.stats = GenerationStats()
         started = time.perf_counter()
+        if not threads:
+            from llmos_shell.backends.threads import default_threads
+
+            threads = default_threads()
+        self.threads = threads
         try:
             with _quiet_stderr(), guarded_defaults():
                 self._llm = llama_cpp.Llama(
                     model_path=str(model_path),
                     n_ctx=context_size,
-                    n_threads=threads or os.cpu_count() or 1,
+                    n_threads=threads,
                     # Prompt evaluation has its own thread count; without it, `threads`
                     # would not limit the part of the work that takes longest.
-                    n_threads_batch=threads or os.cpu_count() or 1,
+                    n_threads_batch=threads,
                     n_batch=512,
                     seed=seed,
                     verbose=False,
@@ -258,19 +274,10 @@ class LlamaCppBackend:
         self.stats.extra["prefix_from_cache"] = True
         return True
 
-    def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        schema: dict[str, Any] | None,
-        max_tokens: int,
-        on_text: Callable[[str], bool | None] | None = None,
-        cancel: threading.Event | None = None,
-        temperature: float | None = None,
-        seed: int | None = None,
-        tools: Sequence[dict[str, Any]] | None = None,
-    ) -> Generation:
+    def _generate(self, call: GenerateCall) -> Generation:
         """Complete the conversation; with `schema`, only conforming JSON can be produced."""
+        messages, schema, max_tokens, tools = call.messages, call.schema, call.max_tokens, call.tools
+        on_text, cancel, seed = call.on_text, call.cancel, call.seed
         native = self._native(tools)
         if native is not None and schema is not None:
             on_text = native.translator(on_text)
@@ -280,7 +287,7 @@ class LlamaCppBackend:
             raise ContextOverflowError(len(prompt_tokens), self._llm.n_ctx())
         max_tokens = min(max_tokens, room)
         grammar = self._grammar(schema, native) if schema is not None else None
-        temp = self.temperature if temperature is None else temperature
+        temp = call.temperature
         with self._lock:
             cached = self._llm.longest_token_prefix(self._llm._input_ids.tolist(), prompt_tokens)
             # llama.cpp re-evaluates at least the last prompt token to get its logits.
@@ -325,7 +332,6 @@ class LlamaCppBackend:
             prompt_s=(first_token_at or time.perf_counter()) - started,
             total_s=total,
         )
-        self.stats.record(gen)
         return gen
 
     def _grammar(self, schema: dict[str, Any], native: ToolFormat | None = None) -> Any:

@@ -27,7 +27,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.backends.base import (
+    BaseBackend,
+    ChatMessage,
+    GenerateCall,
+    Generation,
+    GenerationStats,
+)
 from llmos_shell.backends.conformance import check_reply
 from llmos_shell.backends.openai_stream import Reply, stream_reply
 from llmos_shell.errors import BackendUnavailableError, ContextOverflowError, LlmosError, causes
@@ -114,7 +120,7 @@ def from_config(config: LoadedConfig) -> OpenAICompatBackend:
     )
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(BaseBackend):
     """A model served over the OpenAI chat completions API."""
 
     name = "openai"
@@ -144,8 +150,9 @@ class OpenAICompatBackend:
                 "server's address, such as http://127.0.0.1:8080/v1 (`llmos config` shows "
                 "where it is set)"
             )
-        import openai
+        from llmos_shell.errors import import_extra
 
+        openai = import_extra("openai", "openai", f"the openai backend ({base_url})")
         self._openai = openai
         self.api_key = api_key
         self.temperature = temperature
@@ -185,20 +192,12 @@ class OpenAICompatBackend:
         self.stats.extra["prefix_eval_s"] = elapsed
         self.stats.load_s += elapsed
 
-    def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        schema: dict[str, Any] | None,
-        max_tokens: int,
-        on_text: Callable[[str], bool | None] | None = None,
-        cancel: threading.Event | None = None,
-        temperature: float | None = None,
-        seed: int | None = None,
-        tools: Sequence[dict[str, Any]] | None = None,
-    ) -> Generation:
+    def _generate(self, call: GenerateCall) -> Generation:
         """Complete the conversation; with `schema`, the reply is JSON checked against it."""
-        request = self._request(messages, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        messages, schema, on_text, cancel = call.messages, call.schema, call.on_text, call.cancel
+        request = self._request(
+            messages, max_tokens=call.max_tokens, temperature=call.temperature, seed=call.seed
+        )
         request.update(stream=True, stream_options={"include_usage": True})
         if schema is None:
             reply = self._stream(self._client, request, on_text, cancel)
@@ -307,7 +306,6 @@ class OpenAICompatBackend:
             prompt_s=(reply.first_piece_at or reply.ended) - reply.started,
             total_s=reply.ended - reply.started,
         )
-        self.stats.record(gen)
         return gen
 
     # -- the model the server serves -----------------------------------------------------------

@@ -7,20 +7,25 @@ follow fails the type check and the interface test, rather than drifting unnotic
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.backends.base import (
+    BaseBackend,
+    ChatMessage,
+    GenerateCall,
+    Generation,
+    GenerationStats,
+)
 from llmos_shell.errors import Cancelled
 
 Reply = str | dict[str, Any] | BaseException
 
 
 @dataclass
-class ScriptedBackend:
+class ScriptedBackend(BaseBackend):
     """Returns canned replies in order; a reply that is an exception is raised instead.
 
     Each reply is streamed to `on_text` five characters at a time, and `cancel` is checked
@@ -42,19 +47,9 @@ class ScriptedBackend:
         """Nothing to evaluate; the prefix is kept for tests to look at."""
         self.prepared.append(list(prefix))
 
-    def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        schema: dict[str, Any] | None,
-        max_tokens: int,
-        on_text: Callable[[str], bool | None] | None = None,
-        cancel: threading.Event | None = None,
-        temperature: float | None = None,
-        seed: int | None = None,
-        tools: Sequence[dict[str, Any]] | None = None,
-    ) -> Generation:
+    def _generate(self, call: GenerateCall) -> Generation:
         """The next canned reply, streamed to `on_text` a few characters at a time."""
+        messages, schema, on_text, cancel = call.messages, call.schema, call.on_text, call.cancel
         self.requests.append((list(messages), schema))
         if not self.replies:
             raise AssertionError("the scripted backend has no reply left")
@@ -80,7 +75,6 @@ class ScriptedBackend:
             prompt_s=0.0,
             total_s=0.0,
         )
-        self.stats.record(gen)
         return gen
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:

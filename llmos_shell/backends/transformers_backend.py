@@ -17,11 +17,17 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.backends.base import ChatMessage, Generation, GenerationStats
+from llmos_shell.backends.base import (
+    BaseBackend,
+    ChatMessage,
+    GenerateCall,
+    Generation,
+    GenerationStats,
+)
 from llmos_shell.errors import (
     BackendUnavailableError,
     Cancelled,
@@ -134,7 +140,7 @@ def from_config(config: LoadedConfig) -> TransformersBackend:
     )
 
 
-class TransformersBackend:
+class TransformersBackend(BaseBackend):
     """A model run by transformers on torch, with grammar-constrained decoding."""
 
     name = "transformers"
@@ -367,19 +373,10 @@ class TransformersBackend:
                 return None, 0  # a cache kind that cannot be cut (sliding windows): start over
         return cache, common
 
-    def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        schema: dict[str, Any] | None,
-        max_tokens: int,
-        on_text: Callable[[str], bool | None] | None = None,
-        cancel: threading.Event | None = None,
-        temperature: float | None = None,
-        seed: int | None = None,
-        tools: Sequence[dict[str, Any]] | None = None,
-    ) -> Generation:
+    def _generate(self, call: GenerateCall) -> Generation:
         """Complete the conversation; with `schema`, only conforming JSON can be produced."""
+        messages, schema, max_tokens = call.messages, call.schema, call.max_tokens
+        on_text, cancel, seed = call.on_text, call.cancel, call.seed
         import torch
 
         prompt_tokens = self.tokenize(self.render(messages))
@@ -388,7 +385,7 @@ class TransformersBackend:
             raise ContextOverflowError(len(prompt_tokens), self.context_size)
         max_tokens = min(max_tokens, room)
         matcher = self._matcher(schema) if schema is not None else None
-        temp = self.temperature if temperature is None else temperature
+        temp = call.temperature
         generator = self._generator if seed is None else torch.Generator().manual_seed(seed)
         decoder = IncrementalDecoder(self.tokenizer)
         pieces: list[str] = []
@@ -432,7 +429,6 @@ class TransformersBackend:
             prompt_s=prompt_s,
             total_s=total,
         )
-        self.stats.record(gen)
         return gen
 
     def _matcher(self, schema: dict[str, Any]) -> Any:

@@ -13,8 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -295,28 +293,39 @@ def check_server(config: LoadedConfig) -> Iterator[Check]:
     if not BACKENDS[settings.backend].remote:
         return
     url = settings.base_url.rstrip("/") + "/models"
-    request = urllib.request.Request(url, headers={"User-Agent": "llmos doctor"})
+    headers = {"User-Agent": "llmos doctor"}
     key = os.environ.get(settings.api_key_env)
     if key:
-        request.add_header("Authorization", f"Bearer {key}")
+        headers["Authorization"] = f"Bearer {key}"
     fix = "start the server (e.g. `llama-server -m MODEL.gguf --port 8080`) or set base_url"
+    # httpx2 is the client huggingface_hub (and the openai SDK) speak through; like them it
+    # honours HTTPS_PROXY and NO_PROXY.
+    import httpx2
+
     try:
-        with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT_S) as response:
-            body = response.read(1 << 20)
-    except urllib.error.HTTPError as exc:
-        if exc.code in (401, 403):
-            yield Check(
-                "server",
-                Level.FAIL,
-                f"{url} refused the API key (HTTP {exc.code})",
-                f"set ${settings.api_key_env} to a key the server accepts",
-            )
-        else:
-            yield Check("server", Level.FAIL, f"{url} answered HTTP {exc.code}", fix)
+        with httpx2.Client(
+            timeout=SERVER_TIMEOUT_S, headers=headers, follow_redirects=True
+        ) as client:
+            with client.stream("GET", url) as response:
+                status = response.status_code
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) >= 1 << 20:
+                        break
+    except (httpx2.HTTPError, httpx2.InvalidURL, OSError, ValueError) as exc:
+        yield Check("server", Level.FAIL, f"cannot reach {url} ({exc})", fix)
         return
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        yield Check("server", Level.FAIL, f"cannot reach {url} ({reason})", fix)
+    if status in (401, 403):
+        yield Check(
+            "server",
+            Level.FAIL,
+            f"{url} refused the API key (HTTP {status})",
+            f"set ${settings.api_key_env} to a key the server accepts",
+        )
+        return
+    if status >= 400:
+        yield Check("server", Level.FAIL, f"{url} answered HTTP {status}", fix)
         return
     try:
         data = json.loads(body)

@@ -71,7 +71,7 @@ BACKENDS: dict[str, BackendSpec] = {
             "Ollama, LM Studio), constrained by its JSON Schema response_format",
             loads=(),
             modules=("openai",),
-            install="pip install openai",
+            install="pip install 'llmos-shell[openai]'",
             settings=("base_url", "api_key_env", "temperature", "tool_timeout_s"),
             factory="llmos_shell.backends.openai_compat:from_config",
         ),

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     )
     context_size: int = pydantic.Field(4096, ge=512, le=131072, description="context tokens")
     threads: int | None = pydantic.Field(
-        None, ge=1, le=512, description="CPU threads for the model; empty means all cores"
+        None, ge=1, le=512, description="CPU threads for the model; empty means the idle physical cores"
     )
     max_steps: int = pydantic.Field(
         4, ge=1, le=20, description="tool calls the planner may make for one request"

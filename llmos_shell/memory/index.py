@@ -1,5 +1,7 @@
 """The vector index: a chromadb PersistentClient folder beside the records, rebuilt from them.
 
+Used once a store holds more records than a scan of their vectors answers quickly (store.py).
+
 chromadb is not safe with two processes writing one folder, so every use of the index (a
 search, an add) happens inside a short exclusive `flock` on `index.lock`. A process keeps
 its client open between uses, but only while nobody else has written: each write stamps a
@@ -336,13 +338,12 @@ class LocalIndex:
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=False)]
 
     def reset(self) -> None:
-        """Drop the index folder (after the records were cleared)."""
+        """Drop the index folder (after the records were cleared); its next use starts anew."""
         with self._locked():
             self._close_client()
             shutil.rmtree(self.folder, ignore_errors=True)
             with contextlib.suppress(OSError):
                 self.state_path.unlink()
-            self._open()
             self._write_state(self.ledger.last_seq(), new_generation=True)
 
     def close(self) -> None:

@@ -223,6 +223,17 @@ class Ledger:
             out += self._query(f"SELECT id, vector FROM memories WHERE id IN ({marks})", chunk)
         return out
 
+    def scan_rows(self, ids: Sequence[str] | None = None) -> list[tuple[str, str, bytes | None]]:
+        """(id, kind, vector) of the given records, or of all of them (a search without the index)."""
+        if ids is None:
+            return list(self._query("SELECT id, kind, vector FROM memories", []))
+        out: list[tuple[str, str, bytes | None]] = []
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            out += self._query(f"SELECT id, kind, vector FROM memories WHERE id IN ({marks})", chunk)
+        return out
+
     def count(self) -> int:
         """How many records there are."""
         return int(self._query("SELECT count(*) FROM memories", [])[0][0])

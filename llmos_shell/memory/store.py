@@ -1,7 +1,10 @@
 """The memory store: records kept safe, found by meaning.
 
-`LocalStore` keeps the records in SQLite in the data dir and finds them through a chromadb
-index beside them (see `index.py` for how several processes share it). `RemoteStore` keeps
+`LocalStore` keeps the records in SQLite in the data dir, each with its vector. Up to
+`INDEX_ABOVE` records it searches those vectors directly (`scan.py`: exact, and no chromadb
+to import); past that, where chromadb is installed (`pip install 'llmos-shell[chroma]'`),
+it finds them through a chromadb index beside them (see `index.py` for how several
+processes share it), which catches up from the records' change log. `RemoteStore` keeps
 both in a Chroma server (`memory_url`), for a person with several machines. Both answer the
 same calls; a record is acknowledged only once it is stored for good.
 """
@@ -71,21 +74,46 @@ class MemoryStore(Protocol):
         """Let go of files and connections."""
 
 
+# Past this many records a search goes through the chromadb index (where it is installed):
+# below it, reading the vectors and scanning them is faster than importing chromadb.
+INDEX_ABOVE = 20_000
+
+
+def chromadb_installed() -> bool:
+    """Whether chromadb can be imported (found, not imported)."""
+    import importlib.util
+
+    return importlib.util.find_spec("chromadb") is not None
+
+
 class LocalStore:
-    """Records in `<dir>/records.sqlite3`, their index in `<dir>/index/` (chromadb)."""
+    """Records in `<dir>/records.sqlite3`, their vectors also in `scan.npz`; past `index_above`
+    of them, an index in `<dir>/index/`."""
 
     def __init__(
-        self, folder: Path, embedder: Embedder, markers: StoreMarkers | None = None
+        self,
+        folder: Path,
+        embedder: Embedder,
+        markers: StoreMarkers | None = None,
+        *,
+        index_above: int = INDEX_ABOVE,
     ) -> None:
         """`markers`: the state folder's record of what the store held, to notice its loss."""
         from llmos_shell.memory.index import LocalIndex
+        from llmos_shell.memory.scan import VectorScan
 
         self.folder = folder
         self.location = str(folder)
         self.embedder = embedder
+        self.index_above = index_above
         self.ledger = Ledger(folder / "records.sqlite3", markers)
         self.index = LocalIndex(folder / "index", self.ledger, embedder)
+        self.scan = VectorScan(self.ledger, embedder, cache=folder / "scan.npz")
         self.notices = self.index.notices
+
+    def uses_index(self) -> bool:
+        """Whether searches go through the chromadb index (many records, chromadb installed)."""
+        return self.ledger.count() > self.index_above and chromadb_installed()
 
     def embed(self, text: str) -> Vector:
         """The query vector of a text."""
@@ -98,11 +126,12 @@ class LocalStore:
         vectors = self.embedder.embed([search_text(r) for r in records])
         rows = [(r, vectors[i].astype("float32").tobytes()) for i, r in enumerate(records)]
         written = self.ledger.put(rows, replace=not skip_existing)
-        try:
-            self.index.sync()
-        except MemoryStoreError as exc:
-            # The records are stored; the index catches up on its next use.
-            self.notices.append(f"memory stored but not indexed yet ({exc})")
+        if self.uses_index():
+            try:
+                self.index.sync()
+            except MemoryStoreError as exc:
+                # The records are stored; the index catches up on its next use.
+                self.notices.append(f"memory stored but not indexed yet ({exc})")
         return written
 
     def get(self, memory_id: str) -> MemoryRecord | None:
@@ -117,14 +146,17 @@ class LocalStore:
         self, vector: Vector, *, kinds: Sequence[str] | None = None, limit: int = 5
     ) -> list[Hit]:
         """The closest records of the given kinds, best first (only ones the records hold)."""
-        found = self.index.query(vector, kinds=kinds, limit=limit)
+        if self.uses_index():
+            found = self.index.query(vector, kinds=kinds, limit=limit)
+        else:
+            found = self.scan.query(vector, kinds=kinds, limit=limit)
         stored = self.ledger.get([memory_id for memory_id, _ in found])
         return [Hit(stored[i], score) for i, score in found if i in stored]
 
     def forget(self, ids: Sequence[str]) -> list[str]:
         """Remove records, then drop them from the index."""
         removed = self.ledger.delete(list(ids))
-        if removed:
+        if removed and self.uses_index():
             try:
                 self.index.sync()
             except MemoryStoreError as exc:
@@ -154,9 +186,13 @@ class RemoteStore:
     def __init__(self, url: str, embedder: Embedder) -> None:
         from urllib.parse import urlparse
 
-        import chromadb
-
+        from llmos_shell.errors import MissingExtraError, import_extra
         from llmos_shell.memory.index import chroma_settings, open_collection
+
+        try:
+            chromadb = import_extra("chromadb", "chroma", f"the memory server {url}")
+        except MissingExtraError as exc:
+            raise MemoryStoreError(str(exc)) from None
 
         parsed = urlparse(url if "://" in url else f"http://{url}")
         if parsed.scheme not in ("http", "https") or not parsed.hostname:

@@ -86,3 +86,33 @@ class AdviceState:
         except OSError as exc:
             return f"your answer was not kept in {self.path} ({exc.strerror or exc})"
         return None
+
+
+_TRUE = {"1", "on", "yes", "true"}
+_ROUTES = (Path("/proc/net/route"), Path("/proc/net/ipv6_route"))
+
+
+def offline(routes: tuple[Path, ...] | None = None) -> bool:
+    """Whether a download cannot work now: HF_HUB_OFFLINE is set, or no route leaves the machine.
+
+    Read from the environment and the kernel's routing table, without a network request, so
+    that asking never delays the first prompt; where the table cannot be read (not Linux),
+    only HF_HUB_OFFLINE counts."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
+        return True
+    readable = False
+    for table in _ROUTES if routes is None else routes:
+        try:
+            lines = table.read_text(encoding="ascii", errors="replace").splitlines()
+        except OSError:
+            continue
+        readable = True
+        for line in lines:
+            fields = line.split()
+            if table.name == "route" and len(fields) > 7 and fields[1] == "00000000":
+                if fields[0] != "lo" and fields[7] == "00000000":
+                    return False  # an IPv4 default route
+            elif table.name == "ipv6_route" and len(fields) == 10:
+                if fields[0] == "0" * 32 and fields[1] == "00" and fields[9] != "lo":
+                    return False  # an IPv6 default route
+    return readable

@@ -63,6 +63,21 @@ class _CutShort(Exception):
         self.end = end
 
 
+# The most context a model gets when the settings leave `context_size` alone: enough for a
+# long listing in the prompt, while the KV cache stays small on a small machine.
+CONTEXT_CAP = 8192
+
+
+def fitted_context(path: Path, default: int, cap: int = CONTEXT_CAP) -> int:
+    """The context for a model when the settings leave it: its trained context up to `cap`
+    (so a model trained on more gets enough, and one trained on less is not run past it)."""
+    try:
+        trained = read_gguf(path).context_length
+    except (GGUFError, OSError):
+        return default
+    return min(trained, max(cap, default)) if trained else default
+
+
 def read_gguf(path: Path) -> GGUFSummary:
     """The summary of a GGUF file, from the cache when the file is unchanged.
 

