@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmos_shell.app import App
+    from llmos_shell.planning.piped import PipedText
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,40 @@ def joined_request(args: argparse.Namespace) -> str | None:
         error_line("the request is empty; type what you want in plain words")
         return None
     return request
+
+
+def piped_input() -> PipedText | None:
+    """The text piped into this command, when stdin is a pipe or a file that holds some.
+
+    A terminal, /dev/null or a socket is never read, so a command started without input
+    does not wait for any.
+    """
+    import os
+    import stat
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None or sys.stdin.isatty():
+        return None
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return None
+    if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+        return None
+    from llmos_shell.planning.piped import read_piped
+
+    piped = read_piped(stream)
+    return piped if piped.total_bytes else None
+
+
+def piped_json(piped: PipedText | None) -> dict[str, Any] | None:
+    """What --json says about the piped input: its size and what was cut."""
+    if piped is None:
+        return None
+    return {
+        "bytes": piped.total_bytes,
+        "lines": piped.total_lines,
+        "cut_lines": piped.cut_lines,
+        "binary": piped.binary,
+    }

@@ -61,6 +61,7 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     from llmos_shell.session import SilentEvents, deny_all
     from llmos_shell.ui.console import console, terminal_ask, warn, wide_console
     from llmos_shell.ui.interrupt import cancel_on_sigint
+    from llmos_shell.ui.plain import PlainEvents
     from llmos_shell.ui.render import ConsoleEvents
 
     err = console(stderr=True)
@@ -68,8 +69,9 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     request = base.joined_request(args)
     if request is None:
         return int(ExitStatus.USAGE)
+    piped = base.piped_input()
     out = wide_console()
-    if not args.json and _is_automation(app, request):
+    if piped is None and not args.json and _is_automation(app, request):
         return _add_automation(app, out, request, args)
     confirmer: Any = deny_all
     if sys.stdin.isatty() and not args.json:
@@ -78,13 +80,18 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
 
         confirmer = InteractiveConfirmer(out, terminal_ask, trash=TRASH_TOOL in app.registry)
     session = app.session(confirmer=confirmer, options=policy_options(args))
-    events = SilentEvents() if args.json else ConsoleEvents(out)
+    events: SilentEvents | ConsoleEvents | PlainEvents = SilentEvents()
+    if not args.json:
+        events = ConsoleEvents(out) if out.is_terminal else PlainEvents()
     with cancel_on_sigint() as cancel:
-        outcome = session.run(request, events, dry_run=args.dry_run, cancel=cancel)
+        outcome = session.run(request, events, dry_run=args.dry_run, cancel=cancel, piped=piped)
     if args.json:
-        print(json.dumps(outcome.to_json(), ensure_ascii=False, default=str))
+        shown = outcome.to_json()
+        if piped is not None:
+            shown["piped"] = base.piped_json(piped)
+        print(json.dumps(shown, ensure_ascii=False, default=str))
     else:
-        assert isinstance(events, ConsoleEvents)
+        assert not isinstance(events, SilentEvents)
         events.finish()
     _offer_drafts(app, out, interactive=confirmer is not deny_all)
     if app.audit.last_error:
