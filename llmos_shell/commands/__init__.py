@@ -99,6 +99,18 @@ COMMANDS: tuple[Command, ...] = (
         arguments="add_arguments",
     ),
     Command(
+        "init",
+        "llmos_shell.commands.init",
+        (('init bash|zsh|fish', "startup lines: Ctrl-G writes a command in place, completion"),),
+        arguments="add_arguments",
+    ),
+    Command(
+        "completion",
+        "llmos_shell.commands.completion",
+        (("completion bash|zsh|fish", "the completion script for a shell"),),
+        arguments="add_arguments",
+    ),
+    Command(
         "stats",
         "llmos_shell.commands.stats",
         (("stats", "tokens per second, time and memory per backend and model"),),

@@ -91,7 +91,7 @@ def _suggest(app: App, args: argparse.Namespace) -> int:
     request = base.joined_request(args)
     if request is None:
         return int(ExitStatus.USAGE)
-    if args.json or not sys.stdin.isatty():
+    if args.json or args.plain or not sys.stdin.isatty():
         command = app.suggester.suggest(request).command
         print(json.dumps({"command": command}) if args.json else command)
         return int(ExitStatus.OK)
@@ -112,3 +112,8 @@ def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:
 
     base.add_request_argument(parser)
     add_approval_options(parser)
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="print the command alone and offer nothing, even at a terminal (for key bindings)",
+    )
