@@ -53,6 +53,7 @@ from llmos_shell.safety.worker import WorkerPool
 from llmos_shell.vocabulary.references import reads_as_follow_up
 
 if TYPE_CHECKING:
+    from llmos_shell.memory.conversations import ConversationStore, SavedConversation
     from llmos_shell.memory.records import MemoryRecord
     from llmos_shell.memory.service import Memory
     from llmos_shell.safety.audit import AuditLog
@@ -69,11 +70,17 @@ __all__ = [
 
 
 class Conversation:
-    """The last few requests of one interactive session, so follow-ups can refer to them."""
+    """The last few requests of one conversation, so follow-ups can refer to them; with a
+    store, kept after each request, so another process can continue it."""
 
-    def __init__(self, keep: int = 2) -> None:
+    def __init__(self, keep: int = 2, *, store: ConversationStore | None = None) -> None:
+        from llmos_shell.memory.conversations import new_id
+
         self.keep = keep
         self.turns: list[Turn] = []
+        self.store = store
+        self.id = new_id()
+        self.notices: list[str] = []
 
     def add(self, outcome: RequestOutcome) -> None:
         """Remember a finished request and its first call (or its answer)."""
@@ -93,10 +100,24 @@ class Conversation:
         )
         turn = Turn(outcome.request, first, outcome.answer, results, how)
         self.turns = [*self.turns, turn][-self.keep :]
+        if self.store is not None:
+            try:
+                self.store.save(self.id, self.turns)
+            except OSError as exc:
+                where = self.store.path
+                self.notices.append(f"the conversation is not kept in {where} ({exc.strerror or exc})")
+
+    def resume(self, saved: SavedConversation) -> None:
+        """Continue a kept conversation: its turns, and later ones kept under its id."""
+        self.id = saved.id
+        self.turns = list(saved.turns)[-self.keep :]
 
     def clear(self) -> None:
-        """Forget everything (a new topic)."""
+        """Forget everything (a new topic, kept as a new conversation)."""
+        from llmos_shell.memory.conversations import new_id
+
         self.turns = []
+        self.id = new_id()
 
 
 class Session:
@@ -275,6 +296,9 @@ class Session:
         outcome.memories = self.last_memories
         if self.conversation is not None and not dry_run:
             self.conversation.add(outcome)
+            for line in self.conversation.notices:
+                events.notice(line)
+            self.conversation.notices.clear()
         if not dry_run:
             self._learn(outcome)
         for line in self.memory.pop_notices() if self.memory else ():

@@ -26,6 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="show the planned call and execute nothing"
     )
+    parser.add_argument(
+        "--continue",
+        "-c",
+        dest="resume",
+        action="store_true",
+        help="continue the last conversation, from this or another process "
+        '(llmos -c "now the same in Downloads")',
+    )
 
 
 def add_approval_options(parser: argparse.ArgumentParser) -> None:
@@ -51,10 +59,21 @@ def run(args: argparse.Namespace) -> int:
     """A request given: plan and run it. None: start the interactive shell."""
     if args.request:
         with base.opened_app(args) as app:
+            _continue(app, args)
             return _run_request(app, args)
     from llmos_shell.ui.repl.app import run_shell
 
-    return run_shell(base.make_app(args), options=policy_options(args))
+    app = base.make_app(args)
+    _continue(app, args)
+    return run_shell(app, options=policy_options(args))
+
+
+def _continue(app: App, args: argparse.Namespace) -> None:
+    """With --continue, the last kept conversation becomes this one (said when none is)."""
+    if args.resume and not app.continue_last():
+        from llmos_shell.ui.console import console, warn
+
+        warn(console(stderr=True), ["no earlier conversation is kept; this one starts anew"])
 
 
 def _run_request(app: App, args: argparse.Namespace) -> int:
@@ -87,6 +106,7 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
         outcome = session.run(request, events, dry_run=args.dry_run, cancel=cancel, piped=piped)
     if args.json:
         shown = outcome.to_json()
+        shown["conversation"] = app.conversation.id
         if piped is not None:
             shown["piped"] = base.piped_json(piped)
         print(json.dumps(shown, ensure_ascii=False, default=str))

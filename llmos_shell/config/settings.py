@@ -253,6 +253,11 @@ class Paths:
         return self.state_dir / "audit.jsonl"
 
     @property
+    def conversations_file(self) -> Path:
+        """The last few conversations, for `llmos --continue` and `/resume`."""
+        return self.state_dir / "conversations.json"
+
+    @property
     def undo_journal(self) -> Path:
         """What llmos changed and how to reverse it; previous contents in the folder beside it."""
         return self.state_dir / "undo.jsonl"

@@ -2,12 +2,12 @@
 pseudo-terminal, the zsh and fish snippets parsed, completion loaded and asked.
 
 The hotkey's `llmos suggest` runs for real (a separate process, the openai backend) against a
-loopback server that answers as a model would, so the test checks the binding, not a model.
+loopback server that answers as a model would (tests/e2e/model_server.py), so the test checks
+the binding, not a model.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import pty
@@ -17,14 +17,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
+from tests.e2e.model_server import ModelServer, environment, model_server
 from tests.e2e.test_cli import llmos
 
 BASH = shutil.which("bash")
@@ -32,63 +31,11 @@ ANSI = re.compile(r"\x1b\[[0-9;?>=]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Za-z0
 SUGGEST_TIMEOUT_S = 90  # a whole `llmos suggest` process on a busy machine
 
 
-class _CommandModel(http.server.BaseHTTPRequestHandler):
-    """Answers every chat request with the command the table gives for its last words."""
-
-    commands: ClassVar[dict[str, str]] = {}
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _json(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._json(200, {"object": "list", "data": [{"id": "commands"}]})
-
-    def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        last = request["messages"][-1]
-        if last["role"] == "system":  # the prefix warmed up before the request: nothing to say
-            self._json(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": "{"}}]})
-            return
-        words = last["content"]
-        if words not in self.commands:
-            self._json(500, {"error": {"message": "no command for that", "type": "server_error"}})
-            return
-        content = json.dumps({"command": self.commands[words]})
-        if not request.get("stream"):
-            message = {"role": "assistant", "content": content}
-            self._json(200, {"choices": [{"index": 0, "message": message}]})
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for piece in (content[:5], content[5:]):
-            event = {"choices": [{"index": 0, "delta": {"content": piece}}]}
-            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-        done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-        self.wfile.write(f"data: {json.dumps(done)}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
-
-
 @pytest.fixture
-def model_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A loopback OpenAI-style server and its table of words to commands."""
-    commands: ClassVar[dict[str, str]] = {}
-    handler = type("Handler", (_CommandModel,), {"commands": commands})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", commands
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def server() -> Iterator[ModelServer]:
+    """The loopback stand-in for a model that `llmos suggest` asks."""
+    with model_server() as running:
+        yield running
 
 
 class Terminal:
@@ -161,32 +108,24 @@ def start_shell(shell: str, tmp_path: Path, env: dict[str, str]) -> Terminal:
 
 @pytest.fixture(params=["bash", "zsh", "fish"])
 def shell_with_llmos(
-    request: pytest.FixtureRequest, model_server: tuple[str, dict[str, str]], tmp_path: Path
-) -> Iterator[tuple[Terminal, dict[str, str]]]:
+    request: pytest.FixtureRequest, server: ModelServer, tmp_path: Path
+) -> Iterator[tuple[Terminal, ModelServer]]:
     """An interactive shell whose startup file holds `llmos init SHELL`."""
-    url, commands = model_server
-    env = {
-        **os.environ,
-        "TERM": "xterm",
-        "LLMOS_BACKEND": "openai",
-        "LLMOS_BASE_URL": url,
-        "LLMOS_MODEL": "commands",
-        "OPENAI_API_KEY": "unused",
-    }
+    env = {**os.environ, "TERM": "xterm", **environment(server)}
     terminal = start_shell(request.param, tmp_path, env)
     try:
         terminal.read_until(r"READY\$ $", 30)
-        yield terminal, commands
+        yield terminal, server
     finally:
         terminal.close()
 
 
 def test_ctrl_g_puts_a_command_on_the_line_and_runs_nothing(
-    shell_with_llmos: tuple[Terminal, dict[str, str]], tmp_path: Path
+    shell_with_llmos: tuple[Terminal, ModelServer], tmp_path: Path
 ) -> None:
-    terminal, commands = shell_with_llmos
+    terminal, server = shell_with_llmos
     marker = tmp_path / "marker"
-    commands["make the marker file"] = f"touch {marker}"
+    server.replies["make the marker file"] = {"command": f"touch {marker}"}
     terminal.type("make the marker file")
     terminal.type("\x07")  # Ctrl-G
     terminal.read_until(rf"READY\$ touch {re.escape(str(marker))}$", SUGGEST_TIMEOUT_S)
@@ -199,7 +138,7 @@ def test_ctrl_g_puts_a_command_on_the_line_and_runs_nothing(
 
 
 def test_on_failure_the_words_stay_with_the_reason(
-    shell_with_llmos: tuple[Terminal, dict[str, str]],
+    shell_with_llmos: tuple[Terminal, ModelServer],
 ) -> None:
     terminal, _ = shell_with_llmos
     terminal.type("frobnicate the quux")

@@ -434,6 +434,13 @@ class Repl:
         for index, line in enumerate(reversed(lines), 1):
             self.console.print(f"{index:>4}  {line}", markup=False, highlight=False)
 
+    @slash_command("/resume", "pick up a kept conversation: /resume lists them, /resume N continues one")
+    def resume(self, rest: str) -> None:
+        """List the kept conversations, or continue one."""
+        from llmos_shell.ui.conversations import resume
+
+        resume(self.app, self.console, rest)
+
     @slash_command("/stats", "show tokens per second, time and memory in use of this session")
     def show_stats(self, rest: str = "") -> None:
         """The backend's totals and speeds so far, and the memory this process uses."""
