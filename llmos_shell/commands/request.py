@@ -81,6 +81,7 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     from llmos_shell.ui.console import console, terminal_ask, warn, wide_console
     from llmos_shell.ui.interrupt import cancel_on_sigint
     from llmos_shell.ui.plain import PlainEvents
+    from llmos_shell.ui.progress import ElapsedSpinner
     from llmos_shell.ui.render import ConsoleEvents
 
     err = console(stderr=True)
@@ -98,20 +99,28 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
         from llmos_shell.ui.repl.confirm import InteractiveConfirmer
 
         confirmer = InteractiveConfirmer(out, terminal_ask, trash=TRASH_TOOL in app.registry)
-    session = app.session(confirmer=confirmer, options=policy_options(args))
+    spinner = ElapsedSpinner(err) if out.is_terminal and not args.json else None
     events: SilentEvents | ConsoleEvents | PlainEvents = SilentEvents()
-    if not args.json:
-        events = ConsoleEvents(out) if out.is_terminal else PlainEvents()
-    with cancel_on_sigint() as cancel:
-        outcome = session.run(request, events, dry_run=args.dry_run, cancel=cancel, piped=piped)
+    try:
+        if spinner is not None:
+            spinner.start("loading the model")
+        session = app.session(confirmer=confirmer, options=policy_options(args))
+        if not args.json:
+            events = ConsoleEvents(out, spinner) if out.is_terminal else PlainEvents()
+        with cancel_on_sigint() as cancel:
+            outcome = session.run(
+                request, events, dry_run=args.dry_run, cancel=cancel, piped=piped
+            )
+    finally:
+        if spinner is not None:
+            spinner.stop()  # whatever happened, the spinner goes
     if args.json:
         shown = outcome.to_json()
         shown["conversation"] = app.conversation.id
         if piped is not None:
             shown["piped"] = base.piped_json(piped)
         print(json.dumps(shown, ensure_ascii=False, default=str))
-    else:
-        assert not isinstance(events, SilentEvents)
+    elif not isinstance(events, SilentEvents):
         events.finish()
     _offer_drafts(app, out, interactive=confirmer is not deny_all)
     if app.audit.last_error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class ModelServer:
     url: str
     replies: dict[str, dict[str, Any]] = field(default_factory=dict)  # needle -> JSON reply
     requests: list[list[dict[str, Any]]] = field(default_factory=list)
+    delay_s: float = 0.0  # before each reply, as a model takes its time
 
     def reply_for(self, messages: list[dict[str, Any]]) -> str | None:
         last = str(messages[-1].get("content") or "")
@@ -57,6 +59,7 @@ def _handler(server: ModelServer) -> type[http.server.BaseHTTPRequestHandler]:
                 self._json(200, {"choices": [{"index": 0, "message": message}]})
                 return
             server.requests.append(messages)
+            time.sleep(server.delay_s)
             content = server.reply_for(messages)
             if content is None:
                 error = {"message": "no reply for that", "type": "server_error"}

@@ -71,9 +71,26 @@ class Terminal:
     def shown(self) -> str:
         return ANSI.sub("", self.screen)
 
+    def wait(self, timeout: float) -> int:
+        """The exit status of the program, once it ends (fails at the timeout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    self.screen += os.read(self.fd, 65536).decode(errors="replace")
+                except OSError:
+                    pass
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.pid = -1
+                return os.waitstatus_to_exitcode(status)
+        raise AssertionError(f"still running after {timeout:g} s; the screen:\n{self.shown}")
+
     def close(self) -> None:
         try:
-            os.kill(self.pid, 9)
+            if self.pid > 0:
+                os.kill(self.pid, 9)
             os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass

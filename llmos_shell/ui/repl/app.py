@@ -31,6 +31,7 @@ from llmos_shell.errors import ExitStatus, LlmosError
 from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.session import Status
 from llmos_shell.ui.interrupt import cancel_on_sigint
+from llmos_shell.ui.progress import ElapsedSpinner
 from llmos_shell.ui.removal import TRASH_TOOL
 from llmos_shell.ui.render import ConsoleEvents
 from llmos_shell.ui.repl.confirm import InteractiveConfirmer
@@ -237,7 +238,8 @@ class Repl:
             self.console, self._ask, trash=TRASH_TOOL in self.app.registry
         )
         session = self.app.session(confirmer=confirmer, options=self.options)
-        events = ConsoleEvents(self.console)
+        spinner = ElapsedSpinner(Console(stderr=True)) if self._real_terminal else None
+        events = ConsoleEvents(self.console, spinner)
         self.state.requests += 1
         try:
             with cancel_on_sigint() as cancel:  # errors are reported by the loop in run()
