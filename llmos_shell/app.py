@@ -242,6 +242,7 @@ class App:
             if source == "command line" and key != "model"
         }
         overrides["model"] = model
+        overrides["profile"] = self.config.profile
         other = App(config=load_config(self.config.paths, overrides=overrides), debug=self.debug)
         other.__dict__["registry"] = self.registry  # fills the cached property
         if "memory" in self.__dict__:

@@ -53,7 +53,7 @@ class Command:
 
 
 # Options that take a value, so the word after them is not a request or a subcommand.
-VALUED_OPTIONS = ("--model", "--backend", "--device")
+VALUED_OPTIONS = ("--model", "--backend", "--device", "--profile")
 # Settings that options of the same name override.
 OVERRIDDEN_SETTINGS = ("model", "backend", "device")
 
@@ -79,6 +79,11 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         help="the transformers backend's device: cuda, cuda:1, mps or cpu (default: the best)",
     )
     parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="use the settings of [profiles.NAME] in config.toml (also LLMOS_PROFILE)",
+    )
+    parser.add_argument(
         "--no-memory",
         action="store_true",
         help="plan without the memory and remember nothing (the setting: memory = false)",
@@ -95,6 +100,7 @@ def add_request_argument(parser: argparse.ArgumentParser) -> None:
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line."""
     values = {key: getattr(args, key, None) for key in OVERRIDDEN_SETTINGS}
+    values["profile"] = getattr(args, "profile", None)  # which bundle, not a setting itself
     if getattr(args, "no_memory", False):
         values["memory"] = False
     return values
