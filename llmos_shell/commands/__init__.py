@@ -124,6 +124,8 @@ def overview() -> str:
     lines = [
         ("", "start the interactive shell"),
         ('"which processes use the most memory?"', "plan and run one request, then exit"),
+        ('-c "now the same in Downloads"', "continue the last conversation, in a new process"),
+        ('"what went wrong?" < app.log', "piped text is the context of the request"),
         *(line for command in COMMANDS for line in command.overview),
     ]
     width = 34  # a usage longer than this gets its own line
