@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmos_shell.calls import ToolCall
+from llmos_shell.calls import ToolCall, TurnOutcome
 from llmos_shell.planning.planner import Turn
 
 MAX_CONVERSATIONS = 20  # kept in the file; older ones are dropped
@@ -89,7 +89,7 @@ def _row(conversation: SavedConversation) -> dict[str, Any]:
                 "call": turn.call.to_json() if turn.call else None,
                 "answer": turn.answer,
                 "results": [_bounded(r) for r in turn.results],
-                "outcome": turn.outcome,
+                "outcome": TurnOutcome(turn.outcome).value,
             }
             for turn in conversation.turns
         ],
@@ -106,7 +106,7 @@ def _conversation(row: dict[str, Any]) -> SavedConversation:
                 ToolCall(call["tool"], dict(call.get("arguments") or {})) if call else None,
                 turn.get("answer"),
                 tuple(turn.get("results") or ()),
-                str(turn.get("outcome") or "ok"),
+                TurnOutcome(turn.get("outcome") or "ok"),
             )
         )
     return SavedConversation(str(row["id"]), float(row["updated"]), tuple(turns))

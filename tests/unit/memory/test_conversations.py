@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmos_shell.calls import ToolCall
+from llmos_shell.calls import ToolCall, TurnOutcome
 from llmos_shell.memory.conversations import (
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
@@ -17,12 +17,12 @@ def test_turns_come_back_as_they_were_kept(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path / "c.json")
     turns = [
         Turn("list /tmp", ToolCall("list_directory", {"path": "/tmp"}), "2 files", ({"n": 2},)),
-        Turn("delete a.txt", ToolCall("delete_path", {"path": "a.txt"}), None, (), "declined"),
+        Turn("delete a.txt", ToolCall("delete_path", {"path": "a.txt"}), None, (), TurnOutcome.DECLINED),
     ]
     store.save("abc", turns)
     [saved] = store.recent()
     assert saved.id == "abc" and list(saved.turns) == turns
-    assert saved.turns[1].outcome == "declined"  # a no stays a no
+    assert saved.turns[1].outcome is TurnOutcome.DECLINED  # a no stays a no
     assert saved.title == "list /tmp"
 
 
