@@ -1,6 +1,7 @@
 """Two-turn requests: follow-ups resolved, unrelated requests unaffected by the turn before.
 
     python bench/followup_accuracy.py [--model PATH] [--limit N] [--threads N] [--out FILE]
+        [--variants always,llmos,continue]
 
 Each pair of `bench/data/followups.jsonl` gives a first turn (its request, the call llmos
 made, what it showed, and whether it ran, failed or was declined) and a second request with
@@ -9,6 +10,9 @@ the right plan for it. Both variants run on the same loaded model in this proces
   always  the turn before is always in the prompt, as an example pair (llmos before)
   llmos   what the shell does: the turn before only when the request reads as a follow-up,
           and then as context, with its values allowed
+  continue  the same across processes: the first turn is kept in a state folder as a first
+          `llmos` process keeps it, and a new `llmos --continue --json --dry-run` process
+          plans the second request (one model load per request; use --limit)
 
 Scores: follow-ups planned right; unrelated requests planned right; unrelated requests
 planned exactly as without the turn before ("unaffected"); and whether a declined or failed
@@ -19,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -61,6 +67,45 @@ class PairPlanner:
         return action.call.to_json() if action.call else None
 
 
+class ProcessPlanner:
+    """Plans the second request in a new `llmos --continue` process, as a person's next
+    command would, the first turn kept in the state folder as `llmos` keeps it."""
+
+    variant = "continue"
+
+    def __init__(self, paths: Any, model: str | None, threads: int | None) -> None:
+        from llmos_shell.memory.conversations import ConversationStore
+
+        self.store = ConversationStore(paths.conversations_file)
+        self.env = {
+            **os.environ,
+            "LLMOS_CONFIG_DIR": str(paths.config_dir),
+            "LLMOS_DATA_DIR": str(paths.data_dir),
+            "LLMOS_STATE_DIR": str(paths.state_dir),
+            "LLMOS_CACHE_DIR": str(paths.cache_dir),
+        }
+        if threads:
+            self.env["LLMOS_THREADS"] = str(threads)
+        self.model = model
+
+    def plan(self, request: str, history: tuple[Turn, ...]) -> dict[str, Any] | None:
+        command = [sys.executable, "-m", "llmos_shell", "--json", "--dry-run", "--no-memory"]
+        if self.model:
+            command += ["--model", self.model]
+        if history:
+            self.store.save("bench", history)
+            command.append("--continue")
+        proc = subprocess.run(
+            [*command, "--", request], env=self.env, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+        try:
+            steps = json.loads(proc.stdout)["steps"]
+        except (ValueError, KeyError):
+            return {"tool": "<error>", "arguments": {"error": proc.stderr.strip()[-300:]}}
+        return {"tool": steps[0]["tool"], "arguments": steps[0]["arguments"]} if steps else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="GGUF file (default: the embedded model)")
@@ -83,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         app = App(config=load_config(paths, overrides={"model": args.model, "threads": args.threads}))
         specs = {t.name: {"type": "function", "function": t.definition()} for t in app.registry}
         for variant in args.variants.split(","):
-            planner = app.planner_for(app.registry)
-            planner.turns_as_context = variant == "llmos"
-            runner = PairPlanner(planner, variant)
+            runner: PairPlanner | ProcessPlanner
+            if variant == "continue":
+                runner = ProcessPlanner(paths, args.model, args.threads)
+            else:
+                planner = app.planner_for(app.registry)
+                planner.turns_as_context = variant == "llmos"
+                runner = PairPlanner(planner, variant)
             rows = []
             for item in items:
                 history = (first_turn(item),)

@@ -27,6 +27,7 @@ from llmos_shell.session import Confirmer, Conversation, Session, deny_all
 MAX_DRAFTS = 10  # proposed automations kept for the front end to ask about
 
 if TYPE_CHECKING:
+    from llmos_shell.memory.conversations import ConversationStore
     from llmos_shell.memory.service import Memory
     from llmos_shell.planning.suggest import Suggester
 
@@ -115,9 +116,24 @@ class App:
         return suggester
 
     @functools.cached_property
+    def conversations(self) -> ConversationStore:
+        """The conversations kept in the state folder, for --continue and /resume."""
+        from llmos_shell.memory.conversations import ConversationStore
+
+        return ConversationStore(self.config.paths.conversations_file)
+
+    @functools.cached_property
     def conversation(self) -> Conversation:
-        """The recent requests of this process, for follow-ups in the interactive shell."""
-        return Conversation()
+        """The recent requests of this conversation, for follow-ups; kept after each one."""
+        return Conversation(store=self.conversations)
+
+    def continue_last(self) -> bool:
+        """Make the last kept conversation this one; False when none is kept."""
+        saved = self.conversations.last()
+        if saved is None:
+            return False
+        self.conversation.resume(saved)
+        return True
 
     @functools.cached_property
     def memory(self) -> Memory | None:
@@ -241,6 +257,7 @@ class App:
             if source == "command line" and key != "model"
         }
         overrides["model"] = model
+        overrides["profile"] = self.config.profile
         other = App(config=load_config(self.config.paths, overrides=overrides), debug=self.debug)
         other.__dict__["registry"] = self.registry  # fills the cached property
         if "memory" in self.__dict__:

@@ -32,6 +32,7 @@ from llmos_shell.planning.answers import (
     honest_limits,
     summarize,
 )
+from llmos_shell.planning.piped import PipedText
 from llmos_shell.planning.planner import MemoryContext, Planner, Transcript, Turn
 from llmos_shell.planning.replies import Action
 from llmos_shell.planning.shortlist import PlanExample
@@ -53,6 +54,7 @@ from llmos_shell.safety.worker import WorkerPool
 from llmos_shell.vocabulary.references import reads_as_follow_up
 
 if TYPE_CHECKING:
+    from llmos_shell.memory.conversations import ConversationStore, SavedConversation
     from llmos_shell.memory.records import MemoryRecord
     from llmos_shell.memory.service import Memory
     from llmos_shell.safety.audit import AuditLog
@@ -69,11 +71,17 @@ __all__ = [
 
 
 class Conversation:
-    """The last few requests of one interactive session, so follow-ups can refer to them."""
+    """The last few requests of one conversation, so follow-ups can refer to them; with a
+    store, kept after each request, so another process can continue it."""
 
-    def __init__(self, keep: int = 2) -> None:
+    def __init__(self, keep: int = 2, *, store: ConversationStore | None = None) -> None:
+        from llmos_shell.memory.conversations import new_id
+
         self.keep = keep
         self.turns: list[Turn] = []
+        self.store = store
+        self.id = new_id()
+        self.notices: list[str] = []
 
     def add(self, outcome: RequestOutcome) -> None:
         """Remember a finished request and its first call (or its answer)."""
@@ -93,10 +101,24 @@ class Conversation:
         )
         turn = Turn(outcome.request, first, outcome.answer, results, how)
         self.turns = [*self.turns, turn][-self.keep :]
+        if self.store is not None:
+            try:
+                self.store.save(self.id, self.turns)
+            except OSError as exc:
+                where = self.store.path
+                self.notices.append(f"the conversation is not kept in {where} ({exc.strerror or exc})")
+
+    def resume(self, saved: SavedConversation) -> None:
+        """Continue a kept conversation: its turns, and later ones kept under its id."""
+        self.id = saved.id
+        self.turns = list(saved.turns)[-self.keep :]
 
     def clear(self) -> None:
-        """Forget everything (a new topic)."""
+        """Forget everything (a new topic, kept as a new conversation)."""
+        from llmos_shell.memory.conversations import new_id
+
         self.turns = []
+        self.id = new_id()
 
 
 class Session:
@@ -212,17 +234,24 @@ class Session:
             raise RuntimeError("this session runs given calls only; it has no planner")
         return self.planner
 
-    def plan(self, request: str, cancel: threading.Event | None = None) -> Action:
-        """The first action for `request`, without running anything."""
-        return self._planner().next_action(self._transcript(request), cancel=cancel)
+    def plan(
+        self,
+        request: str,
+        cancel: threading.Event | None = None,
+        *,
+        piped: PipedText | None = None,
+    ) -> Action:
+        """The first action for `request` (with the text piped into it), running nothing."""
+        return self._planner().next_action(self._transcript(request, piped), cancel=cancel)
 
-    def _transcript(self, request: str) -> Transcript:
+    def _transcript(self, request: str, piped: PipedText | None = None) -> Transcript:
         # The turn before enters only when the request reads as building on it, so a call
         # (a declined one above all) never returns uninvited and its values never leak.
         history: tuple[Turn, ...] = ()
         if self.conversation is not None and reads_as_follow_up(request):
             history = tuple(self.conversation.turns)
-        return Transcript(request, history=history, memory=self._memory_for(request, history))
+        memory = self._memory_for(request, history)
+        return Transcript(request, history=history, memory=memory, piped=piped)
 
     def _memory_for(self, request: str, history: tuple[Turn, ...]) -> MemoryContext | None:
         """What memory adds to planning `request`; a memory that fails plans without it."""
@@ -255,18 +284,20 @@ class Session:
         *,
         dry_run: bool = False,
         cancel: threading.Event | None = None,
+        piped: PipedText | None = None,
     ) -> RequestOutcome:
         """Plan and run `request` to an answer, asking the confirmer where policy says so.
 
         Setting `cancel` stops the model between tokens or stops waiting for a tool; the
-        outcome then says cancelled.
+        outcome then says cancelled. `piped` is text piped in with the request: data for the
+        model, and every call planned from it needs a person's yes.
         """
         events = events or SilentEvents()
         outcome = RequestOutcome(request=request)
         if self.kernel.pool is not None and not dry_run:
             self.kernel.pool.prestart()  # the worker starts while the model plans
         try:
-            self._run(outcome, events, dry_run=dry_run, cancel=cancel)
+            self._run(outcome, events, dry_run=dry_run, cancel=cancel, piped=piped)
         except Cancelled:
             outcome.status = Status.CANCELLED
         last = outcome.steps[-1].result if outcome.steps else None
@@ -275,6 +306,9 @@ class Session:
         outcome.memories = self.last_memories
         if self.conversation is not None and not dry_run:
             self.conversation.add(outcome)
+            for line in self.conversation.notices:
+                events.notice(line)
+            self.conversation.notices.clear()
         if not dry_run:
             self._learn(outcome)
         for line in self.memory.pop_notices() if self.memory else ():
@@ -288,10 +322,11 @@ class Session:
         *,
         dry_run: bool,
         cancel: threading.Event | None,
+        piped: PipedText | None = None,
     ) -> None:
         request = outcome.request
         planner = self._planner()
-        transcript = self._transcript(request)
+        transcript = self._transcript(request, piped)
         for step_index in range(self.max_steps + 1):
             last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
             final = step_index == self.max_steps or (last_ok and not self.chain_after_success)
@@ -319,6 +354,7 @@ class Session:
                 cancel=cancel,
                 note=note,
                 after_result=bool(transcript.steps),
+                after_piped=piped is not None,
             )
             outcome.steps.append(step)
             if dry_run:
@@ -341,7 +377,16 @@ class Session:
         greeting) is kept, anything else is one sentence of what the tools can do.
         """
         results = [result.data for _, result in transcript.steps if result.ok]
-        if results:
+        answer: str | None
+        if transcript.piped is not None and not transcript.piped.binary and not results:
+            # An answer about the piped text: held to that text; a sentence with no value
+            # in it (an explanation) stands when nothing in it contradicts the text.
+            piped = [transcript.piped.text]
+            answer = grounded_answer(text, piped, transcript.request, require_claim=False) or (
+                "I could not write an answer that the piped text bears out; "
+                "ask about a narrower part of it."
+            )
+        elif results:
             answer = grounded_answer(text, results, transcript.request) or summarize(
                 results, transcript.request
             )
@@ -370,6 +415,7 @@ class Session:
         note: str | None = None,
         planned: ToolCall | None = None,
         after_result: bool = False,
+        after_piped: bool = False,
     ) -> Step:
         """One call through the kernel (see `CallKernel.call`); an edited call that ran well
         is remembered as a correction."""
@@ -383,6 +429,7 @@ class Session:
             note=note,
             planned=planned,
             after_result=after_result,
+            after_piped=after_piped,
         )
         edited = planned is not None and planned != call
         approval = step.approval

@@ -105,6 +105,18 @@ COMMANDS: tuple[Command, ...] = (
         arguments="add_arguments",
     ),
     Command(
+        "init",
+        "llmos_shell.commands.init",
+        (('init bash|zsh|fish', "startup lines: Ctrl-G writes a command in place, completion"),),
+        arguments="add_arguments",
+    ),
+    Command(
+        "completion",
+        "llmos_shell.commands.completion",
+        (("completion bash|zsh|fish", "the completion script for a shell"),),
+        arguments="add_arguments",
+    ),
+    Command(
         "stats",
         "llmos_shell.commands.stats",
         (("stats", "tokens per second, time and memory per backend and model"),),
@@ -118,6 +130,8 @@ def overview() -> str:
     lines = [
         ("", "start the interactive shell"),
         ('"which processes use the most memory?"', "plan and run one request, then exit"),
+        ('-c "now the same in Downloads"', "continue the last conversation, in a new process"),
+        ('"what went wrong?" < app.log', "piped text is the context of the request"),
         *(line for command in COMMANDS for line in command.overview),
     ]
     width = 34  # a usage longer than this gets its own line

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmos_shell.app import App
+    from llmos_shell.planning.piped import PipedText
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Command:
 
 
 # Options that take a value, so the word after them is not a request or a subcommand.
-VALUED_OPTIONS = ("--model", "--backend", "--device")
+VALUED_OPTIONS = ("--model", "--backend", "--device", "--profile")
 # Settings that options of the same name override.
 OVERRIDDEN_SETTINGS = ("model", "backend", "device")
 
@@ -78,6 +79,11 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         help="the transformers backend's device: cuda, cuda:1, mps or cpu (default: the best)",
     )
     parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="use the settings of [profiles.NAME] in config.toml (also LLMOS_PROFILE)",
+    )
+    parser.add_argument(
         "--no-memory",
         action="store_true",
         help="plan without the memory and remember nothing (the setting: memory = false)",
@@ -94,6 +100,7 @@ def add_request_argument(parser: argparse.ArgumentParser) -> None:
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line."""
     values = {key: getattr(args, key, None) for key in OVERRIDDEN_SETTINGS}
+    values["profile"] = getattr(args, "profile", None)  # which bundle, not a setting itself
     if getattr(args, "no_memory", False):
         values["memory"] = False
     return values
@@ -130,3 +137,40 @@ def joined_request(args: argparse.Namespace) -> str | None:
         error_line("the request is empty; type what you want in plain words")
         return None
     return request
+
+
+def piped_input() -> PipedText | None:
+    """The text piped into this command, when stdin is a pipe or a file that holds some.
+
+    A terminal, /dev/null or a socket is never read, so a command started without input
+    does not wait for any.
+    """
+    import os
+    import stat
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None or sys.stdin.isatty():
+        return None
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return None
+    if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+        return None
+    from llmos_shell.planning.piped import read_piped
+
+    piped = read_piped(stream)
+    return piped if piped.total_bytes else None
+
+
+def piped_json(piped: PipedText | None) -> dict[str, Any] | None:
+    """What --json says about the piped input: its size and what was cut."""
+    if piped is None:
+        return None
+    return {
+        "bytes": piped.total_bytes,
+        "lines": piped.total_lines,
+        "cut_lines": piped.cut_lines,
+        "binary": piped.binary,
+    }

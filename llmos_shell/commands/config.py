@@ -8,7 +8,10 @@ import json
 from llmos_shell.commands import base
 from llmos_shell.errors import ExitStatus
 
-DESCRIPTION = "Show the effective settings and where each one came from."
+DESCRIPTION = (
+    "Show the effective settings and where each one came from; with --profile NAME, "
+    "what that profile of config.toml changes."
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
         "audit_log": str(config.paths.audit_log),
         "undo_journal": str(config.paths.undo_journal),
     }
+    marker = f"[profiles.{config.profile}]"
+    changed = [k for k in values if config.sources[k].endswith(marker)] if config.profile else []
     if args.json:
         print(
             json.dumps(
@@ -35,12 +40,17 @@ def run(args: argparse.Namespace) -> int:
                     },
                     "paths": paths,
                     "warnings": list(config.warnings),
+                    "profile": config.profile,
+                    "profile_changes": changed,
                 },
                 indent=2,
             )
         )
         return int(ExitStatus.OK)
     out = [f"# effective settings ({config.paths.config_file})"]
+    if config.profile:
+        what = ", ".join(changed) if changed else "nothing"
+        out.append(f"# profile {config.profile} changes: {what}")
     for key, value in values.items():
         out.append(f"{key} = {render_toml_value(value)}  # {config.sources[key]}")
     out.append("")

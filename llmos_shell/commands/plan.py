@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from llmos_shell.commands import base
 from llmos_shell.errors import ExitStatus
@@ -51,11 +51,18 @@ def _plan(app: App, args: argparse.Namespace) -> int:
         return int(ExitStatus.USAGE)
     from llmos_shell.calls import memories_json, memory_line
 
+    piped = base.piped_input()
     session = app.session()
-    action = session.plan(request)
+    action = session.plan(request, piped=piped)
     calls = [action.call.to_json()] if action.call else []
     if args.json:
-        out = {"calls": calls, "answer": action.answer, "memories": memories_json(session.last_memories)}
+        out: dict[str, Any] = {
+            "calls": calls,
+            "answer": action.answer,
+            "memories": memories_json(session.last_memories),
+        }
+        if piped is not None:  # its calls would need a person's yes, whatever the flags
+            out["piped"] = base.piped_json(piped)
         print(json.dumps(out, ensure_ascii=False))
     elif action.call:
         console().print(format_call(action.call), markup=False)
@@ -84,7 +91,7 @@ def _suggest(app: App, args: argparse.Namespace) -> int:
     request = base.joined_request(args)
     if request is None:
         return int(ExitStatus.USAGE)
-    if args.json or not sys.stdin.isatty():
+    if args.json or args.plain or not sys.stdin.isatty():
         command = app.suggester.suggest(request).command
         print(json.dumps({"command": command}) if args.json else command)
         return int(ExitStatus.OK)
@@ -105,3 +112,8 @@ def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:
 
     base.add_request_argument(parser)
     add_approval_options(parser)
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="print the command alone and offer nothing, even at a terminal (for key bindings)",
+    )

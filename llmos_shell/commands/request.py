@@ -26,6 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="show the planned call and execute nothing"
     )
+    parser.add_argument(
+        "--continue",
+        "-c",
+        dest="resume",
+        action="store_true",
+        help="continue the last conversation, from this or another process "
+        '(llmos -c "now the same in Downloads")',
+    )
 
 
 def add_approval_options(parser: argparse.ArgumentParser) -> None:
@@ -51,16 +59,29 @@ def run(args: argparse.Namespace) -> int:
     """A request given: plan and run it. None: start the interactive shell."""
     if args.request:
         with base.opened_app(args) as app:
+            _continue(app, args)
             return _run_request(app, args)
     from llmos_shell.ui.repl.app import run_shell
 
-    return run_shell(base.make_app(args), options=policy_options(args))
+    app = base.make_app(args)
+    _continue(app, args)
+    return run_shell(app, options=policy_options(args))
+
+
+def _continue(app: App, args: argparse.Namespace) -> None:
+    """With --continue, the last kept conversation becomes this one (said when none is)."""
+    if args.resume and not app.continue_last():
+        from llmos_shell.ui.console import console, warn
+
+        warn(console(stderr=True), ["no earlier conversation is kept; this one starts anew"])
 
 
 def _run_request(app: App, args: argparse.Namespace) -> int:
     from llmos_shell.session import SilentEvents, deny_all
     from llmos_shell.ui.console import console, terminal_ask, warn, wide_console
     from llmos_shell.ui.interrupt import cancel_on_sigint
+    from llmos_shell.ui.plain import PlainEvents
+    from llmos_shell.ui.progress import ElapsedSpinner
     from llmos_shell.ui.render import ConsoleEvents
 
     err = console(stderr=True)
@@ -68,8 +89,9 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     request = base.joined_request(args)
     if request is None:
         return int(ExitStatus.USAGE)
+    piped = base.piped_input()
     out = wide_console()
-    if not args.json and _is_automation(app, request):
+    if piped is None and not args.json and _is_automation(app, request):
         return _add_automation(app, out, request, args)
     confirmer: Any = deny_all
     if sys.stdin.isatty() and not args.json:
@@ -79,14 +101,28 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
         confirmer = InteractiveConfirmer(
             out, terminal_ask, trash=TRASH_TOOL in app.registry, rules=app.rules
         )
-    session = app.session(confirmer=confirmer, options=policy_options(args), rules=True)
-    events = SilentEvents() if args.json else ConsoleEvents(out)
-    with cancel_on_sigint() as cancel:
-        outcome = session.run(request, events, dry_run=args.dry_run, cancel=cancel)
+    spinner = ElapsedSpinner(err) if out.is_terminal and not args.json else None
+    events: SilentEvents | ConsoleEvents | PlainEvents = SilentEvents()
+    try:
+        if spinner is not None:
+            spinner.start("loading the model")
+        session = app.session(confirmer=confirmer, options=policy_options(args), rules=True)
+        if not args.json:
+            events = ConsoleEvents(out, spinner) if out.is_terminal else PlainEvents()
+        with cancel_on_sigint() as cancel:
+            outcome = session.run(
+                request, events, dry_run=args.dry_run, cancel=cancel, piped=piped
+            )
+    finally:
+        if spinner is not None:
+            spinner.stop()  # whatever happened, the spinner goes
     if args.json:
-        print(json.dumps(outcome.to_json(), ensure_ascii=False, default=str))
-    else:
-        assert isinstance(events, ConsoleEvents)
+        shown = outcome.to_json()
+        shown["conversation"] = app.conversation.id
+        if piped is not None:
+            shown["piped"] = base.piped_json(piped)
+        print(json.dumps(shown, ensure_ascii=False, default=str))
+    elif not isinstance(events, SilentEvents):
         events.finish()
     _offer_drafts(app, out, interactive=confirmer is not deny_all)
     if app.audit.last_error:

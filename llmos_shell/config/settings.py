@@ -260,6 +260,11 @@ class Paths:
         return self.state_dir / "audit.jsonl"
 
     @property
+    def conversations_file(self) -> Path:
+        """The last few conversations, for `llmos --continue` and `/resume`."""
+        return self.state_dir / "conversations.json"
+
+    @property
     def undo_journal(self) -> Path:
         """What llmos changed and how to reverse it; previous contents in the folder beside it."""
         return self.state_dir / "undo.jsonl"
@@ -272,6 +277,9 @@ class Paths:
 
 # Variables that configure where files live rather than a setting.
 _PATH_VARS = {"LLMOS_CONFIG_DIR", "LLMOS_DATA_DIR", "LLMOS_STATE_DIR", "LLMOS_CACHE_DIR"}
+# The variable that picks a profile, a `[profiles.NAME]` table of config.toml.
+PROFILE_ENV = "LLMOS_PROFILE"
+PROFILES_TABLE = "profiles"
 
 
 @dataclass(frozen=True)
@@ -282,6 +290,7 @@ class LoadedConfig:
     sources: dict[str, str]
     paths: Paths
     warnings: tuple[str, ...] = ()
+    profile: str | None = None  # the `[profiles.NAME]` in effect
 
     @property
     def plugin_dir(self) -> Path:
@@ -292,15 +301,18 @@ class LoadedConfig:
 def load_config(
     paths: Paths | None = None, overrides: dict[str, Any] | None = None
 ) -> LoadedConfig:
-    """Merge defaults, the TOML file, `LLMOS_*` variables and command-line overrides."""
+    """Merge defaults, the TOML file, a profile of it, `LLMOS_*` variables and command-line
+    overrides (`profile` among them names the profile, before LLMOS_PROFILE)."""
     paths = paths or Paths.from_env()
     env = dict(os.environ)
+    overrides = dict(overrides or {})
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
     fields = Settings.model_fields
 
     file_values = _read_toml(paths.config_file)
+    profiles = file_values.pop(PROFILES_TABLE, {})
     for key, value in file_values.items():
         if key not in fields:
             raise ConfigError(
@@ -309,9 +321,15 @@ def load_config(
             )
         values[key] = value
         sources[key] = str(paths.config_file)
+    profile = overrides.pop("profile", None) or env.get(PROFILE_ENV, "").strip() or None
+    if profile is not None:
+        table = _profile_table(paths.config_file, profiles, profile)
+        for key, value in table.items():
+            values[key] = value
+            sources[key] = f"{paths.config_file} [{PROFILES_TABLE}.{profile}]"
 
     for var in sorted(env):
-        if not var.startswith(ENV_PREFIX) or var in _PATH_VARS:
+        if not var.startswith(ENV_PREFIX) or var in _PATH_VARS or var == PROFILE_ENV:
             continue
         key = var[len(ENV_PREFIX) :].lower()
         if key not in fields:
@@ -327,7 +345,7 @@ def load_config(
         values[key] = value
         sources[key] = f"environment ({ENV_PREFIX}{key.upper()})"
 
-    for key, value in (overrides or {}).items():
+    for key, value in overrides.items():
         if value is not None:
             values[key] = value
             sources[key] = "command line"
@@ -353,7 +371,32 @@ def load_config(
         ) from None
     for key in fields:
         sources.setdefault(key, "default")
-    return LoadedConfig(settings=settings, sources=sources, paths=paths, warnings=tuple(warnings))
+    return LoadedConfig(
+        settings=settings,
+        sources=sources,
+        paths=paths,
+        warnings=tuple(warnings),
+        profile=profile,
+    )
+
+
+def _profile_table(path: Path, profiles: Any, name: str) -> dict[str, Any]:
+    """The settings of `[profiles.NAME]`, each key checked; one sentence when it is not there."""
+    named = sorted(profiles) if isinstance(profiles, dict) else []
+    table = profiles.get(name) if isinstance(profiles, dict) else None
+    if not isinstance(table, dict):
+        there = f"the profiles there: {', '.join(named)}" if named else "it has no profiles"
+        raise ConfigError(
+            f"{path}: no profile {name!r} ({there}); add a [{PROFILES_TABLE}.{name}] table of "
+            f"settings or pick another with --profile or {PROFILE_ENV}"
+        )
+    for key in table:
+        if key not in Settings.model_fields:
+            raise ConfigError(
+                f"{path}: [{PROFILES_TABLE}.{name}] has an unknown key {key!r}; known keys are "
+                f"{', '.join(sorted(Settings.model_fields))} (fix or remove that line)"
+            )
+    return dict(table)
 
 
 MAX_CONFIG_BYTES = 1_000_000  # a configuration file is a few lines; more is a mistake

@@ -153,10 +153,13 @@ def _is_data(text: str) -> bool:
     return brackets >= 2 and '":' in text.replace(" ", "")  # a JSON object's keys
 
 
-def grounded_answer(answer: str | None, results: Sequence[Any], request: str) -> str | None:
+def grounded_answer(
+    answer: str | None, results: Sequence[Any], request: str, *, require_claim: bool = True
+) -> str | None:
     """The answer if what it states is in the results: each sentence with a claim the
     results do not confirm, or with a command in it, is dropped; None if nothing checked
-    remains (then the summary stands in)."""
+    remains (then the summary stands in). Without `require_claim`, sentences with no
+    claim at all count as checked (an explanation of a text the results hold)."""
     if not answer or not answer.strip() or _is_data(answer):
         return None
     evidence = ResultText(results, request)
@@ -172,7 +175,7 @@ def grounded_answer(answer: str | None, results: Sequence[Any], request: str) ->
             continue  # "the list is empty" over a list that is not
         confirmed += len(stated)
         kept.append(sentence)
-    if not kept or confirmed == 0:
+    if not kept or (confirmed == 0 and require_claim):
         return None
     return " ".join(kept)
 

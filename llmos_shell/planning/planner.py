@@ -19,6 +19,7 @@ from llmos_shell.calls import ToolCall, ToolResult, TurnOutcome
 from llmos_shell.errors import LoopedCallError
 from llmos_shell.planning.evidence import Evidence
 from llmos_shell.planning.grounding import ground_call, restate_places
+from llmos_shell.planning.piped import PipedText
 from llmos_shell.planning.replies import Action, AnswerStreamer, parse_action
 from llmos_shell.planning.schema import action_schema, call_chars, grounded_parameters
 from llmos_shell.planning.shortlist import PlanExample, Selection, ToolShortlist
@@ -53,7 +54,8 @@ class Transcript:
 
     `history` holds the turns before it ("kill it" needs the list it refers to);
     `selection` is the shortlist chosen for the request, kept for all its steps;
-    `memory` is what the person's memory adds to it.
+    `memory` is what the person's memory adds to it; `piped` the text piped in with it,
+    quoted to the model as data.
     """
 
     request: str
@@ -61,11 +63,20 @@ class Transcript:
     history: Sequence[Turn] = ()
     selection: Selection | None = None
     memory: MemoryContext | None = None
+    piped: PipedText | None = None
 
 
 def _quoted(text: str) -> str:
     """Untrusted text for inside the result markers: a copy of a marker cannot close them."""
     return text.replace("<<<", "< <<").replace(">>>", ">> >")
+
+
+def _request_text(transcript: Transcript) -> str:
+    """The person's turn: the request, after the text piped in with it as quoted data."""
+    if transcript.piped is None:
+        return transcript.request
+    template = load_prompt("piped_input.txt").strip()
+    return template.format(input=_quoted(transcript.piped.text), request=transcript.request)
 
 
 def _turns(conversation: dict[str, Any]) -> list[ChatMessage]:
@@ -213,7 +224,7 @@ class Planner:
                 messages.append(self._call_turn(turn.call))
             else:
                 messages.append(self._answer_turn(turn.answer or ""))
-        messages.append(ChatMessage("user", transcript.request))
+        messages.append(ChatMessage("user", _request_text(transcript)))
         observation = load_prompt("observation.txt")
         for call, result in transcript.steps:
             messages.append(self._call_turn(call))
@@ -235,6 +246,8 @@ class Planner:
         """What this step's values may come from: the request, its own results so far, and
         the turns before it when the request builds on them."""
         results = [r.data for _, r in transcript.steps if r.ok]
+        if transcript.piped is not None:  # each piped line is a value ("kill the first pid")
+            results.insert(0, transcript.piped.lines)
         extra: list[str] = []
         carried: list[Any] = []
         for turn in transcript.history:
@@ -259,8 +272,11 @@ class Planner:
         tools: Sequence[Tool] = list(self.registry)
         if transcript.selection is not None:
             selection = transcript.selection
-            # After a failed call the model may always give up and explain.
-            allow_answer = selection.allow_answer or bool(transcript.steps)
+            # After a failed call the model may always give up and explain; with piped text
+            # the request may be about the text itself.
+            allow_answer = (
+                selection.allow_answer or bool(transcript.steps) or transcript.piped is not None
+            )
             tools = selection.tools
         if not tools:
             return self._answer_schema
@@ -306,6 +322,7 @@ class Planner:
                 [
                     transcript.request,
                     transcript.memory.notes if transcript.memory else "",
+                    transcript.piped.text if transcript.piped else "",
                     *(r.for_model(self.observation_chars) for _, r in transcript.steps),
                     *(turn.request for turn in transcript.history),
                     *(json.dumps(t.call.arguments) for t in transcript.history if t.call),

@@ -37,7 +37,12 @@ from llmos_shell.errors import UnknownToolError
 from llmos_shell.safety.approval import Ceiling, beyond, person_only, unattended
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
-from llmos_shell.safety.policy import AFTER_RESULT_REASON, decide, planned_after_result
+from llmos_shell.safety.policy import (
+    AFTER_RESULT_REASON,
+    PIPED_INPUT_REASON,
+    decide,
+    planned_after_result,
+)
 from llmos_shell.safety.rules import RuleStore
 from llmos_shell.safety.sandbox import NO_SANDBOX_REASON, ShellSandbox, gate
 from llmos_shell.safety.wall import folder_word, run_folder
@@ -96,6 +101,11 @@ def deny_all(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
             "it was planned after reading a tool's result, so only a person can approve it: "
             "ask for it directly, or run the request in the interactive shell"
         )
+    elif PIPED_INPUT_REASON in decision.reasons:
+        hint = (
+            "it was planned from piped text, so only a person can approve it: run the "
+            "command it shows yourself, or ask for it without the pipe"
+        )
     elif NO_SANDBOX_REASON in decision.reasons:
         hint = 'no sandbox can run here, so a person must approve it (or set sandbox = "off")'
     elif decision.risk is Risk.UNKNOWN:
@@ -131,6 +141,12 @@ class CallSite:
 
     request: str
     after_result: bool = False
+    after_piped: bool = False  # planned from text piped into the request
+
+    @property
+    def from_data(self) -> bool:
+        """Planned after reading data (a result, piped text) that may carry instructions."""
+        return self.after_result or self.after_piped
 
 
 class Guard(Protocol):
@@ -163,9 +179,10 @@ class SandboxGuard:
 
 def after_result_guard(call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Judgement:
     """A call planned after reading a result says so, and a yes, if needed, is a person's."""
-    if not site.after_result:
+    if not site.from_data:
         return judgement
-    decision = planned_after_result(judgement.decision)
+    why = AFTER_RESULT_REASON if site.after_result else PIPED_INPUT_REASON
+    decision = planned_after_result(judgement.decision, why)
     return Judgement(decision, judgement.must_ask or decision.verdict is Verdict.ASK, judgement.notices)
 
 
@@ -230,14 +247,18 @@ class CallKernel:
         verdict = (
             None
             if judgement.must_ask
-            else unattended(decision, self.ceiling, after_result=site.after_result)
+            else unattended(decision, self.ceiling, after_result=site.from_data)
         )
         if verdict is True:
             return Approval(True, by=self.ceiling.by, approver=self.ceiling.approver)
         if verdict is False:
             return Approval(False, by="policy", approver=Approver.POLICY)
-        only_a_person = judgement.must_ask or site.after_result
-        rule = self.rules.approving(call, tool, decision, only_a_person, self.folder) if self.rules else None
+        only_a_person = judgement.must_ask or site.from_data
+        rule = (
+            self.rules.approving(call, tool, decision, only_a_person, self.folder)
+            if self.rules
+            else None
+        )
         if rule is not None:
             return Approval(True, by=f"rule ({rule.describe()})", approver=Approver.RULE)
         return self.confirmer(call, tool, decision)
@@ -262,6 +283,7 @@ class CallKernel:
         note: str | None = None,
         planned: ToolCall | None = None,
         after_result: bool = False,
+        after_piped: bool = False,
     ) -> Step:
         """Judge one call, ask for approval where needed, run it, and audit it.
 
@@ -270,11 +292,12 @@ class CallKernel:
         name up. `note` is shown under the planned call; `planned` is the call as first
         suggested, when the person edited it before this. `after_result`: the model planned it
         after reading a tool's result, which may carry instructions; it then needs a person's
-        yes, never a flag's or an automation's.
+        yes, never a flag's or an automation's; `after_piped`: the same for a call planned from
+        text piped into the request.
         """
         planned = planned if planned != call else None
         events = events or SilentEvents()
-        site = CallSite(request, after_result)
+        site = CallSite(request, after_result, after_piped)
         if tool is None:
             try:
                 tool = self.lookup(call)

@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 AFTER_RESULT_REASON = (
     "it was planned after reading a tool's result, and text in a result never approves a call"
 )
+# The same for a call planned from text piped into the request (a log, a listing, a diff).
+PIPED_INPUT_REASON = (
+    "it was planned from text piped into the request, and piped text never approves a call"
+)
 
 _RISK_PHRASES = {
     Risk.READ_ONLY: "only reads",
@@ -142,13 +146,14 @@ def decide(call: ToolCall, tool: Tool, folder: str = ".", *, cwd: str | None = N
     )
 
 
-def planned_after_result(decision: Decision) -> Decision:
-    """The decision on a call the model planned after reading a result, saying why it needs
-    a person's yes (the session then asks one, whatever was approved in advance)."""
+def planned_after_result(decision: Decision, why: str = AFTER_RESULT_REASON) -> Decision:
+    """The decision on a call the model planned after reading a result (or piped text),
+    saying why it needs a person's yes (the session then asks one, whatever was approved in
+    advance)."""
     if decision.verdict is not Verdict.ASK:
         return decision
-    reason = f"{decision.reason}; {AFTER_RESULT_REASON}" if decision.reason else AFTER_RESULT_REASON
-    return replace(decision, reason=reason, reasons=(*decision.reasons, AFTER_RESULT_REASON))
+    reason = f"{decision.reason}; {why}" if decision.reason else why
+    return replace(decision, reason=reason, reasons=(*decision.reasons, why))
 
 
 def explain(call: ToolCall, tool: Tool, decision: Decision) -> str:

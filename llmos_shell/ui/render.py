@@ -11,6 +11,7 @@ from rich.table import Table
 
 from llmos_shell.calls import Decision, Risk, ToolCall, ToolResult, Verdict
 from llmos_shell.registry import Registry, signature
+from llmos_shell.ui.progress import ElapsedSpinner
 
 RISK_STYLE = {
     Risk.READ_ONLY: "green",
@@ -162,11 +163,18 @@ def _cell(value: Any) -> str:
 
 
 class ConsoleEvents:
-    """Pipeline events shown in a terminal: calls, warnings, results, a streamed answer."""
+    """Pipeline events shown in a terminal: calls, warnings, results, a streamed answer.
 
-    def __init__(self, console: Console) -> None:
+    With a `spinner`, it shows while the model works: from `thinking` (or creation) to the
+    first event, and again after each result, when the model reads it.
+    """
+
+    def __init__(self, console: Console, spinner: ElapsedSpinner | None = None) -> None:
         self.console = console
         self._streaming = False
+        self.spinner = spinner
+        if spinner is not None:
+            spinner.start("planning")
 
     def planned(self, call: ToolCall, decision: Decision) -> None:
         """Show the planned call."""
@@ -175,14 +183,17 @@ class ConsoleEvents:
 
     def answer_text(self, text: str) -> None:
         """Stream a piece of the answer."""
+        self._quiet()
         if not self._streaming:
             self._streaming = True
         self.console.print(text, end="", highlight=False, markup=False, soft_wrap=True)
 
     def result(self, result: ToolResult) -> None:
-        """Show a result in full."""
+        """Show a result in full; the model reads it next."""
         self._end_stream()
         render_result(self.console, result)
+        if self.spinner is not None:
+            self.spinner.start("reading the result")
 
     def declined(self, call: ToolCall, approval: Any) -> None:
         """Say a call did not run and why."""
@@ -195,10 +206,15 @@ class ConsoleEvents:
         self.console.print(f"[dim]{escape(text)}[/]")
 
     def finish(self) -> None:
-        """End the streamed answer's line."""
+        """End the streamed answer's line (and the spinner)."""
         self._end_stream()
 
+    def _quiet(self) -> None:
+        if self.spinner is not None:
+            self.spinner.stop()
+
     def _end_stream(self) -> None:
+        self._quiet()
         if self._streaming:
             self.console.print()
             self._streaming = False

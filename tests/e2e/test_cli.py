@@ -393,8 +393,10 @@ def test_no_terminal_means_a_write_is_declined_with_status_3(
     target = workdir / "todo.txt"
     scripted_cli.replies = [call("write_file", path=str(target), content="milk\n")]
     assert cli.main(["save milk to todo.txt"]) == 3  # text mode: only the tty check says no
-    out = capsys.readouterr().out.replace("\n", " ")
-    [declined] = out.split("Not run: ")[1:]
+    captured = capsys.readouterr()
+    assert captured.out == ""  # stdout is a pipe: it holds values only, and none came
+    err = captured.err.replace("\n", " ")
+    [declined] = err.split("Not run: ")[1:]
     assert declined.startswith("write_file (") and "--yes" in declined
     assert not target.exists()
     [record] = [json.loads(line) for line in audit_log.read_text().splitlines()]

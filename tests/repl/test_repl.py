@@ -814,3 +814,24 @@ def test_a_yes_while_offline_is_one_sentence_and_asked_again_later(
     assert "Traceback" not in shown
     assert any("offline" in line.lower() for line in shown.splitlines())
     assert not (state_dir / "model_advice.json").exists()  # the offer stands
+
+
+# --- conversations kept between shells --------------------------------------------------------
+
+
+def test_resume_lists_kept_conversations_and_continues_one(scripted: ScriptedBackend) -> None:
+    from llmos_shell.planning.planner import Turn
+
+    store = make_app(scripted).conversations
+    listing = ToolCall("list_directory", {"path": "/tmp"})
+    store.save("older", [Turn("list the files in /tmp", listing, None)])
+    store.save("newer", [Turn("how much disk is free", None, "plenty")])
+    # an earlier turn's call comes back only to a follow-up, as context
+    scripted.replies = [answer("Those are the files.")]
+    run = drive(make_app(scripted), lines("/resume", "/resume 9", "/resume 2", "and the sizes of those?"))
+    shown = "\n".join(run.lines)
+    assert "1  how much disk is free" in shown and "2  list the files in /tmp" in shown
+    assert "a number from the list (1 to 2)" in shown
+    assert "Continuing the conversation that ended with: list the files in /tmp" in shown
+    messages, _ = scripted.requests[-1]
+    assert any("list the files in /tmp" in m.content for m in messages if m.role == "system")

@@ -31,6 +31,7 @@ from llmos_shell.errors import ExitStatus, LlmosError
 from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.session import Status
 from llmos_shell.ui.interrupt import cancel_on_sigint
+from llmos_shell.ui.progress import ElapsedSpinner
 from llmos_shell.ui.removal import TRASH_TOOL
 from llmos_shell.ui.render import ConsoleEvents
 from llmos_shell.ui.repl.confirm import InteractiveConfirmer
@@ -237,7 +238,8 @@ class Repl:
             self.console, self._ask, trash=TRASH_TOOL in self.app.registry, rules=self.app.rules
         )
         session = self.app.session(confirmer=confirmer, options=self.options, rules=True)
-        events = ConsoleEvents(self.console)
+        spinner = ElapsedSpinner(Console(stderr=True)) if self._real_terminal else None
+        events = ConsoleEvents(self.console, spinner)
         self.state.requests += 1
         try:
             with cancel_on_sigint() as cancel:  # errors are reported by the loop in run()
@@ -434,6 +436,13 @@ class Repl:
         lines = list(self.history.load_history_strings())[:n]  # newest first
         for index, line in enumerate(reversed(lines), 1):
             self.console.print(f"{index:>4}  {line}", markup=False, highlight=False)
+
+    @slash_command("/resume", "pick up a kept conversation: /resume lists them, /resume N continues one")
+    def resume(self, rest: str) -> None:
+        """List the kept conversations, or continue one."""
+        from llmos_shell.ui.conversations import resume
+
+        resume(self.app, self.console, rest)
 
     @slash_command("/stats", "show tokens per second, time and memory in use of this session")
     def show_stats(self, rest: str = "") -> None:
