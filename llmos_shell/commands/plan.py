@@ -55,10 +55,20 @@ def _plan(app: App, args: argparse.Namespace) -> int:
     action = session.plan(request)
     calls = [action.call.to_json()] if action.call else []
     if args.json:
-        out = {"calls": calls, "answer": action.answer, "memories": memories_json(session.last_memories)}
+        from typing import Any
+
+        from llmos_shell.planning.choosing import candidates_json
+
+        out: dict[str, Any] = {"calls": calls, "answer": action.answer, "memories": memories_json(session.last_memories)}
+        if action.candidates:  # several things fit: the shell would ask which
+            out["candidates"] = candidates_json(action)
+        if action.notes:
+            out["resolved"] = list(action.notes)
         print(json.dumps(out, ensure_ascii=False))
     elif action.call:
         console().print(format_call(action.call), markup=False)
+        for note in action.notes:
+            console().print(f"resolved {note}", style="dim", markup=False)
     else:
         console().print(action.answer or "", markup=False)
     if session.last_memories and not args.json:
