@@ -238,7 +238,7 @@ class Resolver:
             examples = {
                 str(e.arguments.get(name)).strip().lower() for e in tool.examples if name in e.arguments
             }
-            if value.strip().lower() in examples and not set(value_words) <= said:
+            if words(value) and value.strip().lower() in examples and not set(value_words) <= said:
                 text = _said_text(request, tool) if kind in (Kind.TEXT, Kind.NAME) else None
                 if text:
                     args[name] = text
@@ -247,7 +247,7 @@ class Resolver:
                 else:
                     continue
                 notes.append(f"{name}: {value!r} was an example's value, not the request's")
-            elif kind is Kind.TEXT and not set(value_words) & said and _copies(tool, name):
+            elif kind is Kind.TEXT and not {w for w in value_words if len(w) > 2} & said and _copies(tool, name):
                 text = _said_text(request, tool)
                 if text:
                     args[name] = text
@@ -335,7 +335,7 @@ class Resolver:
                     args[name] = best.value
                 return None
             if current is None or not current.exists() or moving:
-                candidates[name] = tuple(found[:9])
+                candidates[name] = tuple(c for c in found[:9] if c.score >= best.score - LEAD)
                 return None
         if moving and current is not None and current.is_dir():
             return self._whole_folder(current, tool, request, said)

@@ -72,7 +72,7 @@ UNDO_TRIGGERS = frozenset({"undo", "oops", "whoops", "revert", "unmake", "undele
 UNDO_PAIRS = (("take", "back"), ("put", "back"), ("ctrl", "z"))
 UNDO_WORDS = frozenset(
     """undo oops whoops revert unmake undelete take put back ctrl z that it this the last
-    thing change action step move delete deletion please no wait mistake my bad i did didn't
+    thing do change action step move delete deletion please no wait mistake my bad i did didn't
     didnt mean to made a just what you what's done again ugh sorry can could would thats
     that's command one""".split()
 )
