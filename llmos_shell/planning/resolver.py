@@ -191,6 +191,8 @@ class Resolver:
             if kind not in (Kind.PATH, Kind.PID):
                 continue
             if rows and any(_row_value(r, kind) is not None for r in rows):
+                if not self._takes_a_row(name, kind, args, tool):
+                    continue
                 picked, exact = _pick_row(request, [r for r in rows if _row_value(r, kind) is not None])
                 if exact:
                     value = _row_value(picked[0], kind)
@@ -201,6 +203,9 @@ class Resolver:
                     candidates[name] = tuple(
                         Candidate(_row_value(r, kind), _label(r), 0.5) for r in picked[:9]
                     )
+                if kind is Kind.PID and (exact or name in candidates):
+                    for other in [n for n, k in kinds.items() if k is Kind.PROCESS]:
+                        args.pop(other, None)  # the pid names it; a name would widen it
                 continue
             if kind is Kind.PID:
                 self._resolve_pid(name, args, tool, request, notes, candidates)
@@ -211,6 +216,15 @@ class Resolver:
                 return Resolution(None, tuple(notes), candidates, refusal)
         resolved = call if args == dict(call.arguments) else ToolCall(call.tool, args)
         return Resolution(resolved, tuple(notes), candidates)
+
+    def _takes_a_row(self, name: str, kind: Kind, args: dict[str, Any], tool: Tool) -> bool:
+        """Whether a row of the turn before may fill this argument: a pid always; a path when
+        the call moves or removes, or the model's path is no folder that exists (a listing
+        or search of a folder keeps its folder)."""
+        if kind is Kind.PID or moves_or_removes(tool):
+            return True
+        value = args.get(name)
+        return not (isinstance(value, str) and value and _absolute(value, self.folder).is_dir())
 
     # -- values -------------------------------------------------------------------------
     def _tidy_values(self, args: dict[str, Any], tool: Tool, request: str, notes: list[str]) -> None:
@@ -284,6 +298,8 @@ class Resolver:
                 notes.append(f"{name}: {best.label}{said}")
         elif len(found) > 1:
             candidates[name] = tuple(found[:9])
+            for other in names:
+                args.pop(other, None)  # the pid chosen names it; a name would widen it
 
     # -- paths --------------------------------------------------------------------------
     def _resolve_path(
@@ -307,7 +323,10 @@ class Resolver:
         rest = folders[1:] if len(folders) >= 2 else folders  # "from X into Y"; "to Y"
         for other, place in zip(paths[1:], rest, strict=False):
             fixed = self._fix_place(args.get(other), place)
-            if fixed is not None:
+            said_first = len(folders) >= 2 and isinstance(args.get(other), str)
+            if said_first and _absolute(args[other], self.folder) == _absolute(folders[0], None):
+                fixed = place  # the model copied the source's folder; the request names another
+            if fixed is not None and args.get(other) != place:
                 notes.append(f"{other}: {place} (the model wrote {args.get(other)})")
                 args[other] = place
         current = _absolute(value, self.folder) if isinstance(value, str) and value else None
@@ -381,10 +400,13 @@ class Resolver:
 
 
 def _plural(request: str) -> bool:
-    """Whether the request speaks of several things ("the pdfs", "all", "those")."""
-    said = words(request)
-    return any(w in EVERYTHING_WORDS or w in ("those", "them", "these") for w in said) or any(
-        w.endswith("s") and w[:-1] in TYPE_WORDS and w not in TYPE_WORDS.get(w[:-1], ()) for w in said
+    """Whether the request speaks of several things ("the pdfs", "all", "those"); a folder
+    word ("documents", "videos") is a place, not a plural."""
+    if any(w in EVERYTHING_WORDS or w in ("those", "them", "these") for w in words(request)):
+        return True
+    return any(
+        w.endswith("s") and w[:-1] in TYPE_WORDS and w not in TYPE_WORDS.get(w[:-1], ())
+        for w in description_words(request)
     )
 
 
