@@ -15,7 +15,7 @@ common = {f"{D}/ubuntu-24.04-desktop-amd64.iso": [9_000_000, 20], f"{D}/installe
           "Videos/holiday-spain.mp4": [70_000_000, 300], "Pictures/band-photos/": [0, 5],
           "Pictures/cats/": [0, 5], "Pictures/band-photos/gig1.jpg": [300_000, 5]}
 items = []
-VERBS = [("move", "move_path"), ("copy", "copy_path"), ("open", "read_file"), ("read", "read_file"),
+VERBS = [("remove", "delete_path"), ("move", "move_path"), ("copy", "copy_path"), ("open", "read_file"), ("read", "read_file"),
          ("show", "read_file"), ("kill", "kill_process"), ("stop", "kill_process"), ("terminate", "kill_process"),
          ("end ", "kill_process"), ("delet", "delete_path"), ("rid", "delete_path"), ("remove", "delete_path"),
          ("trash", "delete_path"), ("throw", "delete_path"), ("clean", "delete_path")]

@@ -147,7 +147,7 @@ def score_item(
     if "target" in expect:
         right = value in wanted and not candidates
         asked = bool(wanted & candidates)
-        if removing and isinstance(value, str) and os.path.isdir(value):
+        if removing and isinstance(value, str) and os.path.isdir(value) and not candidates:
             over = any(w != value and w.startswith(value + os.sep) for w in wanted)
     elif "pid_of" in expect:
         pid = pids[expect["pid_of"]]
@@ -161,7 +161,7 @@ def score_item(
         over = removing
     elif "refuse" in expect:
         folder = expand(expect["refuse"])
-        over = removing and value == folder
+        over = removing and value == folder and not candidates  # candidates: the shell asks
         right = not over
         asked = bool(candidates)
     return {

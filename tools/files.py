@@ -145,6 +145,9 @@ def _name_matcher(pattern: str | None, root: Path) -> Callable[[os.DirEntry[str]
 
 
 @tool(
+    headline=[
+        ('', '{count} entries in {path}; the first: {first.name}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("what's in my downloads folder", {"path": "~/Downloads"}),
@@ -204,6 +207,11 @@ def list_directory(
 
 
 @tool(
+    headline=[
+        ('sort_by=size', '{count} found under {root}; the biggest: {first.path} ({first.size_human})'),
+        ('sort_by=modified', '{count} found under {root}; the newest: {first.path} ({first.modified})'),
+        ('', '{count} found under {root}; the first: {first.path}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("find all pdfs in my documents", {"path": "~/Documents", "name": "*.pdf"}),
@@ -308,6 +316,10 @@ def find_files(
 
 
 @tool(
+    headline=[
+        ('', '{count} lines match {pattern} in {path}; the first at line {first.line_number} of {first.file}'),
+        ('', 'no line matches {pattern} in {path}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("grep TODO in this project", {"pattern": "TODO", "path": "."}),
@@ -437,6 +449,9 @@ def _clip(line: str, found: re.Match[str]) -> str:
 
 
 @tool(
+    headline=[
+        ('', '{path}: {lines_shown} lines, {size_human}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("show me my bashrc", {"path": "~/.bashrc"}),
@@ -552,6 +567,9 @@ def _read_tail(handle: Any, size: int, lines: int, max_bytes: int) -> tuple[byte
 
 
 @tool(
+    headline=[
+        ('', 'wrote {bytes_written} bytes to {path} ({mode}); it is {size_human} now'),
+    ],
     risk=Risk.WRITE,
     examples=[
         (
@@ -667,6 +685,9 @@ def _make_parent(target: Path) -> None:
 
 
 @tool(
+    headline=[
+        ('', 'copied {source} to {destination} ({size_human})'),
+    ],
     risk=Risk.WRITE,
     examples=[
         ("copy report.pdf to my desktop", {"source": "report.pdf", "destination": "~/Desktop"}),
@@ -731,6 +752,9 @@ def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[st
 
 
 @tool(
+    headline=[
+        ('', 'moved {source} to {destination}'),
+    ],
     risk=Risk.WRITE,
     examples=[
         (
@@ -793,6 +817,9 @@ def _refuse_protected(path: Path, verb: str) -> None:
 
 
 @tool(
+    headline=[
+        ('', 'moved {path} to the trash (llmos undo brings it back)'),
+    ],
     risk=Risk.DESTRUCTIVE,
     reversible=True,
     examples=[
@@ -883,6 +910,10 @@ def _trash_items(trash: Path) -> list[_TrashItem]:
 
 
 @tool(
+    headline=[
+        ('', '{count} items in the trash; the first: {first.original_path}, deleted {first.deleted}'),
+        ('', 'the trash is empty'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("what's in the trash", {}),
@@ -952,6 +983,9 @@ def _trash_matches(items: list[_TrashItem], text: str) -> list[_TrashItem]:
 
 
 @tool(
+    headline=[
+        ('', 'restored {original_path} to {restored_to}'),
+    ],
     risk=Risk.WRITE,
     examples=[
         ("undo deleting old_notes.txt", {"path": "old_notes.txt"}),
@@ -1111,6 +1145,12 @@ def _usage_row(mountpoint: str, usage: Any, device: str, fstype: str) -> dict[st
 
 
 @tool(
+    headline=[
+        ('used full', '{first.mountpoint} has {first.used_human} used of {first.total_human} ({first.percent_used}% full)'),
+        ('', '{first.mountpoint} has {first.free_human} free of {first.total_human}'),
+        ('', '{path} takes {size_human}: {files} files in {dirs} folders; the biggest inside: {first.name}'),
+        ('', '{path} is {size_human}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("how much disk space do I have left", {}),

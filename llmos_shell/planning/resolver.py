@@ -19,6 +19,7 @@ plugin's tool is treated as a built-in is:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -184,8 +185,10 @@ class Resolver:
         notes: list[str] = []
         candidates: dict[str, tuple[Candidate, ...]] = {}
         kinds = tool.kinds
-        self._tidy_values(args, tool, request, notes)
         refers = bool(results) and reads_as_follow_up(request)
+        # A value may come from the request, or from the result it refers to ("kill it").
+        shown = " ".join(json.dumps(r, default=str) for r in results) if refers else ""
+        self._tidy_values(args, tool, request, notes, shown)
         rows = _rows(results) if refers else []
         for name, kind in kinds.items():
             if kind not in (Kind.PATH, Kind.PID):
@@ -227,12 +230,15 @@ class Resolver:
         return not (isinstance(value, str) and value and _absolute(value, self.folder).is_dir())
 
     # -- values -------------------------------------------------------------------------
-    def _tidy_values(self, args: dict[str, Any], tool: Tool, request: str, notes: list[str]) -> None:
-        """Filters that only name the tool's own domain dropped; example values not said replaced."""
+    def _tidy_values(
+        self, args: dict[str, Any], tool: Tool, request: str, notes: list[str], shown: str = ""
+    ) -> None:
+        """Filters that only name the tool's own domain dropped; example values that neither
+        the request nor the result it refers to (`shown`) says are replaced."""
         schema = tool.parameters_schema()
         required = set(schema.get("required") or [])
         domain = _domain_words(tool)
-        said = set(words(request))
+        said = set(words(f"{request} {shown}"))
         for name, kind in tool.kinds.items():
             value = args.get(name)
             if not isinstance(value, str) or not value.strip():

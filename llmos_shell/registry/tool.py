@@ -51,6 +51,9 @@ class Tool:
     declared_kinds: Mapping[str, str] = field(default_factory=dict)
     context_arg: str | None = None  # the parameter that receives the ExecutionContext
     in_process: bool = False  # runs in the shell's own process, not in a worker
+    # How to state a result as the answer: (words of the request that ask for it, template)
+    # pairs, tried in order; empty words is the default (see planning/headlines.py).
+    headline: tuple[tuple[frozenset[str], str], ...] = ()
 
     @functools.cached_property
     def kinds(self) -> dict[str, Kind]:
@@ -105,6 +108,7 @@ def tool(
     shell_command_arg: str | None = None,
     kinds: Mapping[str, str] | None = None,
     in_process: bool = False,
+    headline: str | Sequence[tuple[str, str]] | None = None,
 ) -> Any:
     """Turn a typed function into a `Tool`.
 
@@ -117,6 +121,10 @@ def tool(
     `in_process` keeps it in the shell's own process, for a tool that needs the shell's
     objects (it then stops on cancel only by looking at its ExecutionContext). A parameter typed
     `ExecutionContext` receives the context of the call and is not shown to the model.
+    `headline` states a result as the answer: a template such as "saved to {saved_to}", or
+    (words, template) pairs where the first whose words the request uses wins ("free": "{first.mountpoint}
+    has {first.free_human} free"); `{first.x}` is the first row of the result's list,
+    `{count}` a field, `{args.x}` an argument of the call.
     """
 
     def build(fn: Callable[..., Any]) -> Tool:
@@ -129,6 +137,7 @@ def tool(
             shell_command_arg=shell_command_arg,
             kinds=kinds or {},
             in_process=in_process,
+            headline=_headlines(headline),
         )
 
     if func is not None:
@@ -146,6 +155,7 @@ def _build_tool(
     shell_command_arg: str | None,
     kinds: Mapping[str, str],
     in_process: bool = False,
+    headline: tuple[tuple[frozenset[str], str], ...] = (),
 ) -> Tool:
     tool_name = name or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
@@ -193,7 +203,17 @@ def _build_tool(
         declared_kinds=dict(kinds),
         context_arg=context_arg,
         in_process=in_process,
+        headline=headline,
     )
+
+
+def _headlines(spec: str | Sequence[tuple[str, str]] | None) -> tuple[tuple[frozenset[str], str], ...]:
+    """The headline pairs of a tool: a lone template is the default."""
+    if spec is None:
+        return ()
+    if isinstance(spec, str):
+        return ((frozenset(), spec),)
+    return tuple((frozenset(words.lower().split()), template) for words, template in spec)
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
