@@ -108,3 +108,24 @@ def result_answer(
     if line is None:
         return grounded or summarize(results, request)
     return f"{line}. {grounded}" if grounded and adds_to(grounded, line) else line
+
+
+MAX_KNOWLEDGE_WORDS = 80
+GENERAL_KNOWLEDGE = "General knowledge, not checked on this machine:"
+
+
+def knowledge_answer(request: str, text: str | None) -> str | None:
+    """The model's short answer to a question of general knowledge ("what is a symlink?"),
+    marked as such; None for a question about this machine, or with no answer to show."""
+    from llmos_shell.planning.answers import suggests_command
+    from llmos_shell.vocabulary.naming import ABOUT_THIS_MACHINE, KNOWLEDGE_OPENERS
+
+    asked = " ".join(re.findall(r"[a-z0-9']+", request.lower()))
+    if not asked.startswith(KNOWLEDGE_OPENERS) or set(asked.split()) & ABOUT_THIS_MACHINE:
+        return None
+    if re.search(r"[/~]|\.\w{1,5}\b", request) or not text or not text.strip():
+        return None
+    said = " ".join(text.split()[:MAX_KNOWLEDGE_WORDS])
+    if suggests_command(said):
+        return None
+    return f"{GENERAL_KNOWLEDGE} {said}"

@@ -76,3 +76,16 @@ UNDO_WORDS = frozenset(
     didnt mean to made a just what you what's done again ugh sorry can could would thats
     that's command one""".split()
 )
+
+# How a question of general knowledge opens ("what is a symlink?"), and the words that make
+# it a question about this machine instead ("what is in my downloads").
+KNOWLEDGE_OPENERS = (
+    "what is", "what's", "whats", "what are", "what does", "what do", "how does", "how do",
+    "why does", "why do", "why is", "explain", "define", "what is the difference",
+    "tell me about", "what's the difference", "who invented", "what means",
+)
+ABOUT_THIS_MACHINE = frozenset(
+    """my mine here this these running installed free left used using open size big bigger
+    biggest largest space disk memory ram cpu ip port ports downloads documents desktop home
+    taking eating""".split()
+)

@@ -97,3 +97,21 @@ def test_the_models_sentence_is_kept_only_when_true_and_new(registry: Registry, 
     assert result_answer([(call, data)], tools, "The file is 99 lines long.", "read a.txt") == line
     kept = result_answer([(call, data)], tools, "It says hello.", "read a.txt")
     assert kept == line  # nothing checkable that the headline lacks: the headline alone
+
+
+@pytest.mark.parametrize(
+    ("request_text", "kept"),
+    [
+        ("what is a symlink?", True),
+        ("explain what a zombie process is", True),
+        ("what is in my downloads?", False),
+        ("what is using my memory", False),
+        ("what's in ~/notes.txt", False),
+    ],
+)
+def test_a_knowledge_question_gets_the_models_answer_marked(request_text: str, kept: bool) -> None:
+    from llmos_shell.planning.headlines import GENERAL_KNOWLEDGE, knowledge_answer
+
+    text = "A link that points at another path."
+    said = knowledge_answer(request_text, text)
+    assert (said == f"{GENERAL_KNOWLEDGE} {text}") if kept else said is None
