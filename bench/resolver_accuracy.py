@@ -286,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             rows[variant].append(row)
             mark = "ok" if row["right"] else "asked" if row["asked"] else "OVER" if row["over_reach"] else "--"
             print(f"{variant:8} {item['id']:14} {mark:5} {json.dumps(row['call'])[:110]}", flush=True)
+        if args.out:  # after every item, so a run cut short keeps what it measured
+            Path(args.out).write_text(json.dumps({"rows": rows}, indent=1))
     summary = {variant: summarize(r) for variant, r in rows.items()}
     print_table(summary)
     if args.out:
