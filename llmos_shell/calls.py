@@ -81,6 +81,7 @@ class Decision:
     sensitive: tuple[str, ...] = ()
     programs: tuple[str, ...] = ()
     parsed: bool = True
+    footprint: str = ""  # "this moves the whole folder Downloads: 8 items, 330 MB"
 
 
 SandboxMode = Literal["auto", "required", "off"]  # the `sandbox` setting

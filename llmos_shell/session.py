@@ -30,11 +30,13 @@ from llmos_shell.planning.answers import (
     claim_free_reply,
     grounded_answer,
     honest_limits,
-    summarize,
 )
+from llmos_shell.planning.choosing import Chooser, choose, undo_answer
+from llmos_shell.planning.headlines import knowledge_answer, result_answer
 from llmos_shell.planning.piped import PipedText
 from llmos_shell.planning.planner import MemoryContext, Planner, Transcript, Turn
 from llmos_shell.planning.replies import Action
+from llmos_shell.planning.resolver import is_undo_request
 from llmos_shell.planning.shortlist import PlanExample
 from llmos_shell.registry import Registry, Tool
 from llmos_shell.safety.approval import Ceiling
@@ -145,11 +147,15 @@ class Session:
         services: Any = None,
         ceiling: Ceiling | None = None,
         guards: tuple[Guard, ...] = (),
+        chooser: Chooser | None = None,
     ) -> None:
         """`planner` may be None for a session that only runs given calls (`llmos undo`);
         `undo` is the journal that records every call that is not read-only. `ceiling` is what
-        runs unasked (by default, what `options`' flags approve)."""
+        runs unasked (by default, what `options`' flags approve). `chooser` asks which thing
+        was meant when several fit (None: the answer lists them, and nothing runs)."""
         self.conversation = conversation
+        self.chooser = chooser
+        self.last_notes: tuple[str, ...] = ()  # what the resolver changed, for /why
         self.memory = memory
         self.last_memories: tuple[MemoryRecord, ...] = ()
         self.planner = planner
@@ -242,7 +248,13 @@ class Session:
         piped: PipedText | None = None,
     ) -> Action:
         """The first action for `request` (with the text piped into it), running nothing."""
-        return self._planner().next_action(self._transcript(request, piped), cancel=cancel)
+        if self.undo is not None and is_undo_request(request):
+            return Action(ToolCall(self.undo.tool.name, {"count": 1}), None)
+        planner = self._planner()
+        planner.resolver.folder = self.folder
+        action = planner.next_action(self._transcript(request, piped), cancel=cancel)
+        self.last_notes = action.notes
+        return action
 
     def _transcript(self, request: str, piped: PipedText | None = None) -> Transcript:
         # The turn before enters only when the request reads as building on it, so a call
@@ -325,7 +337,12 @@ class Session:
         piped: PipedText | None = None,
     ) -> None:
         request = outcome.request
+        self.last_notes = ()
+        if self.undo is not None and is_undo_request(request):
+            self._undo_last(outcome, events, dry_run)
+            return
         planner = self._planner()
+        planner.resolver.folder = self.folder
         transcript = self._transcript(request, piped)
         for step_index in range(self.max_steps + 1):
             last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
@@ -339,6 +356,18 @@ class Session:
             if action.call is None:
                 self._answer(outcome, transcript, action.answer, events)
                 return
+            if step_index == 0:
+                self.last_notes = action.notes
+                if action.candidates:  # several things fit: the person says which
+                    choice = choose(action, None if dry_run else self.chooser)
+                    self.last_notes += choice.notes
+                    if choice.action is None:
+                        outcome.answer = choice.answer
+                        outcome.status = Status.PLANNED if dry_run else Status.DECLINED
+                        events.answer_text(choice.answer or "")
+                        return
+                    action = choice.action
+            assert action.call is not None
             call = action.call
             if transcript.steps and transcript.steps[-1][0] == call:
                 # Small models tend to repeat a call after its result; answer instead.
@@ -367,6 +396,19 @@ class Session:
                 raise Cancelled()
             transcript.steps.append((step.call, step.result))
 
+    def _undo_last(self, outcome: RequestOutcome, events: Events, dry_run: bool) -> None:
+        """"oops, undo that": the journal's newest change reversed, never a new plan."""
+        assert self.undo is not None
+        call = ToolCall(self.undo.tool.name, {"count": 1})
+        step = self.run_call(call, request=outcome.request, events=events, dry_run=dry_run, tool=self.undo.tool)
+        outcome.steps.append(step)
+        self.last_notes = ("the request takes back the last change: the undo journal, not a plan",)
+        if dry_run or step.result is None:
+            outcome.status = Status.PLANNED if dry_run else Status.DECLINED
+        elif step.result.ok:
+            outcome.answer = undo_answer(step.result.data)
+            events.answer_text(outcome.answer)
+
     def _answer(
         self, outcome: RequestOutcome, transcript: Transcript, text: str | None, events: Events
     ) -> None:
@@ -376,9 +418,9 @@ class Session:
         summary built from the result; with no tool used, a short reply without claims (a
         greeting) is kept, anything else is one sentence of what the tools can do.
         """
-        results = [result.data for _, result in transcript.steps if result.ok]
+        ran = [(call, result.data) for call, result in transcript.steps if result.ok]
         answer: str | None
-        if transcript.piped is not None and not transcript.piped.binary and not results:
+        if transcript.piped is not None and not transcript.piped.binary and not ran:
             # An answer about the piped text: held to that text; a sentence with no value
             # in it (an explanation) stands when nothing in it contradicts the text.
             piped = [transcript.piped.text]
@@ -386,10 +428,9 @@ class Session:
                 "I could not write an answer that the piped text bears out; "
                 "ask about a narrower part of it."
             )
-        elif results:
-            answer = grounded_answer(text, results, transcript.request) or summarize(
-                results, transcript.request
-            )
+        elif ran:  # the last call's headline, filled from its result
+            tools = {call.tool: self.registry.get(call.tool) for call, _ in ran if call.tool in self.registry}
+            answer = result_answer(ran, tools, text, transcript.request)
         elif transcript.steps:  # every call failed; its error is shown already
             answer = claim_free_reply(text)
         else:
@@ -398,7 +439,11 @@ class Session:
             if selection is not None and selection.scores:
                 ranked = sorted(selection.scores, key=lambda n: -selection.scores[n])
                 closest = [self.registry.get(n) for n in ranked if n in self.registry]
-            answer = claim_free_reply(text) or honest_limits(closest)
+            answer = (
+                claim_free_reply(text)
+                or knowledge_answer(transcript.request, text)
+                or honest_limits(closest)
+            )
         outcome.answer = answer
         if answer:
             events.answer_text(answer)

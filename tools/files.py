@@ -146,6 +146,9 @@ def _name_matcher(pattern: str | None, root: Path) -> Callable[[os.DirEntry[str]
 
 
 @tool(
+    headline=[
+        ('', '{count} entries in {path}; the first: {first.name}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("what's in my downloads folder", {"path": "~/Downloads"}),
@@ -205,6 +208,11 @@ def list_directory(
 
 
 @tool(
+    headline=[
+        ('sort_by=size', '{count} found under {root}; the biggest: {first.path} ({first.size_human})'),
+        ('sort_by=modified', '{count} found under {root}; the newest: {first.path} ({first.modified})'),
+        ('', '{count} found under {root}; the first: {first.path}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("find all pdfs in my documents", {"path": "~/Documents", "name": "*.pdf"}),
@@ -309,6 +317,10 @@ def find_files(
 
 
 @tool(
+    headline=[
+        ('', '{count} lines match {pattern} in {path}; the first at line {first.line_number} of {first.file}'),
+        ('', 'no line matches {pattern} in {path}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("grep TODO in this project", {"pattern": "TODO", "path": "."}),
@@ -438,6 +450,9 @@ def _clip(line: str, found: re.Match[str]) -> str:
 
 
 @tool(
+    headline=[
+        ('', '{path}: {lines_shown} lines, {size_human}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("show me my bashrc", {"path": "~/.bashrc"}),
@@ -580,6 +595,9 @@ def _never_replaces(arguments: Mapping[str, Any], folder: Path) -> CallRisk | No
 
 
 @tool(
+    headline=[
+        ('', 'wrote {bytes_written} bytes to {path} ({mode}); it is {size_human} now'),
+    ],
     risk=Risk.WRITE,
     examples=[
         (
@@ -696,6 +714,9 @@ def _make_parent(target: Path) -> None:
 
 
 @tool(
+    headline=[
+        ('', 'copied {source} to {destination} ({size_human})'),
+    ],
     risk=Risk.WRITE,
     examples=[
         ("copy report.pdf to my desktop", {"source": "report.pdf", "destination": "~/Desktop"}),
@@ -761,6 +782,9 @@ def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[st
 
 
 @tool(
+    headline=[
+        ('', 'moved {source} to {destination}'),
+    ],
     risk=Risk.WRITE,
     examples=[
         (
@@ -824,6 +848,9 @@ def _refuse_protected(path: Path, verb: str) -> None:
 
 
 @tool(
+    headline=[
+        ('', 'moved {path} to the trash (llmos undo brings it back)'),
+    ],
     risk=Risk.DESTRUCTIVE,
     reversible=True,
     examples=[
@@ -914,6 +941,10 @@ def _trash_items(trash: Path) -> list[_TrashItem]:
 
 
 @tool(
+    headline=[
+        ('', '{count} items in the trash; the first: {first.original_path}, deleted {first.deleted}'),
+        ('', 'the trash is empty'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("what's in the trash", {}),
@@ -983,6 +1014,9 @@ def _trash_matches(items: list[_TrashItem], text: str) -> list[_TrashItem]:
 
 
 @tool(
+    headline=[
+        ('', 'restored {original_path} to {restored_to}'),
+    ],
     risk=Risk.WRITE,
     examples=[
         ("undo deleting old_notes.txt", {"path": "old_notes.txt"}),
@@ -1143,6 +1177,12 @@ def _usage_row(mountpoint: str, usage: Any, device: str, fstype: str) -> dict[st
 
 
 @tool(
+    headline=[
+        ('used full', '{first.mountpoint} has {first.used_human} used of {first.total_human} ({first.percent_used}% full)'),
+        ('', '{first.mountpoint} has {first.free_human} free of {first.total_human}'),
+        ('', '{path} takes {size_human}: {files} files in {dirs} folders; the biggest inside: {first.name}'),
+        ('', '{path} is {size_human}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("how much disk space do I have left", {}),

@@ -16,6 +16,9 @@ _TIMEOUT_S = 5
 
 
 @tool(
+    headline=[
+        ('', 'notified: {args.message}'),
+    ],
     in_process=True,  # the inbox is the running shell's job store, lent through its context
     risk=Risk.WRITE,
     examples=[

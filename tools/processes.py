@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal as signals
 import time
@@ -54,6 +55,12 @@ def _snapshot(proc: psutil.Process) -> dict[str, Any] | None:
 
 
 @tool(
+    headline=[
+        ('sort_by=memory', '{first.name} (pid {first.pid}) uses the most memory: {first.rss_human} of {count} processes'),
+        ('sort_by=cpu', '{first.name} (pid {first.pid}) is the busiest at {first.cpu_percent}% CPU of {count} processes'),
+        ('', '{count} processes; the first: {first.name} (pid {first.pid})'),
+        ('', 'no process matches {args.name}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("what's using all my cpu", {"sort_by": "cpu", "limit": 10}),
@@ -144,6 +151,10 @@ def _gone(proc: psutil.Process) -> bool:
 
 
 @tool(
+    headline=[
+        ('', 'stopped {first.name} (pid {first.pid}) with {signal}'),
+        ('', 'signalled pid {signalled.0} with {signal}; it is still running'),
+    ],
     risk=Risk.DESTRUCTIVE,
     reversible=False,
     examples=[
@@ -198,7 +209,10 @@ def kill_process(
     number = signals.SIGKILL if signal == "KILL" else signals.SIGTERM
     signalled: list[psutil.Process] = []
     failures: list[str] = []
+    names: dict[int, str] = {}
     for proc in targets:
+        with contextlib.suppress(psutil.Error):
+            names[proc.pid] = proc.name()
         try:
             proc.send_signal(number)
             signalled.append(proc)
@@ -218,6 +232,8 @@ def kill_process(
     stopped = [proc.pid for proc in signalled if _gone(proc)]
     result: dict[str, Any] = {
         "signal": signal,
+        # what was stopped, by name, so the answer can say "stopped sleep (pid 4242)"
+        "processes": [{"pid": proc.pid, "name": names.get(proc.pid, "")} for proc in signalled if proc.pid in stopped],
         "signalled": [proc.pid for proc in signalled],
         "stopped": stopped,
         "still_running": [proc.pid for proc in signalled if proc.pid not in stopped],

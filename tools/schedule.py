@@ -10,6 +10,9 @@ from llmos_shell.registry import tool
 
 
 @tool(
+    headline=[
+        ('', '{action}: {when}, first at {next_run} (not created until you say yes)'),
+    ],
     in_process=True,  # its drafts are read by this shell after the call
     examples=[
         (

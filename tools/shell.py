@@ -95,6 +95,9 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 
 
 @tool(
+    headline=[
+        ('', 'exit code {exit_code} from {args.command}'),
+    ],
     risk=Risk.DESTRUCTIVE,
     reversible=False,
     shell_command_arg="command",

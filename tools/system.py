@@ -82,6 +82,13 @@ def _memory(total: int, available: int, percent: float) -> dict[str, Any]:
 
 
 @tool(
+    headline=[
+        ('memory ram', '{memory.available_human} of {memory.total_human} memory available ({memory.percent_used}% used)'),
+        ('uptime up boot', 'up {uptime_human}, since {boot_time}'),
+        ('cpu processor cores', '{cpu.model}: {cpu.cores_logical} cores'),
+        ('battery', 'battery at {battery.percent}%'),
+        ('', '{os} on {architecture}, {cpu.cores_logical} cores, {memory.total_human} memory, up {uptime_human}'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("what os am I running", {}),
@@ -211,6 +218,10 @@ def _listening() -> tuple[list[dict[str, Any]], str | None]:
 
 
 @tool(
+    headline=[
+        ('port ports listening', '{listening.count} ports listening; the first: {first.port} ({first.process})'),
+        ('', '{hostname}: {interfaces.count} network interfaces'),
+    ],
     risk=Risk.READ_ONLY,
     examples=[
         ("what's my ip address", {"include_ports": False}),

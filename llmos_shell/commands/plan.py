@@ -56,6 +56,8 @@ def _plan(app: App, args: argparse.Namespace) -> int:
     action = session.plan(request, piped=piped)
     calls = [action.call.to_json()] if action.call else []
     if args.json:
+        from llmos_shell.planning.choosing import candidates_json
+
         out: dict[str, Any] = {
             "calls": calls,
             "answer": action.answer,
@@ -63,9 +65,15 @@ def _plan(app: App, args: argparse.Namespace) -> int:
         }
         if piped is not None:  # its calls would need a person's yes, whatever the flags
             out["piped"] = base.piped_json(piped)
+        if action.candidates:  # several things fit: the shell would ask which
+            out["candidates"] = candidates_json(action)
+        if action.notes:
+            out["resolved"] = list(action.notes)
         print(json.dumps(out, ensure_ascii=False))
     elif action.call:
         console().print(format_call(action.call), markup=False)
+        for note in action.notes:
+            console().print(f"resolved {note}", style="dim", markup=False)
     else:
         console().print(action.answer or "", markup=False)
     if session.last_memories and not args.json:

@@ -21,6 +21,7 @@ from llmos_shell.planning.evidence import Evidence
 from llmos_shell.planning.grounding import ground_call, restate_places
 from llmos_shell.planning.piped import PipedText
 from llmos_shell.planning.replies import Action, AnswerStreamer, parse_action
+from llmos_shell.planning.resolver import Resolver
 from llmos_shell.planning.schema import action_schema, call_chars, grounded_parameters
 from llmos_shell.planning.shortlist import PlanExample, Selection, ToolShortlist
 from llmos_shell.prompts import load_prompt
@@ -101,9 +102,12 @@ class Planner:
         conversations: bool = True,
         tidy_arguments: bool = True,
         turns_as_context: bool = True,
+        resolver: Resolver | None = None,
+        resolve_names: bool = True,
     ) -> None:
-        """`tidy_arguments` drops invented values, fills stated ones and normalises them;
-        without it the model's arguments pass as written (the bare baseline)."""
+        """`tidy_arguments` drops invented values, fills stated ones and normalises them, and
+        resolves what the request names (`resolver`, a default one when None); without it
+        the model's arguments pass as written (the bare baseline)."""
         self.backend = backend
         self.registry = registry
         self.observation_chars = observation_chars
@@ -112,6 +116,8 @@ class Planner:
         self.static_examples = static_examples
         self.conversations = conversations
         self.tidy_arguments = tidy_arguments
+        self.resolver = resolver if resolver is not None else Resolver()
+        self.resolve_names = resolve_names  # off: the planner as it was before the resolver
         # Earlier turns as a note to build on; without it, as example pairs (the baseline).
         self.turns_as_context = turns_as_context
         # A model with its own tool format reads the tools through its chat template and
@@ -335,4 +341,25 @@ class Planner:
                 turn = transcript.history[-1]
                 call = restate_places(call, transcript.request, turn.call, turn.request)
             action = Action(call=call, answer=None, generation=generation)
+            if not transcript.steps and self.resolve_names:
+                action = self.resolve(action, transcript)
         return action
+
+    def resolve(self, action: Action, transcript: Transcript) -> Action:
+        """The first call with what the request names resolved against the real things."""
+        if action.call is None or action.call.tool not in self.registry:
+            return action
+        results = transcript.history[-1].results if transcript.history else ()
+        said = (transcript.memory.grounding if transcript.memory else "") or transcript.request
+        found = self.resolver.resolve(
+            action.call,
+            self.registry.get(action.call.tool),
+            transcript.request,
+            said=said,
+            results=results,
+        )
+        if found.call is None:
+            return Action(None, found.refusal, action.generation, notes=found.notes)
+        return Action(
+            found.call, None, action.generation, notes=found.notes, candidates=found.candidates
+        )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from llmos_shell.backends.base import Generation
 from llmos_shell.calls import ToolCall
 from llmos_shell.errors import TruncatedOutputError
+
+if TYPE_CHECKING:
+    from llmos_shell.planning.entries import Candidate
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,10 @@ class Action:
     call: ToolCall | None
     answer: str | None
     generation: Generation | None = None
+    # What the resolver changed in the model's call and why (shown by /why), and the
+    # things an argument may mean when several fit (the shell asks which).
+    notes: tuple[str, ...] = ()
+    candidates: Mapping[str, tuple[Candidate, ...]] = field(default_factory=dict)
 
 
 def parse_action(generation: Generation) -> Action:

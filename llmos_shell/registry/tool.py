@@ -54,6 +54,9 @@ class Tool:
     in_process: bool = False  # runs in the shell's own process, not in a worker
     # this call's risk from its arguments and the disk (registry.overwrites); None: the rule
     risk_for: RiskFor | None = None
+    # How to state a result as the answer: (words of the request that ask for it, template)
+    # pairs, tried in order; empty words is the default (see planning/headlines.py).
+    headline: tuple[tuple[frozenset[str], str], ...] = ()
 
     @functools.cached_property
     def kinds(self) -> dict[str, Kind]:
@@ -109,6 +112,7 @@ def tool(
     kinds: Mapping[str, str] | None = None,
     in_process: bool = False,
     risk_for: RiskFor | None = None,
+    headline: str | Sequence[tuple[str, str]] | None = None,
 ) -> Any:
     """Turn a typed function into a `Tool`.
 
@@ -124,6 +128,10 @@ def tool(
     `risk_for(arguments, folder)` returns a `CallRisk` for a call riskier than `risk` (a write
     over an existing file is destructive); without it, a write tool's first path argument that
     names existing content makes the call destructive (see registry.overwrites).
+    `headline` states a result as the answer: a template such as "saved to {saved_to}", or
+    (words, template) pairs where the first whose words the request uses wins ("free": "{first.mountpoint}
+    has {first.free_human} free"); `{first.x}` is the first row of the result's list,
+    `{count}` a field, `{args.x}` an argument of the call.
     """
 
     def build(fn: Callable[..., Any]) -> Tool:
@@ -137,6 +145,7 @@ def tool(
             kinds=kinds or {},
             in_process=in_process,
             risk_for=risk_for,
+            headline=_headlines(headline),
         )
 
     if func is not None:
@@ -155,6 +164,7 @@ def _build_tool(
     kinds: Mapping[str, str],
     in_process: bool = False,
     risk_for: RiskFor | None = None,
+    headline: tuple[tuple[frozenset[str], str], ...] = (),
 ) -> Tool:
     tool_name = name or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
@@ -203,7 +213,17 @@ def _build_tool(
         context_arg=context_arg,
         in_process=in_process,
         risk_for=risk_for,
+        headline=headline,
     )
+
+
+def _headlines(spec: str | Sequence[tuple[str, str]] | None) -> tuple[tuple[frozenset[str], str], ...]:
+    """The headline pairs of a tool: a lone template is the default."""
+    if spec is None:
+        return ()
+    if isinstance(spec, str):
+        return ((frozenset(), spec),)
+    return tuple((frozenset(words.lower().split()), template) for words, template in spec)
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:

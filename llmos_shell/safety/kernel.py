@@ -37,6 +37,7 @@ from llmos_shell.errors import UnknownToolError
 from llmos_shell.safety.approval import Ceiling, beyond, person_only, unattended
 from llmos_shell.safety.audit import AuditLog
 from llmos_shell.safety.executor import execute
+from llmos_shell.safety.footprint import footprint_line
 from llmos_shell.safety.policy import (
     AFTER_RESULT_REASON,
     PIPED_INPUT_REASON,
@@ -187,6 +188,22 @@ def after_result_guard(call: ToolCall, tool: Tool, judgement: Judgement, site: C
 
 
 @dataclass(frozen=True)
+class FootprintGuard:
+    """A call that deletes or moves a whole folder carries the count and size of what a yes
+    takes ("this moves the whole folder Downloads: 8 items, 330 MB"), in every tool."""
+
+    folder: str | None = None
+
+    def __call__(self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Judgement:
+        """The judgement with the footprint line on its decision."""
+        line = footprint_line(call, tool, self.folder)
+        if not line:
+            return judgement
+        decision = dataclasses.replace(judgement.decision, footprint=line)
+        return Judgement(decision, judgement.must_ask, judgement.notices)
+
+
+@dataclass(frozen=True)
 class ApprovedCallsGuard:
     """Only the calls an automation's person approved may run under its ceiling; any other
     call (a stored spec changed behind llmos's back) is refused."""
@@ -235,7 +252,7 @@ class CallKernel:
         return judgement
 
     def _guards(self) -> tuple[Guard, ...]:
-        return (SandboxGuard(self.sandbox), after_result_guard, *self.guards)
+        return (SandboxGuard(self.sandbox), after_result_guard, FootprintGuard(self.folder), *self.guards)
 
     def approve(self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Approval:
         """Who says yes: the policy, the ceiling (the one rule in `approval`), or the confirmer."""

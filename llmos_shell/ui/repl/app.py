@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +116,7 @@ class ReplState:
     requests: int = 0
     last_request: str = ""
     last_memories: tuple[Any, ...] = ()
+    last_notes: tuple[str, ...] = ()  # what the resolver put in the last plan, and why
 
 
 class Repl:
@@ -238,6 +239,7 @@ class Repl:
             self.console, self._ask, trash=TRASH_TOOL in self.app.registry, rules=self.app.rules
         )
         session = self.app.session(confirmer=confirmer, options=self.options, rules=True)
+        session.chooser = self._choose
         spinner = ElapsedSpinner(Console(stderr=True)) if self._real_terminal else None
         events = ConsoleEvents(self.console, spinner)
         self.state.requests += 1
@@ -247,6 +249,7 @@ class Repl:
         finally:
             events.finish()
         self.state.last_request, self.state.last_memories = text, outcome.memories
+        self.state.last_notes = session.last_notes
         if outcome.status is Status.CANCELLED:
             self.console.print("[yellow]Cancelled.[/]")
         elif outcome.answer is None and not outcome.steps:
@@ -521,12 +524,25 @@ class Repl:
         if not records:
             self.console.print("  (none yet: say \"remember that ...\")", markup=False)
 
-    @slash_command("/why", "which memories shaped the last plan")
+    def _choose(self, question: str, labels: Sequence[str]) -> int | None:
+        """A numbered question: which of several things was meant (None: none of them)."""
+        self.console.print(escape(question))
+        for number, label in enumerate(labels, 1):
+            self.console.print(f"  {number}) {label}", markup=False, highlight=False)
+        try:
+            answer = self._ask(f"Which one? [1-{len(labels)}, empty for none]: ", "").strip()
+        except (EOFError, KeyboardInterrupt):
+            return None
+        return int(answer) - 1 if answer.isdigit() and 1 <= int(answer) <= len(labels) else None
+
+    @slash_command("/why", "which memories and resolved names shaped the last plan")
     def why(self, rest: str) -> None:
         """The memories behind the last request's plan, and what each one is."""
         if not self.state.last_request:
             self.console.print("[dim]Nothing was planned yet.[/]")
             return
+        for note in self.state.last_notes:  # the resolver's changes: it wins where it is sure
+            self.console.print(f"  resolved {note}", markup=False, highlight=False)
         memories = self.state.last_memories
         if not memories:
             self.console.print(f"[dim]No memory shaped the plan for {escape(self.state.last_request)!r}.[/]")

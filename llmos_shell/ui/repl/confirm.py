@@ -71,6 +71,8 @@ class InteractiveConfirmer:
         preview = removal_preview(call, tool) if self.trash else None
         while True:
             warn_risk(self.console, tool, decision)
+            if decision.footprint:
+                self.console.print(f"[bold]{escape(decision.footprint)}[/]")
             offer = preview is not None and bool(preview.paths)
             if preview is not None and offer:
                 show_removal(self.console, preview)
