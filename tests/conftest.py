@@ -26,14 +26,15 @@ FOREIGN_VARS = (
 )
 
 # Fixtures that load a model: a test using one, directly or through another fixture, is a
-# `model` test.
+# `model` test. A test module names its own such fixtures in a MODEL_FIXTURES of its own.
 MODEL_FIXTURES = frozenset({"embedded_backend"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `model` every test whose fixtures load a model."""
     for item in items:
-        if MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        loaders = MODEL_FIXTURES | frozenset(getattr(getattr(item, "module", None), "MODEL_FIXTURES", ()))
+        if loaders.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.model)
 
 

@@ -24,6 +24,8 @@ from llmos_shell.memory.store import LocalStore
 from llmos_shell.retrieval.embeddings import shared_embedder
 from tests.waiting import wait_until
 
+# Every test here loads the embeddings model, in each writer process and in this one.
+pytestmark = pytest.mark.model
 SOAK_S = float(os.environ.get("LLMOS_MEMORY_SOAK_S", "50"))
 
 WRITER = r"""

@@ -197,6 +197,7 @@ def test_doctor_exits_0_when_nothing_fails_and_1_when_something_does(
 # --- llmos stats ------------------------------------------------------------------------------
 
 
+@pytest.mark.model
 def test_stats_reports_a_real_one_shot_run(tmp_path: Path) -> None:
     usage = tmp_path / "state" / "usage.jsonl"
     empty = llmos("stats")

@@ -63,6 +63,10 @@ def _free_port() -> int:
         return port
 
 
+# The tests on the llama-cpp-python server load the real model (conftest.py marks them).
+MODEL_FIXTURES = frozenset({"server"})
+
+
 def _log_tail(path: Path) -> str:
     return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
@@ -226,9 +230,11 @@ def test_cancel_aborts_a_generation(backend: OpenAICompatBackend) -> None:
 
 
 def test_a_closed_port_names_the_url_and_the_fix() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"
-    with pytest.raises(BackendUnavailableError) as caught:
-        OpenAICompatBackend(url, model=None, api_key=None)
+    with socket.socket() as held:  # bound by the test and never listened on: refused
+        held.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{held.getsockname()[1]}/v1"
+        with pytest.raises(BackendUnavailableError) as caught:
+            OpenAICompatBackend(url, model=None, api_key=None)
     message = str(caught.value)
     assert url in message
     assert "start the server" in message and "base_url" in message
