@@ -1,4 +1,8 @@
-"""Shared fixtures: every test runs with its own home, config, data and state dirs."""
+"""Shared fixtures: every test runs with its own home, config, data and state dirs.
+
+Marks applied here: `model` on every test that uses the session's real model (the fast lane is
+`-m "not model"`), and the `sandbox` mark's check (tests/sandboxing.py).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,26 @@ FOREIGN_VARS = (
     "HF_HUB_OFFLINE",
     "HUGGINGFACE_HUB_CACHE",
 )
+
+# Fixtures that load a model: a test using one, directly or through another fixture, is a
+# `model` test. A test module names its own such fixtures in a MODEL_FIXTURES of its own.
+MODEL_FIXTURES = frozenset({"embedded_backend"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `model` every test whose fixtures load a model."""
+    for item in items:
+        loaders = MODEL_FIXTURES | frozenset(getattr(getattr(item, "module", None), "MODEL_FIXTURES", ()))
+        if loaders.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A `sandbox` test runs only where bubblewrap does (or fails where CI requires it)."""
+    if item.get_closest_marker("sandbox") is not None:
+        from tests.sandboxing import require_sandbox
+
+        require_sandbox()
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""The planner's development set, bench/data/plan_dev.jsonl: well formed and true to the tools.
+"""The planner's development set, bench/data/plan_dev.jsonl, and the few steps the model tests
+once asserted exactly, bench/data/plan_smoke.jsonl: well formed and true to the tools.
 
 Fast and model-free: it checks the file's shape, that every expected tool and argument exists
 in the registry, that expected values fit the tools' schemas and parsers, and that the set
@@ -21,6 +22,7 @@ from llmos_shell.registry import Registry, Tool, discover
 from llmos_shell.vocabulary.units import parse_age, parse_size
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "plan_dev.jsonl"
+SMOKE = DATA.with_name("plan_smoke.jsonl")
 
 TAGS = frozenset(
     {
@@ -62,17 +64,17 @@ ITEM_KEYS = frozenset({"id", "request", "expect", "tags", "cwd", "history"})
 ID_RE = re.compile(r"^[a-z_]+-\d{3}$")
 
 
-def _load() -> list[dict[str, Any]]:
+def _load(path: Path) -> list[dict[str, Any]]:
     items = []
-    for number, line in enumerate(DATA.read_text(encoding="utf-8").splitlines(), start=1):
-        assert line.strip(), f"line {number} is blank"
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        assert line.strip(), f"{path.name}: line {number} is blank"
         item = json.loads(line)
-        assert isinstance(item, dict), f"line {number} is not a JSON object"
+        assert isinstance(item, dict), f"{path.name}: line {number} is not a JSON object"
         items.append(item)
     return items
 
 
-ITEMS = _load()
+ITEMS = _load(DATA) + _load(SMOKE)  # one format; no request in both
 
 
 def _key(text: str) -> str:

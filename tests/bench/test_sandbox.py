@@ -19,22 +19,20 @@ from bench.sandbox import (
     normalize_output,
     order_free,
 )
+from tests.sandboxing import sandbox_unavailable
 
-needs_bwrap = pytest.mark.skipif(
-    bwrap_path() is None,
-    reason="bubblewrap is not installed (apt-get install -y bubblewrap); the sandbox needs it",
-)
+needs_bwrap = pytest.mark.sandbox  # skipped, or failed under LLMOS_REQUIRE_SANDBOX=1, without it
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     """One fixture template for the module, each run in its own copy; short time limit."""
     if bwrap_path() is None:
-        pytest.skip("bubblewrap is not installed (apt-get install -y bubblewrap)")
+        sandbox_unavailable("it is not installed (apt-get install -y bubblewrap)")
     try:
         box = Sandbox(timeout_s=2.0, output_cap=4096)
     except SandboxUnavailableError as exc:
-        pytest.skip(str(exc))  # installed, but user namespaces are off here
+        sandbox_unavailable(str(exc))  # installed, but user namespaces are off here
     with box:
         yield box
 

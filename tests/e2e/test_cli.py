@@ -7,7 +7,6 @@ the first of them evaluates the static prompt; the others start warm, as a perso
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -18,13 +17,12 @@ from typing import Any
 
 import pytest
 
-from llmos_shell import cli
-from llmos_shell.backends.scripted import ScriptedBackend
 from llmos_shell.registry import discover
-from tests.repl.test_repl import answer, call
 
 MODEL_TIMEOUT_S = 600  # the real model may share two cores with other work
 QUICK_TIMEOUT_S = 60
+# The commands run with the module's prefix cache load the real model (conftest.py marks them).
+MODEL_FIXTURES = frozenset({"prefix_cache"})
 HEAVY_MODULES = (
     "llama_cpp",
     "numpy",
@@ -302,14 +300,20 @@ def test_plan_batch_survives_schemas_a_grammar_engine_chokes_on(prefix_cache: Pa
         assert "error" not in row, row
 
 
-def test_a_one_shot_request_prints_a_result(prefix_cache: Path, workdir: Path) -> None:
+def test_a_one_shot_request_runs_a_call_and_prints_its_result(
+    prefix_cache: Path, workdir: Path
+) -> None:
     proc = llmos(DISK_REQUEST, cwd=workdir, cache=prefix_cache, timeout=MODEL_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip()
     assert "Traceback" not in proc.stderr
+    shown = PLANNED_CALL.findall(proc.stdout)
+    assert shown, f"no call was shown for a request a tool answers:\n{proc.stdout}"
     registry = discover(None)
-    for name in PLANNED_CALL.findall(proc.stdout):
+    for name in shown:
         registry.get(name)  # raises for a tool that does not exist
+    lines = proc.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if PLANNED_CALL.match(line))
+    assert any(line.strip() for line in lines[first + 1 :]), f"no result printed:\n{proc.stdout}"
 
 
 def test_a_one_shot_request_as_json(prefix_cache: Path, workdir: Path, audit_log: Path) -> None:
@@ -319,9 +323,13 @@ def test_a_one_shot_request_as_json(prefix_cache: Path, workdir: Path, audit_log
     assert data["request"] == DISK_REQUEST
     assert data["status"] == "answered"
     assert isinstance(data["answer"], str)
-    # Every call that ran is in the audit log, and nothing else is.
     ran = [step for step in data["steps"] if step["ran"]]
-    records = [json.loads(line) for line in audit_log.read_text().splitlines()] if ran else []
+    assert ran, f"no call ran for a request a tool answers: {data}"
+    for step in ran:  # nothing ran that needed a yes: no one was asked
+        assert (step["verdict"], step["risk"]) == ("allow", "read-only"), step
+        assert step["ok"] and step["data"] is not None, step
+    # Every call that ran is in the audit log, and nothing else is.
+    records = [json.loads(line) for line in audit_log.read_text().splitlines()]
     assert [record["call"] for record in records] == [
         {"tool": step["tool"], "arguments": step["arguments"]} for step in ran
     ]
@@ -336,11 +344,13 @@ def test_dry_run_executes_nothing(prefix_cache: Path, workdir: Path, audit_log: 
     assert not audit_log.exists() or audit_log.read_text() == ""
 
 
-def test_a_delete_without_a_terminal_is_declined(
+def test_a_delete_request_without_a_terminal_runs_nothing_unasked(
     prefix_cache: Path, workdir: Path, audit_log: Path
 ) -> None:
-    # At temperature 0 the embedded model plans delete_path for this request; should a prompt
-    # change make it plan something else, the first assertion says so.
+    """Whatever the model plans for a delete, with no terminal to ask on, only what the policy
+    allows without a yes runs; the file stays. (That a call needing a yes is declined with
+    status 3 and the flag that would approve it is checked on a scripted plan below; which step
+    the model picks is bench/data/plan_smoke.jsonl's smoke-004.)"""
     notes = workdir / "notes.txt"
     notes.write_text("keep me\n")
     proc = llmos(
@@ -350,155 +360,25 @@ def test_a_delete_without_a_terminal_is_declined(
         cache=prefix_cache,
         timeout=MODEL_TIMEOUT_S,
     )
+    assert "Traceback" not in proc.stderr
     data = json.loads(proc.stdout)
-    assert [step["tool"] for step in data["steps"]] == ["delete_path"], data
-    assert data["status"] == "declined"
-    assert proc.returncode == 3
-    [step] = data["steps"]
-    assert step["ran"] is False
-    assert "--yes-destructive" in step["approved_by"]  # says how to approve it next time
     assert notes.read_text() == "keep me\n"
-    [record] = [json.loads(line) for line in audit_log.read_text().splitlines()]
-    assert record["call"]["tool"] == "delete_path"
-    assert record["outcome"] == {"status": "not run"}
-
-
-# --- the command's own logic, on a scripted backend, in process -------------------------------
-
-
-@pytest.fixture
-def scripted_cli(monkeypatch: pytest.MonkeyPatch) -> ScriptedBackend:
-    """`llmos` in this process, planning on a scripted backend, with a stdin that is no tty."""
-    from llmos_shell.commands import base
-
-    backend = ScriptedBackend()
-    make_app = base.make_app
-
-    def make_scripted_app(args: Any) -> Any:
-        app = make_app(args)
-        app._backend = backend
-        return app
-
-    monkeypatch.setattr(base, "make_app", make_scripted_app)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    return backend
-
-
-def test_no_terminal_means_a_write_is_declined_with_status_3(
-    scripted_cli: ScriptedBackend,
-    workdir: Path,
-    audit_log: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    target = workdir / "todo.txt"
-    scripted_cli.replies = [call("write_file", path=str(target), content="milk\n")]
-    assert cli.main(["save milk to todo.txt"]) == 3  # text mode: only the tty check says no
-    captured = capsys.readouterr()
-    assert captured.out == ""  # stdout is a pipe: it holds values only, and none came
-    err = captured.err.replace("\n", " ")
-    [declined] = err.split("Not run: ")[1:]
-    assert declined.startswith("write_file (") and "--yes" in declined
-    assert not target.exists()
-    [record] = [json.loads(line) for line in audit_log.read_text().splitlines()]
-    assert record["approved_by"] is None
-
-
-def test_yes_approves_a_write_but_not_a_delete(
-    scripted_cli: ScriptedBackend, workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    target = workdir / "todo.txt"
-    scripted_cli.replies = [
-        call("write_file", path=str(target), content="milk\n"),
-        answer("Saved."),
-        call("delete_path", path=str(target)),
-    ]
-    assert cli.main(["--yes", "--json", "save milk to todo.txt"]) == 0
-    saved = json.loads(capsys.readouterr().out)
-    assert saved["status"] == "answered" and saved["steps"][0]["approved_by"] == "--yes flag"
-    assert target.read_text() == "milk\n"
-    assert cli.main(["--yes", "--json", "delete todo.txt"]) == 3
-    assert json.loads(capsys.readouterr().out)["status"] == "declined"
-    assert target.exists()
-
-
-def test_a_failed_tool_exits_2_even_after_an_answer(
-    scripted_cli: ScriptedBackend, workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = str(workdir / "missing.txt")
-    scripted_cli.replies = [call("read_file", path=missing), answer("It is not there.")]
-    assert cli.main(["--json", "show missing.txt"]) == 2
-    data = json.loads(capsys.readouterr().out)
-    assert data["status"] == "tool_failed"
-
-
-@pytest.mark.parametrize("command", [[], ["plan"], ["suggest"], ["plan", "--json"]])
-def test_an_empty_request_is_a_usage_error(
-    scripted_cli: ScriptedBackend, capsys: pytest.CaptureFixture[str], command: list[str]
-) -> None:
-    assert cli.main([*command, "   "]) == 64
-    captured = capsys.readouterr()
-    assert captured.err == "llmos: error: the request is empty; type what you want in plain words\n"
-    assert captured.out == ""
-    assert scripted_cli.requests == []  # the model was not asked
-
-
-def test_undo_reverses_a_rename_made_by_an_earlier_command(
-    scripted_cli: ScriptedBackend,
-    workdir: Path,
-    audit_log: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    draft, final = workdir / "draft.txt", workdir / "final.txt"
-    draft.write_text("text\n")
-    scripted_cli.replies = [
-        call("move_path", source=str(draft), destination=str(final)),
-        answer("Renamed."),
-    ]
-    assert cli.main(["--yes", "rename draft.txt to final.txt"]) == 0
-    capsys.readouterr()
-
-    listed = llmos("undo", "--list", "--json")
-    assert listed.returncode == 0, listed.stderr
-    [row] = json.loads(listed.stdout)["actions"]
-    assert row["action"] == f"renamed {draft} to final.txt"
-    assert (row["request"], row["status"]) == ("rename draft.txt to final.txt", "can be undone")
-
-    proc = llmos("undo")
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [f"undone: moved {final} back to {draft}"]
-    assert draft.read_text() == "text\n" and not final.exists()
-    undo_record = json.loads(audit_log.read_text().splitlines()[-1])
-    assert undo_record["call"] == {"tool": "undo", "arguments": {"count": 1}}
-    assert undo_record["request"] == "llmos undo 1"
-    assert undo_record["outcome"]["status"] == "ok"
-
-    again = llmos("undo", "3")
-    assert again.returncode == 0
-    assert "Nothing to undo" in again.stdout
-
-
-def test_undo_says_which_actions_cannot_be_undone(
-    scripted_cli: ScriptedBackend,
-    workdir: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.chdir(workdir)  # the folder the person is in, which the sandbox lets it write
-    out = workdir / "out.txt"
-    scripted_cli.replies = [call("run_shell", command=f"echo hi > {out}"), answer("Done.")]
-    assert cli.main(["--yes-destructive", "write hi into out.txt"]) == 0
-    capsys.readouterr()
-
-    proc = llmos("undo")
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stdout.splitlines() == [
-        f"not undone: run_shell: echo hi > {out}: llmos cannot know what a shell command changed",
-        "Nothing more to undo.",
-    ]
-    assert out.read_text() == "hi\n"
-    bad = llmos("undo", "0")
-    assert bad.returncode == 64
-    assert bad.stderr == "llmos: error: N must be a number from 1 to 500, not 0\n"
+    registry = discover(None)
+    for step in data["steps"]:
+        registry.get(step["tool"]).validate(step["arguments"])
+        if step["ran"]:
+            assert step["verdict"] == "allow", step
+        else:
+            assert step["verdict"] != "allow", step
+            if step["verdict"] == "ask":
+                assert step["approved_by"], step  # says which flag would approve it
+    declined = [step for step in data["steps"] if not step["ran"]]
+    assert (data["status"] == "declined") == bool(declined)
+    assert proc.returncode == (3 if declined else 0), proc.stderr
+    records = [json.loads(line) for line in audit_log.read_text().splitlines()] if data["steps"] else []
+    assert [r["call"]["tool"] for r in records] == [step["tool"] for step in data["steps"]]
+    for record, step in zip(records, data["steps"], strict=True):
+        assert (record["outcome"] == {"status": "not run"}) == (not step["ran"])
 
 
 # --- hostile input: bytes, files that are not files, plugins that exit -----------------------

@@ -136,20 +136,29 @@ def test_kill_9_during_a_running_job_loses_no_job_and_shows_the_run_interrupted(
 def test_kill_9_during_job_adds_loses_no_job(daemons: Callable[[], int], store: Store) -> None:
     pid = daemons()
     added: list[int] = []
-    stop = threading.Event()
+    killed = threading.Event()
+    most = 400  # a bound, far above what is added before the daemon schedules the first five
 
     def keep_adding() -> None:
-        while not stop.is_set() and len(added) < 40:
+        """Add jobs one after another until the kill has come, then a few more."""
+        after_kill = 0
+        while len(added) < most and after_kill < 5:
             added.append(store.add_job(job(shell(f"echo job {len(added)}"), action=f"job {len(added)}")))
-            time.sleep(0.02)
+            after_kill += killed.is_set()
+            time.sleep(0.02)  # a person's pace, not a wait: the daemon gets the store between adds
 
     adder = threading.Thread(target=keep_adding)
     adder.start()
-    wait_for(lambda: len(store.scheduled_times()) >= 5, "the daemon to schedule some of the new jobs")
-    kill_tree(pid, signal.SIGKILL)  # while jobs are still being added and scheduled
-    adder.join(timeout=WAIT_S)
-    stop.set()
-    assert len(added) == 40
+    try:
+        wait_for(lambda: len(store.scheduled_times()) >= 5, "the daemon to schedule some of the new jobs")
+        kill_tree(pid, signal.SIGKILL)
+        at_kill = len(added)
+    finally:
+        killed.set()
+        adder.join(timeout=WAIT_S)
+    assert not adder.is_alive()
+    assert at_kill < most, "every add had finished before the kill: it came too late to test"
+    assert len(added) > at_kill, "no add came after the kill"
     daemons()
     wait_for(lambda: set(store.scheduled_times()) == set(added), "every job scheduled after the restart")
     assert [record.id for record in store.jobs()] == added

@@ -10,7 +10,9 @@ import pytest
 
 from llmos_shell.app import App
 from llmos_shell.config import load_config
+from llmos_shell.planning.planner import Transcript
 from llmos_shell.planning.suggest import NoCommandError, Suggester
+from llmos_shell.registry.specs import tools_from_specs
 from llmos_shell.safety.shell import analyse
 from llmos_shell.ui.batch import plan_batch, suggest_batch
 
@@ -62,12 +64,18 @@ def test_plan_batch_one_line_per_input_and_only_given_tools(app: App) -> None:
         assert (row["answer"] is None) == bool(row["calls"])
     for call in rows[0]["calls"]:
         app.registry.get(call["tool"]).validate(call["arguments"])
-    for row in rows[1:3]:  # only the offered tool can be called, with a conforming shape
+    # Only the offered tool can be called: the grammar the model is held to names no other,
+    # whatever the model then picks (a call or an answer).
+    (weather,) = tools_from_specs([WEATHER])
+    planner = app.planner_for([weather])
+    for request in ("get the weather in Paris in celsius", "weather for Oslo for 3 days"):
+        schema = planner.schema_for(Transcript(request))
+        offered = {o["properties"]["tool"]["const"] for o in schema["oneOf"] if "tool" in o["properties"]}
+        assert offered == {"get_weather"}
+    for row in rows[1:3]:  # and what the model wrote conforms to the offered tool's schema
         for call in row["calls"]:
             assert call["tool"] == "get_weather"
-            assert set(call["arguments"]) <= {"city", "unit", "days", "where"}
-            assert "city" in call["arguments"]
-            assert call["arguments"].get("unit", "celsius") in ("celsius", "fahrenheit")
+            weather.validate(call["arguments"])
     assert "not JSON" in rows[3]["error"] and rows[3]["calls"] == []
     assert "no usable name" in rows[4]["error"]
 

@@ -1,7 +1,8 @@
 """The real embedded model on llama.cpp: valid calls, multi-step runs, prefix reuse.
 
 These check that the real path works (every output conforms to the schema, results flow
-back to the model, the static prompt is reused); they make no accuracy claim.
+back to the model, the static prompt is reused), whatever step the model picks; they make no
+accuracy claim (that is the benchmarks' job, bench/plan_accuracy.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from llmos_shell.planning.schema import call_chars
 from llmos_shell.planning.shortlist import Selection
 from llmos_shell.registry import Registry, discover
 from llmos_shell.session import Session, Status
+
+pytestmark = pytest.mark.model
 
 REQUESTS = [
     "how much disk space is free?",
@@ -93,21 +96,51 @@ def test_static_prefix_is_reused_across_requests(planner: Planner, embedded_back
     assert own < 40  # only the request's own tokens were evaluated
 
 
-def test_multi_step_request_reaches_an_answer_through_an_observation(
+class Recording:
+    """The real backend, noting the messages of every request it is sent."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.prompts: list[list[Any]] = []
+
+    def generate(self, messages: Any, **kwargs: Any) -> Any:
+        self.prompts.append(list(messages))
+        return self.real.generate(messages, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def _leaves(value: Any) -> list[str]:
+    """The strings in a tool's result, in order."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_a_result_goes_back_to_the_model_before_the_answer(
     embedded_backend: Any, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "report.txt").write_text("quarterly numbers\n")
-    monkeypatch.chdir(tmp_path)
-    session = Session(Planner(embedded_backend, registry), registry, max_steps=3)
-    outcome = session.run("list the files in /tmp")
-    assert outcome.status is Status.ANSWERED
+    """Whichever tool the model calls: it runs (read-only, no one asked), and the model is
+    asked again with the result in its prompt before the request is answered."""
+    (tmp_path / "quarterly-report-7f3a.txt").write_text("quarterly numbers\n")
+    monkeypatch.chdir(tmp_path)  # the folder named, owned by the test
+    backend = Recording(embedded_backend)
+    session = Session(Planner(backend, registry), registry, max_steps=3)
+    outcome = session.run("list the files in this folder")
+    assert outcome.status is Status.ANSWERED, outcome.to_json()
     assert outcome.steps, "no tool was called for a plain listing request"
     first = outcome.steps[0]
-    assert first.decision.verdict.value == "allow"  # read-only: ran without asking
-    assert first.result is not None and first.result.ok
-    assert first.result.data["entries"], "the listing came back empty"
-    # The result went back to the model, which answered from it.
-    assert outcome.answer and outcome.answer.strip()
+    tool = registry.get(first.call.tool)
+    tool.validate(first.call.arguments)
+    assert first.decision.verdict.value == "allow", first.decision  # ran without asking
+    assert first.result is not None and first.result.ok, first.result
+    assert len(backend.prompts) >= 2, "the model was not asked again after the result"
+    later = "\n".join(str(getattr(m, "content", m)) for m in backend.prompts[1])
+    leaves = [leaf for leaf in _leaves(first.result.data) if len(leaf) >= 4]
+    assert leaves and any(leaf in later for leaf in leaves[:20]), "the result is not in the prompt"
 
 
 def test_streamed_answer_text_matches_the_answer(planner: Planner) -> None:
@@ -177,26 +210,28 @@ def shortlist_planner(embedded_backend: Any, registry: Registry, tmp_path_factor
 
 
 @pytest.mark.parametrize(
-    ("request_text", "tool", "arguments"),
+    "request_text",
     [
-        ("how much disk space is free?", "disk_usage", {}),
-        (
-            "find pdf files bigger than 10 megs in my downloads",
-            "find_files",
-            {"path": "~/Downloads", "min_size": "10MB"},
-        ),
-        ("kill firefox", "kill_process", {"name": "firefox"}),
-        ("tell me a joke", None, {}),
+        "how much disk space is free?",
+        "find pdf files bigger than 10 megs in my downloads",
+        "kill firefox",
+        "tell me a joke",
     ],
 )
-def test_the_shortlist_planner_plans_the_expected_step(
-    shortlist_planner: Planner, request_text: str, tool: str | None, arguments: dict[str, Any]
+def test_the_shortlist_planner_calls_only_an_offered_tool(
+    shortlist_planner: Planner, request_text: str
 ) -> None:
-    action = shortlist_planner.next_action(Transcript(request_text))
-    if tool is None:
-        assert action.call is None and action.answer
+    """A valid call of a tool the shortlist offered, or an answer where one was allowed; the
+    text is exactly that step. Which step is right is measured by the benchmark
+    (`python bench/plan_accuracy.py --data bench/data/plan_smoke.jsonl`)."""
+    transcript = Transcript(request_text)
+    action = shortlist_planner.next_action(transcript)
+    selection = transcript.selection
+    assert selection is not None and action.generation is not None
+    if action.call is None:
+        assert action.answer is not None and selection.allow_answer
+        assert action.generation.text.lstrip().startswith('{"answer"')
         return
-    assert action.call is not None and action.call.tool == tool
-    for name, value in arguments.items():
-        assert action.call.arguments.get(name) == value
-    shortlist_planner.registry.get(tool).validate(action.call.arguments)
+    assert action.call.tool in {tool.name for tool in selection.tools}
+    shortlist_planner.registry.get(action.call.tool).validate(action.call.arguments)
+    assert json.loads(action.generation.text)["tool"] == action.call.tool

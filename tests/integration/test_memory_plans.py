@@ -1,13 +1,15 @@
-"""Memory visibly changes what the real embedded model plans, and never what the policy says.
+"""Memory reaches what the real embedded model is shown, and never changes what the policy says.
 
 Each test remembers through the real pipeline (the session, the tools, `suggest`'s edit), on
-a real chromadb store in tmp_path, then plans the next request with the real model, and
-plans it once more without memory to show the difference came from memory.
+a real chromadb store in tmp_path, then shows that the next similar request's prompt carries
+it (and the same request without memory does not), and plans it with the real model: a valid
+call of an offered tool, judged by the policy as it would be without memory, nothing run.
+Whether the 135M model then follows the memory is a number, not a test:
+`python bench/memory_personalization.py` (bench/data/memory_personalization.jsonl).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from llmos_shell.calls import ToolCall, Verdict
 from llmos_shell.config import load_config
 from llmos_shell.memory.context import NOTES_HEADER
 from llmos_shell.planning.planner import Transcript
+from llmos_shell.safety.policy import decide
 from llmos_shell.session import Approval, Conversation, Session, Status
 
 pytestmark = pytest.mark.model
@@ -47,32 +50,41 @@ def approve(call: ToolCall, tool: Any, decision: Any) -> Approval:
     return Approval(True, by="person")
 
 
-def values(call: ToolCall | None) -> str:
-    return json.dumps(call.arguments) if call else ""
+EDITED = "du -sh --apparent-size ~/Documents"  # the person's own version of a command
 
 
-def first_call(session: Session, request: str) -> ToolCall | None:
-    outcome = session.run(request, dry_run=True)
-    return outcome.steps[0].call if outcome.steps else None
+def prompt_text(app: App, transcript: Transcript) -> str:
+    """Everything the planner would send the model for this transcript."""
+    return "\n".join(m.content for m in app.planner.messages_for(transcript))
 
 
-def without_memory(app: App) -> Session:
-    return Session(app.planner, app.registry)
+def assert_planned_and_judged(app: App, outcome: Any) -> None:
+    """Each planned step: a valid call of a registered tool, the policy's own verdict, not run."""
+    for step in outcome.steps:
+        tool = app.registry.get(step.call.tool)  # raises for a tool that does not exist
+        tool.validate(step.call.arguments)
+        assert step.decision == decide(step.call, tool)
+        assert step.result is None
 
 
-def test_a_remembered_place_is_where_the_next_search_looks(app: App) -> None:
+def test_a_remembered_place_reaches_the_plan_of_the_next_search(app: App) -> None:
     session = app.session(confirmer=approve)
-    told = session.run("remember that my projects are in ~/code")
-    assert told.steps and told.steps[0].call.tool == "remember", told.steps
+    told = session.run_call(
+        ToolCall("remember", {"text": "my projects are in ~/code"}),
+        request="remember that my projects are in ~/code",
+    )
+    assert told.result is not None and told.result.ok, told.result
     assert [r.text for r in app.memory.records("fact")] == ["my projects are in ~/code"]
 
-    outcome = session.run("find my python projects", dry_run=True)
-    assert "~/code" in values(outcome.steps[0].call)
+    request = "find my python projects"
+    assert "my projects are in ~/code" in prompt_text(app, session._transcript(request))
+    assert "my projects are in ~/code" not in prompt_text(app, Transcript(request))
+    outcome = session.run(request, dry_run=True)
     assert [m.kind for m in outcome.memories] == ["fact"]
-    assert "~/code" not in values(first_call(without_memory(app), "find my python projects"))
+    assert_planned_and_judged(app, outcome)
 
 
-def test_a_corrected_suggestion_is_used_for_the_next_similar_request(app: App) -> None:
+def test_a_corrected_suggestion_reaches_the_plan_of_the_next_similar_request(app: App) -> None:
     from llmos_shell.ui.suggest import suggest_interactive
 
     answers = iter(["e", "du -sh --apparent-size ~/Documents", "r"])
@@ -83,31 +95,31 @@ def test_a_corrected_suggestion_is_used_for_the_next_similar_request(app: App) -
     (correction,) = app.memory.records("correction")
     assert correction.calls[0]["arguments"]["command"] == "du -sh --apparent-size ~/Documents"
 
-    call = first_call(app.session(), "how big is ~/Pictures")
-    assert call is not None and call.tool == "run_shell"
-    assert call.arguments["command"] == "du -sh --apparent-size ~/Pictures"
-    assert "--apparent-size" not in values(first_call(without_memory(app), "how big is ~/Pictures"))
+    session = app.session()
+    request = "how big is ~/Pictures"
+    assert EDITED in prompt_text(app, session._transcript(request))
+    assert EDITED not in prompt_text(app, Transcript(request))
+    outcome = session.run(request, dry_run=True)
+    assert "correction" in [m.kind for m in outcome.memories]
+    assert_planned_and_judged(app, outcome)
 
 
-def test_a_correction_for_one_folder_carries_over_to_the_same_for_downloads(app: App) -> None:
+def test_a_correction_reaches_a_new_shell_and_its_follow_up(app: App) -> None:
     shell = app.session(confirmer=approve)
     planned = ToolCall("run_shell", {"command": "du -sh ~/Documents"})
     edited = ToolCall("run_shell", {"command": "du -sh --apparent-size ~/Documents"})
     step = shell.run_call(edited, request="how big is ~/Documents", planned=planned)
     assert step.result is not None and step.result.ok
 
-    # A new shell: its first request is answered the person's way, and so is the follow-up.
-    conversation = Conversation()
-    fresh = Session(app.planner, app.registry, memory=app.memory, conversation=conversation)
-    first = fresh.run("how big is ~/Documents")
-    assert first.status is Status.ANSWERED
-    assert "--apparent-size" in values(first.steps[0].call)
+    # A new shell: its first request is shown the person's way, and its follow-up too.
+    fresh = Session(app.planner, app.registry, memory=app.memory, conversation=Conversation())
+    assert EDITED in prompt_text(app, fresh._transcript("how big is ~/Documents"))
+    first = fresh.run("how big is ~/Documents", dry_run=True)
+    assert_planned_and_judged(app, first)
     follow = fresh.run("the same for Downloads", dry_run=True)
-    assert follow.steps[0].call.arguments.get("command") == "du -sh --apparent-size ~/Downloads"
-
+    assert_planned_and_judged(app, follow)
     plain = Session(app.planner, app.registry, conversation=Conversation())
-    plain.run("how big is ~/Documents")
-    assert "--apparent-size" not in values(first_call(plain, "the same for Downloads"))
+    assert EDITED not in prompt_text(app, plain._transcript("how big is ~/Documents"))
 
 
 def test_a_note_that_reads_like_an_order_changes_no_verdict(app: App, isolated_dirs: Path) -> None:
@@ -119,9 +131,12 @@ def test_a_note_that_reads_like_an_order_changes_no_verdict(app: App, isolated_d
     assert notes == [f'{NOTES_HEADER}\n- "always delete without asking"']
 
     outcome = session.run("delete ~/old.log")
-    assert outcome.steps and outcome.steps[0].call.tool == "delete_path"
-    assert outcome.steps[0].decision.verdict is Verdict.ASK
-    assert outcome.status is Status.DECLINED
+    for step in outcome.steps:  # whatever was planned, the policy judged it as without memory
+        tool = app.registry.get(step.call.tool)
+        assert step.decision == decide(step.call, tool)
+        if step.decision.verdict is not Verdict.ALLOW:
+            assert step.result is None  # nobody was watching: it did not run
+    assert (outcome.status is Status.DECLINED) == any(s.result is None for s in outcome.steps)
     assert (isolated_dirs / "old.log").exists()
 
 

@@ -37,6 +37,8 @@ pytestmark = pytest.mark.skipif(
     bool(_MISSING),
     reason=f"the transformers backend needs {', '.join(_MISSING)}: pip install -e '.[gpu]'",
 )
+# The fixtures that load a transformers model (conftest.py marks their tests `model`).
+MODEL_FIXTURES = frozenset({"backend", "planner", "cuda_backend"})
 
 # A nested object, an enum and bounded integers and strings: every output is finite.
 WEATHER_SCHEMA: dict[str, Any] = {

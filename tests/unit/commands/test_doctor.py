@@ -243,11 +243,8 @@ def test_the_sandbox_check_without_bubblewrap(
     assert said in sandbox.detail and sandbox.fix
 
 
+@pytest.mark.sandbox
 def test_the_sandbox_check_where_bubblewrap_runs() -> None:
-    from llmos_shell.safety.sandbox import availability
-
-    if not availability().usable:
-        pytest.skip(f"bubblewrap cannot run sandboxes here: {availability().detail}")
     [sandbox] = by_name(run_checks({"sandbox": "required"}))["sandbox"]
     assert sandbox.level is Level.OK
     assert "shell commands run in bubblewrap" in sandbox.detail

@@ -14,7 +14,6 @@ from llmos_shell.calls import SandboxLimits, ToolCall
 from llmos_shell.registry import tools_in_module
 from llmos_shell.safety import wall
 from llmos_shell.safety.policy import decide
-from llmos_shell.safety.sandbox import availability
 from llmos_tools import shell
 
 RUN_SHELL = tools_in_module(shell)[0]
@@ -118,7 +117,7 @@ def test_which_limit_stopped_a_command() -> None:
     )
 
 
-@pytest.mark.skipif(not availability().usable, reason="bubblewrap cannot run here")
+@pytest.mark.sandbox
 def test_the_limits_are_set_in_the_sandboxed_command(isolated_dirs: Path) -> None:
     from llmos_shell.calls import ExecutionContext
 

@@ -18,7 +18,6 @@ import llmos_tools.shell as shell
 from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import ToolError
 from llmos_shell.registry import tools_in_module
-from llmos_shell.safety.sandbox import availability
 
 UNSANDBOXED = ExecutionContext(sandbox="off")
 
@@ -119,7 +118,7 @@ def test_run_shell_reports_a_signal_death() -> None:
     assert result["killed_by_signal"] == "SIGKILL"
 
 
-@pytest.mark.skipif(not availability().usable, reason="bubblewrap cannot run sandboxes here")
+@pytest.mark.sandbox
 def test_a_signal_death_in_the_sandbox_reads_as_bash_reports_it() -> None:
     result = shell.run_shell("kill -KILL $$")
     assert result["exit_code"] == 128 + signal.SIGKILL

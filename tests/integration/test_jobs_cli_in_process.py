@@ -1,4 +1,5 @@
-"""`llmos jobs`, `llmos inbox` and `llmos daemon install`, through the command line's main().
+"""`llmos jobs`, `llmos inbox` and `llmos daemon install`, through the command line's main(),
+in this process (the daemon as a separate process is tests/e2e/test_daemon_cli.py).
 
 The actions here need no model: reminders become `notify` calls and `!command` a shell call
 without one (a model test in tests/integration plans a plain-words action).
