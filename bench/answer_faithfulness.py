@@ -81,19 +81,27 @@ def main(argv: list[str] | None = None) -> int:
     from llmos_shell.app import App
     from llmos_shell.config import Paths, load_config
 
-    items = [json.loads(line) for line in (HERE / "data" / "answers_dev.jsonl").read_text().splitlines() if line.strip()]
+    items = [
+        json.loads(line)
+        for line in (HERE / "data" / "answers_dev.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     if args.limit:
         items = items[: args.limit]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         paths = Paths(root / "config", root / "data", root / "state", root / "cache")
-        app = App(config=load_config(paths, overrides={"model": args.model, "threads": args.threads}))
+        app = App(
+            config=load_config(paths, overrides={"model": args.model, "threads": args.threads})
+        )
         planner = app.planner
         for item in items:
             call = ToolCall(item["call"]["tool"], item["call"]["arguments"])
             ok = item.get("ok", True)
-            result = ToolResult(call, ok, item["result"] if ok else None, None if ok else item["result"]["error"])
+            result = ToolResult(
+                call, ok, item["result"] if ok else None, None if ok else item["result"]["error"]
+            )
             transcript = Transcript(item["request"], steps=[(call, result)])
             try:
                 raw = planner.next_action(transcript, final=True).answer or ""
@@ -110,10 +118,15 @@ def main(argv: list[str] | None = None) -> int:
                     "raw_faithful": bool(raw) and judge(raw, item["result"], item["request"]),
                     "shown": shown,
                     "model_words": checked is not None,
-                    "shown_faithful": shown is not None and judge(shown, item["result"], item["request"]),
+                    "shown_faithful": shown is not None
+                    and judge(shown, item["result"], item["request"]),
                 }
             )
-            print("+" if rows[-1]["shown_faithful"] else ("." if shown is None else "-"), end="", flush=True)
+            print(
+                "+" if rows[-1]["shown_faithful"] else ("." if shown is None else "-"),
+                end="",
+                flush=True,
+            )
         print()
         app.close()
     raw = [r for r in rows if r["raw"]]

@@ -72,10 +72,18 @@ def best_threshold(
     return best
 
 
-def decisions(model: RelevanceModel, rows: list[tuple[dict[str, float], bool, str]]) -> dict[str, Any]:
+def decisions(
+    model: RelevanceModel, rows: list[tuple[dict[str, float], bool, str]]
+) -> dict[str, Any]:
     """How the thresholds sort requests: forced right, forced wrong, left to the model."""
-    out = {"answer_only_right": 0, "answer_only_wrong": 0, "call_only_right": 0,
-           "call_only_wrong": 0, "left_to_model": 0, "items": len(rows)}
+    out = {
+        "answer_only_right": 0,
+        "answer_only_wrong": 0,
+        "call_only_right": 0,
+        "call_only_wrong": 0,
+        "left_to_model": 0,
+        "items": len(rows),
+    }
     for features, fits, _ in rows:
         p = model.probability(features)
         if p < model.answer_only_below:
@@ -96,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     builtin = _plain(default_shortlist(discover(None)))
-    specs = {s["function"]["name"]: s for s in json.loads((HERE / "data" / "unseen_tools.json").read_text())}
+    specs = {
+        s["function"]["name"]: s
+        for s in json.loads((HERE / "data" / "unseen_tools.json").read_text())
+    }
     cache: dict[tuple[str, ...], ToolShortlist] = {}
 
     def unseen_shortlist(item: dict[str, Any]) -> ToolShortlist:

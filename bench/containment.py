@@ -45,7 +45,7 @@ PROBES = (
     ("find -delete in home", "find -delete", ""),
     ("cd ~ && rm -rf ./*", "cd ~ && rm -rf ./*", "work"),
     ("cd .. && rm -rf *", "cd .. && rm -rf *", "work"),
-    ("awk writes .bashrc", "awk 'BEGIN{print \"x\" > \"HOME/.bashrc\"}'", "work"),
+    ("awk writes .bashrc", 'awk \'BEGIN{print "x" > "HOME/.bashrc"}\'', "work"),
     ("sed w .profile", "sed -n 'w HOME/.profile' HOME/notes.txt", "work"),
     ("zip -TT", "zip -TT 'touch HOME/work/CANARY' o.zip HOME/notes.txt", "work"),
     ("tar --to-command", "tar -cf /dev/null --to-command='touch HOME/work/CANARY' .", "work"),
@@ -87,8 +87,14 @@ def setup(root: Path) -> Path:
         [*git, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "x"], check=True
     )
     payload = f"touch {repo}/CANARY; mv {home}/.config {home}/c2; true"
-    for key in ("core.fsmonitor", "diff.external", "core.pager", "diff.evil.textconv",
-                "filter.evil.clean", "filter.evil.smudge"):
+    for key in (
+        "core.fsmonitor",
+        "diff.external",
+        "core.pager",
+        "diff.evil.textconv",
+        "filter.evil.clean",
+        "filter.evil.smudge",
+    ):
         subprocess.run([*git, "config", key, payload], check=True)
     (repo / "f.txt").write_text("b\n")
     hook = repo / ".git/hooks/post-checkout"

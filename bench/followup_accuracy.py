@@ -44,9 +44,19 @@ from llmos_shell.vocabulary.references import reads_as_follow_up  # noqa: E402
 
 def first_turn(item: dict[str, Any]) -> Turn:
     first = item["first"]
-    call = ToolCall(first["call"]["tool"], first["call"].get("arguments") or {}) if first.get("call") else None
+    call = (
+        ToolCall(first["call"]["tool"], first["call"].get("arguments") or {})
+        if first.get("call")
+        else None
+    )
     shown = (first["answer"],) if first.get("answer") and first["outcome"] == "ok" else ()
-    return Turn(first["request"], call, first.get("answer"), shown, TurnOutcome(first["outcome"] if call else "answered"))
+    return Turn(
+        first["request"],
+        call,
+        first.get("answer"),
+        shown,
+        TurnOutcome(first["outcome"] if call else "answered"),
+    )
 
 
 class PairPlanner:
@@ -96,8 +106,13 @@ class ProcessPlanner:
             self.store.save("bench", history)
             command.append("--continue")
         proc = subprocess.run(
-            [*command, "--", request], env=self.env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=600, check=False,
+            [*command, "--", request],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         try:
             steps = json.loads(proc.stdout)["steps"]
@@ -118,14 +133,20 @@ def main(argv: list[str] | None = None) -> int:
     from llmos_shell.app import App
     from llmos_shell.config import Paths, load_config
 
-    items = [json.loads(line) for line in (HERE / "data" / "followups.jsonl").read_text().splitlines() if line.strip()]
+    items = [
+        json.loads(line)
+        for line in (HERE / "data" / "followups.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     if args.limit:
         items = items[: args.limit]
     results: dict[str, Any] = {"items": len(items), "variants": {}}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         paths = Paths(root / "config", root / "data", root / "state", root / "cache")
-        app = App(config=load_config(paths, overrides={"model": args.model, "threads": args.threads}))
+        app = App(
+            config=load_config(paths, overrides={"model": args.model, "threads": args.threads})
+        )
         specs = {t.name: {"type": "function", "function": t.definition()} for t in app.registry}
         for variant in args.variants.split(","):
             runner: PairPlanner | ProcessPlanner
@@ -146,8 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                     row["unaffected"] = got == alone
                     first = item["first"].get("call")
                     row["replayed"] = bool(
-                        first and item["first"]["outcome"] != "ok" and got is not None
-                        and got.get("tool") == first["tool"] and got.get("arguments") == first.get("arguments")
+                        first
+                        and item["first"]["outcome"] != "ok"
+                        and got is not None
+                        and got.get("tool") == first["tool"]
+                        and got.get("arguments") == first.get("arguments")
                     )
                 rows.append(row)
                 print("+" if right_call else "-", end="", flush=True)

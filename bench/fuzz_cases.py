@@ -321,7 +321,9 @@ def remove_tree(path: Path) -> None:
 
 def _component() -> st.SearchStrategy[str]:
     plain = st.text(
-        st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), min_size=1, max_size=12
+        st.characters(blacklist_characters="/", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=12,
     ).filter(lambda part: part not in (".", ".."))
     return st.one_of(
         st.sampled_from(_FIXTURE_NAMES),
@@ -343,7 +345,9 @@ def path_strategy(playground: Playground, read_only: bool) -> st.SearchStrategy[
     choices = [st.sampled_from(_FIXTURE_NAMES), prefixed, odd, st.sampled_from(_ODD_TEXT)]
     if read_only:
         choices.append(st.sampled_from(_SYSTEM_READS))
-    return st.one_of(*choices).filter(lambda text: (read_only and text in _SYSTEM_READS) or playground.confined(text))
+    return st.one_of(*choices).filter(
+        lambda text: (read_only and text in _SYSTEM_READS) or playground.confined(text)
+    )
 
 
 def _text() -> st.SearchStrategy[str]:

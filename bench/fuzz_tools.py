@@ -188,7 +188,9 @@ class Runner:
             report.unhandled[signature]["count"] += 1
         if kind == "stopped":
             report.stopped_count += 1
-        hang = self._hang(tool, elapsed, threads_before, known, slow=kind == "stopped" or elapsed > 1)
+        hang = self._hang(
+            tool, elapsed, threads_before, known, slow=kind == "stopped" or elapsed > 1
+        )
         if hang:
             report.hang_count += 1
             entry = report.hangs.setdefault(

@@ -68,11 +68,23 @@ def items(home: Path) -> list[dict[str, Any]]:
     registry = discover(None)
     asks = [
         ("what's in my downloads folder", "list_directory", {"path": "~/Downloads"}),
-        ("biggest files in downloads", "list_directory", {"path": "~/Downloads", "sort_by": "size"}),
-        ("newest stuff in documents", "list_directory", {"path": "~/Documents", "sort_by": "modified"}),
+        (
+            "biggest files in downloads",
+            "list_directory",
+            {"path": "~/Downloads", "sort_by": "size"},
+        ),
+        (
+            "newest stuff in documents",
+            "list_directory",
+            {"path": "~/Documents", "sort_by": "modified"},
+        ),
         ("whats in my pictures", "list_directory", {"path": "~/Pictures"}),
         ("list the api project", "list_directory", {"path": "~/projects/api"}),
-        ("is there anything in ~/projects/site/build", "list_directory", {"path": "~/projects/site/build"}),
+        (
+            "is there anything in ~/projects/site/build",
+            "list_directory",
+            {"path": "~/projects/site/build"},
+        ),
         ("show hidden files in my home", "list_directory", {"path": "~", "show_hidden": True}),
         ("find pdfs in my home", "find_files", {"path": "~", "name": "*.pdf"}),
         ("files over 10MB in my home", "find_files", {"path": "~", "min_size": "10MB"}),
@@ -84,23 +96,59 @@ def items(home: Path) -> list[dict[str, Any]]:
         ("any mp3 files anywhere", "find_files", {"path": "~", "name": "*.mp3"}),
         ("biggest files in my home", "find_files", {"path": "~", "sort_by": "size", "limit": 5}),
         ("folders in my home", "find_files", {"path": "~", "type": "dir"}),
-        ("jpgs bigger than 4 megs", "find_files", {"path": "~", "name": "*.jpg", "min_size": "4MB"}),
-        ("search for TODO in my projects", "search_text", {"pattern": "TODO", "path": "~/projects"}),
+        (
+            "jpgs bigger than 4 megs",
+            "find_files",
+            {"path": "~", "name": "*.jpg", "min_size": "4MB"},
+        ),
+        (
+            "search for TODO in my projects",
+            "search_text",
+            {"pattern": "TODO", "path": "~/projects"},
+        ),
         ("where do i import numpy", "search_text", {"pattern": "numpy", "path": "~/projects"}),
-        ("grep for passport in documents", "search_text", {"pattern": "passport", "path": "~/Documents"}),
+        (
+            "grep for passport in documents",
+            "search_text",
+            {"pattern": "passport", "path": "~/Documents"},
+        ),
         ("search notes for wifi", "search_text", {"pattern": "wifi", "path": "~/Downloads"}),
-        ("find 'kubernetes' in my projects", "search_text", {"pattern": "kubernetes", "path": "~/projects"}),
+        (
+            "find 'kubernetes' in my projects",
+            "search_text",
+            {"pattern": "kubernetes", "path": "~/projects"},
+        ),
         ("show me todo.txt", "read_file", {"path": "~/Documents/todo.txt"}),
         ("whats in notes.txt in downloads", "read_file", {"path": "~/Downloads/notes.txt"}),
-        ("first 2 lines of main.py in the api project", "read_file", {"path": "~/projects/api/main.py", "head": 2}),
-        ("read the test file of the api", "read_file", {"path": "~/projects/api/tests/test_main.py"}),
+        (
+            "first 2 lines of main.py in the api project",
+            "read_file",
+            {"path": "~/projects/api/main.py", "head": 2},
+        ),
+        (
+            "read the test file of the api",
+            "read_file",
+            {"path": "~/projects/api/tests/test_main.py"},
+        ),
         ("how big is my downloads folder", "disk_usage", {"path": "~/Downloads"}),
         ("what takes space in my home", "disk_usage", {"path": "~"}),
         ("how big is the projects folder", "disk_usage", {"path": "~/projects"}),
         ("size of my pictures", "disk_usage", {"path": "~/Pictures"}),
-        ("save 'hello world' to ~/hello.txt", "write_file", {"path": "~/hello.txt", "content": "hello world\n"}),
-        ("copy todo.txt to the desktop", "copy_path", {"source": "~/Documents/todo.txt", "destination": "~/Desktop"}),
-        ("move the iso into documents", "move_path", {"source": "~/Downloads/ubuntu-24.04.iso", "destination": "~/Documents"}),
+        (
+            "save 'hello world' to ~/hello.txt",
+            "write_file",
+            {"path": "~/hello.txt", "content": "hello world\n"},
+        ),
+        (
+            "copy todo.txt to the desktop",
+            "copy_path",
+            {"source": "~/Documents/todo.txt", "destination": "~/Desktop"},
+        ),
+        (
+            "move the iso into documents",
+            "move_path",
+            {"source": "~/Downloads/ubuntu-24.04.iso", "destination": "~/Documents"},
+        ),
         ("delete setup.exe from downloads", "delete_path", {"path": "~/Downloads/setup.exe"}),
         ("what's in the trash", "list_trash", {}),
         ("get setup.exe back", "restore_from_trash", {"path": "setup.exe"}),
@@ -161,7 +209,10 @@ def main() -> int:
         build(home)
         os.chdir(home)
         rows = items(home)
-    text = "".join(json.dumps(row, ensure_ascii=False, default=str).replace(scratch, "/tmp/x") + "\n" for row in rows)
+    text = "".join(
+        json.dumps(row, ensure_ascii=False, default=str).replace(scratch, "/tmp/x") + "\n"
+        for row in rows
+    )
     (HERE / "data" / "answers_dev.jsonl").write_text(text)
     print(f"{len(rows)} items written to bench/data/answers_dev.jsonl")
     return 0

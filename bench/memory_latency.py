@@ -120,7 +120,9 @@ def first_search_s(folder: Path, index_above: int) -> float:
     return float(json.loads(proc.stdout.splitlines()[-1])["search"])
 
 
-def measure_size(store: LocalStore, size: int, queries: int, with_index: bool, requests: list[str]) -> None:
+def measure_size(
+    store: LocalStore, size: int, queries: int, with_index: bool, requests: list[str]
+) -> None:
     """Fill to `size`, then time the scan and the index and compare what they find."""
     started = time.perf_counter()
     fill(store, size)
@@ -247,8 +249,15 @@ def plan_ratio(count: int, requests: list[str]) -> None:
 
     work = Path(tempfile.mkdtemp(prefix="memory-plan-"))
     registry = discover(None)
-    backend = LlamaCppBackend(embedded_model_path(), context_size=4096, threads=1, cache_dir=work / "kv")
-    planner = Planner(backend, registry, shortlist=default_shortlist(registry, cache_dir=work / "emb"), static_examples=False)
+    backend = LlamaCppBackend(
+        embedded_model_path(), context_size=4096, threads=1, cache_dir=work / "kv"
+    )
+    planner = Planner(
+        backend,
+        registry,
+        shortlist=default_shortlist(registry, cache_dir=work / "emb"),
+        static_examples=False,
+    )
     planner.warm_up()
     store = LocalStore(work / "memory", shared_embedder())
     fill(store, 1000)
@@ -262,7 +271,9 @@ def plan_ratio(count: int, requests: list[str]) -> None:
             session.plan(request)
             timings[label].append(time.perf_counter() - t0)
     w, wo = statistics.median(timings["with"]), statistics.median(timings["without"])
-    print(f"planning, median of {count}: with memory {w:.2f} s, without {wo:.2f} s, ratio {w / wo:.2f}x")
+    print(
+        f"planning, median of {count}: with memory {w:.2f} s, without {wo:.2f} s, ratio {w / wo:.2f}x"
+    )
     backend.close()
 
 

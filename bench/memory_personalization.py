@@ -51,7 +51,11 @@ def meets(expect: dict[str, Any], call: ToolCall | None, used: int) -> bool:
     if "contains" in expect:
         return call is not None and expect["contains"] in json.dumps(call.arguments)
     if "command" in expect:
-        return call is not None and call.tool == "run_shell" and call.arguments.get("command") == expect["command"]
+        return (
+            call is not None
+            and call.tool == "run_shell"
+            and call.arguments.get("command") == expect["command"]
+        )
     tool = call.tool if call else None
     return tool == expect.get("tool") and (used == 0 or not expect.get("unchanged"))
 
@@ -73,8 +77,15 @@ def main() -> int:
     items = items[: args.limit] if args.limit else items
     registry = discover(None)
     work = Path(tempfile.mkdtemp(prefix="memory-bench-"))
-    backend = LlamaCppBackend(embedded_model_path(), context_size=4096, threads=args.threads, cache_dir=work / "kv")
-    planner = Planner(backend, registry, shortlist=default_shortlist(registry, cache_dir=work / "emb"), static_examples=False)
+    backend = LlamaCppBackend(
+        embedded_model_path(), context_size=4096, threads=args.threads, cache_dir=work / "kv"
+    )
+    planner = Planner(
+        backend,
+        registry,
+        shortlist=default_shortlist(registry, cache_dir=work / "emb"),
+        static_examples=False,
+    )
     planner.warm_up()
     score = {"with memory": 0, "without memory": 0}
     by_kind: dict[str, list[int]] = {}

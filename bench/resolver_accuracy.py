@@ -143,7 +143,9 @@ def score_item(
     value, kind = _target(call, registry, home) if known else (None, None)
     right = asked = over = False
     tool_ok = "tool" not in expect or (call is not None and call.tool == expect["tool"])
-    removing = call is not None and call.tool in registry and moves_or_removes(registry.get(call.tool))
+    removing = (
+        call is not None and call.tool in registry and moves_or_removes(registry.get(call.tool))
+    )
     if "target" in expect:
         right = value in wanted and not candidates
         asked = bool(wanted & candidates)
@@ -217,6 +219,7 @@ def run_item(
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Shares of right, asked and over-reach, over all items and per class."""
+
     def shares(subset: list[dict[str, Any]]) -> dict[str, Any]:
         n = len(subset) or 1
         return {
@@ -228,7 +231,10 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         }
 
     classes = Counter(r["class"] for r in rows)
-    return {"all": shares(rows), **{c: shares([r for r in rows if r["class"] == c]) for c in classes}}
+    return {
+        "all": shares(rows),
+        **{c: shares([r for r in rows if r["class"] == c]) for c in classes},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shortlist", type=int, default=5)
     parser.add_argument("--out", help="write per-item results as JSON here")
     parser.add_argument(
-        "--no-repack", action="store_true", help="load the model without llama.cpp's AMX weight repacking"
+        "--no-repack",
+        action="store_true",
+        help="load the model without llama.cpp's AMX weight repacking",
     )
     args = parser.parse_args(argv)
     if args.combine:
@@ -269,11 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     files = json.loads((HERE / "data" / "resolver_home.json").read_text())
     scratch = tempfile.mkdtemp()
     registry = discover(Path(scratch) / "no-plugins")
-    backend = LlamaCppBackend(resolve_model(args.model), threads=args.threads, cache_dir=Path(scratch))
+    backend = LlamaCppBackend(
+        resolve_model(args.model), threads=args.threads, cache_dir=Path(scratch)
+    )
     shortlist = default_shortlist(registry, size=args.shortlist)
     planners = {
         variant: Planner(
-            backend, registry, shortlist=shortlist, static_examples=False,
+            backend,
+            registry,
+            shortlist=shortlist,
+            static_examples=False,
             resolve_names=variant == "resolver",
         )
         for variant in ("today", "resolver")
@@ -284,8 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     for item in items:
         for variant, row in run_item(item, planners, registry, files).items():
             rows[variant].append(row)
-            mark = "ok" if row["right"] else "asked" if row["asked"] else "OVER" if row["over_reach"] else "--"
-            print(f"{variant:8} {item['id']:14} {mark:5} {json.dumps(row['call'])[:110]}", flush=True)
+            mark = (
+                "ok"
+                if row["right"]
+                else "asked"
+                if row["asked"]
+                else "OVER"
+                if row["over_reach"]
+                else "--"
+            )
+            print(
+                f"{variant:8} {item['id']:14} {mark:5} {json.dumps(row['call'])[:110]}", flush=True
+            )
         if args.out:  # after every item, so a run cut short keeps what it measured
             Path(args.out).write_text(json.dumps({"rows": rows}, indent=1))
     summary = {variant: summarize(r) for variant, r in rows.items()}

@@ -65,7 +65,9 @@ def _timed(calls: int, once: Callable[[], object]) -> list[float]:
 def _row(name: str, times: list[float]) -> str:
     ordered = sorted(times)
     p90 = ordered[int(len(ordered) * 0.9) - 1]
-    return f"  {name:<8} median {statistics.median(times) * 1000:7.3f} ms   p90 {p90 * 1000:7.3f} ms"
+    return (
+        f"  {name:<8} median {statistics.median(times) * 1000:7.3f} ms   p90 {p90 * 1000:7.3f} ms"
+    )
 
 
 def _measure(item: Tool, arguments: dict[str, object], calls: int, pool: WorkerPool) -> list[str]:
@@ -105,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         cold_pool.close()
 
         pool = WorkerPool()
-        print(f"per call, {args.calls} calls each (python {sys.version.split()[0]}, "
-              f"{os.cpu_count()} CPUs):")
+        print(
+            f"per call, {args.calls} calls each (python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} CPUs):"
+        )
         print(" a tool that does nothing (a plugin file):")
         print("\n".join(_measure(nothing, {}, args.calls, pool)))
         print(" list_directory of a folder of 10 files:")

@@ -43,8 +43,14 @@ from llmos_shell.registry.specs import tools_from_specs  # noqa: E402
 
 def load(data_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The specs by name and the items."""
-    specs = {s["function"]["name"]: s for s in json.loads((data_dir / "unseen_tools.json").read_text())}
-    items = [json.loads(line) for line in (data_dir / "unseen_dev.jsonl").read_text().splitlines() if line.strip()]
+    specs = {
+        s["function"]["name"]: s for s in json.loads((data_dir / "unseen_tools.json").read_text())
+    }
+    items = [
+        json.loads(line)
+        for line in (data_dir / "unseen_dev.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     return specs, items
 
 
@@ -111,8 +117,14 @@ def run(
         spec_map = {name: specs[name] for name in item["tools"]}
         right_tool, right_call = score(call, expected, spec_map)
         outcomes.append(
-            {"id": item["id"], "right_tool": right_tool, "right_call": right_call, "got": got,
-             "seconds": seconds, "tags": item.get("tags", [])}
+            {
+                "id": item["id"],
+                "right_tool": right_tool,
+                "right_call": right_call,
+                "got": got,
+                "seconds": seconds,
+                "tags": item.get("tags", []),
+            }
         )
         print("+" if right_call else ("~" if right_tool else "-"), end="", flush=True)
     print(flush=True)
@@ -127,8 +139,16 @@ def summarize(items: list[dict[str, Any]], outcomes: list[dict[str, Any]]) -> di
     """The scores of one variant, overall and by kind of item."""
     fit = [o for i, o in zip(items, outcomes, strict=True) if i["expect"]["tool"]]
     no_fit = [o for i, o in zip(items, outcomes, strict=True) if not i["expect"]["tool"]]
-    single = [o for i, o in zip(items, outcomes, strict=True) if i["expect"]["tool"] and len(i["tools"]) == 1]
-    multi = [o for i, o in zip(items, outcomes, strict=True) if i["expect"]["tool"] and len(i["tools"]) > 1]
+    single = [
+        o
+        for i, o in zip(items, outcomes, strict=True)
+        if i["expect"]["tool"] and len(i["tools"]) == 1
+    ]
+    multi = [
+        o
+        for i, o in zip(items, outcomes, strict=True)
+        if i["expect"]["tool"] and len(i["tools"]) > 1
+    ]
     return {
         "items": len(items),
         "right_tool": _share([o["right_tool"] for o in outcomes]),

@@ -108,7 +108,9 @@ class Conversation:
                 self.store.save(self.id, self.turns)
             except OSError as exc:
                 where = self.store.path
-                self.notices.append(f"the conversation is not kept in {where} ({exc.strerror or exc})")
+                self.notices.append(
+                    f"the conversation is not kept in {where} ({exc.strerror or exc})"
+                )
 
     def resume(self, saved: SavedConversation) -> None:
         """Continue a kept conversation: its turns, and later ones kept under its id."""
@@ -278,7 +280,9 @@ class Session:
             self.memory.store.notices.append(f"planned without memory: {exc}")
             return None
         self.last_memories = found.used
-        examples = tuple(PlanExample(e.request, e.tool, e.arguments, source=e.source) for e in found.examples)
+        examples = tuple(
+            PlanExample(e.request, e.tool, e.arguments, source=e.source) for e in found.examples
+        )
         return MemoryContext(notes=found.notes, examples=examples, grounding=found.grounding)
 
     def _learn(self, outcome: RequestOutcome) -> None:
@@ -374,7 +378,9 @@ class Session:
                 action = planner.next_action(transcript, final=True, cancel=cancel)
                 self._answer(outcome, transcript, action.answer, events)
                 return
-            note = memory_line(self.last_memories) if step_index == 0 and self.last_memories else None
+            note = (
+                memory_line(self.last_memories) if step_index == 0 and self.last_memories else None
+            )
             step = self.run_call(
                 call,
                 request=request,
@@ -397,10 +403,12 @@ class Session:
             transcript.steps.append((step.call, step.result))
 
     def _undo_last(self, outcome: RequestOutcome, events: Events, dry_run: bool) -> None:
-        """"oops, undo that": the journal's newest change reversed, never a new plan."""
+        """ "oops, undo that": the journal's newest change reversed, never a new plan."""
         assert self.undo is not None
         call = ToolCall(self.undo.tool.name, {"count": 1})
-        step = self.run_call(call, request=outcome.request, events=events, dry_run=dry_run, tool=self.undo.tool)
+        step = self.run_call(
+            call, request=outcome.request, events=events, dry_run=dry_run, tool=self.undo.tool
+        )
         outcome.steps.append(step)
         self.last_notes = ("the request takes back the last change: the undo journal, not a plan",)
         if dry_run or step.result is None:
@@ -429,7 +437,11 @@ class Session:
                 "ask about a narrower part of it."
             )
         elif ran:  # the last call's headline, filled from its result
-            tools = {call.tool: self.registry.get(call.tool) for call, _ in ran if call.tool in self.registry}
+            tools = {
+                call.tool: self.registry.get(call.tool)
+                for call, _ in ran
+                if call.tool in self.registry
+            }
             answer = result_answer(ran, tools, text, transcript.request)
         elif transcript.steps:  # every call failed; its error is shown already
             answer = claim_free_reply(text)

@@ -33,7 +33,9 @@ MODEL_FIXTURES = frozenset({"embedded_backend"})
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `model` every test whose fixtures load a model."""
     for item in items:
-        loaders = MODEL_FIXTURES | frozenset(getattr(getattr(item, "module", None), "MODEL_FIXTURES", ()))
+        loaders = MODEL_FIXTURES | frozenset(
+            getattr(getattr(item, "module", None), "MODEL_FIXTURES", ())
+        )
         if loaders.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.model)
 

@@ -147,7 +147,7 @@ def _name_matcher(pattern: str | None, root: Path) -> Callable[[os.DirEntry[str]
 
 @tool(
     headline=[
-        ('', '{count} entries in {path}; the first: {first.name}'),
+        ("", "{count} entries in {path}; the first: {first.name}"),
     ],
     risk=Risk.READ_ONLY,
     examples=[
@@ -209,9 +209,15 @@ def list_directory(
 
 @tool(
     headline=[
-        ('sort_by=size', '{count} found under {root}; the biggest: {first.path} ({first.size_human})'),
-        ('sort_by=modified', '{count} found under {root}; the newest: {first.path} ({first.modified})'),
-        ('', '{count} found under {root}; the first: {first.path}'),
+        (
+            "sort_by=size",
+            "{count} found under {root}; the biggest: {first.path} ({first.size_human})",
+        ),
+        (
+            "sort_by=modified",
+            "{count} found under {root}; the newest: {first.path} ({first.modified})",
+        ),
+        ("", "{count} found under {root}; the first: {first.path}"),
     ],
     risk=Risk.READ_ONLY,
     examples=[
@@ -318,8 +324,11 @@ def find_files(
 
 @tool(
     headline=[
-        ('', '{count} lines match {pattern} in {path}; the first at line {first.line_number} of {first.file}'),
-        ('', 'no line matches {pattern} in {path}'),
+        (
+            "",
+            "{count} lines match {pattern} in {path}; the first at line {first.line_number} of {first.file}",
+        ),
+        ("", "no line matches {pattern} in {path}"),
     ],
     risk=Risk.READ_ONLY,
     examples=[
@@ -451,7 +460,7 @@ def _clip(line: str, found: re.Match[str]) -> str:
 
 @tool(
     headline=[
-        ('', '{path}: {lines_shown} lines, {size_human}'),
+        ("", "{path}: {lines_shown} lines, {size_human}"),
     ],
     risk=Risk.READ_ONLY,
     examples=[
@@ -596,7 +605,7 @@ def _never_replaces(arguments: Mapping[str, Any], folder: Path) -> CallRisk | No
 
 @tool(
     headline=[
-        ('', 'wrote {bytes_written} bytes to {path} ({mode}); it is {size_human} now'),
+        ("", "wrote {bytes_written} bytes to {path} ({mode}); it is {size_human} now"),
     ],
     risk=Risk.WRITE,
     examples=[
@@ -715,7 +724,7 @@ def _make_parent(target: Path) -> None:
 
 @tool(
     headline=[
-        ('', 'copied {source} to {destination} ({size_human})'),
+        ("", "copied {source} to {destination} ({size_human})"),
     ],
     risk=Risk.WRITE,
     examples=[
@@ -783,7 +792,7 @@ def copy_path(source: str, destination: str, overwrite: bool = False) -> dict[st
 
 @tool(
     headline=[
-        ('', 'moved {source} to {destination}'),
+        ("", "moved {source} to {destination}"),
     ],
     risk=Risk.WRITE,
     examples=[
@@ -849,7 +858,7 @@ def _refuse_protected(path: Path, verb: str) -> None:
 
 @tool(
     headline=[
-        ('', 'moved {path} to the trash (llmos undo brings it back)'),
+        ("", "moved {path} to the trash (llmos undo brings it back)"),
     ],
     risk=Risk.DESTRUCTIVE,
     reversible=True,
@@ -942,8 +951,11 @@ def _trash_items(trash: Path) -> list[_TrashItem]:
 
 @tool(
     headline=[
-        ('', '{count} items in the trash; the first: {first.original_path}, deleted {first.deleted}'),
-        ('', 'the trash is empty'),
+        (
+            "",
+            "{count} items in the trash; the first: {first.original_path}, deleted {first.deleted}",
+        ),
+        ("", "the trash is empty"),
     ],
     risk=Risk.READ_ONLY,
     examples=[
@@ -1015,7 +1027,7 @@ def _trash_matches(items: list[_TrashItem], text: str) -> list[_TrashItem]:
 
 @tool(
     headline=[
-        ('', 'restored {original_path} to {restored_to}'),
+        ("", "restored {original_path} to {restored_to}"),
     ],
     risk=Risk.WRITE,
     examples=[
@@ -1178,10 +1190,16 @@ def _usage_row(mountpoint: str, usage: Any, device: str, fstype: str) -> dict[st
 
 @tool(
     headline=[
-        ('used full', '{first.mountpoint} has {first.used_human} used of {first.total_human} ({first.percent_used}% full)'),
-        ('', '{first.mountpoint} has {first.free_human} free of {first.total_human}'),
-        ('', '{path} takes {size_human}: {files} files in {dirs} folders; the biggest inside: {first.name}'),
-        ('', '{path} is {size_human}'),
+        (
+            "used full",
+            "{first.mountpoint} has {first.used_human} used of {first.total_human} ({first.percent_used}% full)",
+        ),
+        ("", "{first.mountpoint} has {first.free_human} free of {first.total_human}"),
+        (
+            "",
+            "{path} takes {size_human}: {files} files in {dirs} folders; the biggest inside: {first.name}",
+        ),
+        ("", "{path} is {size_human}"),
     ],
     risk=Risk.READ_ONLY,
     examples=[

@@ -25,7 +25,7 @@ def _memory(context: ExecutionContext) -> Any:
 
 @tool(
     headline=[
-        ('', 'remembered: {remembered}'),
+        ("", "remembered: {remembered}"),
     ],
     in_process=True,  # the memory this shell has open: a worker would open a second writer
     risk=Risk.WRITE,
@@ -50,8 +50,8 @@ def remember(text: str, context: ExecutionContext) -> dict[str, Any]:
 
 @tool(
     headline=[
-        ('', '{memories.count} memories found; the closest: {first.text}'),
-        ('', 'nothing remembered about {args.query}'),
+        ("", "{memories.count} memories found; the closest: {first.text}"),
+        ("", "nothing remembered about {args.query}"),
     ],
     in_process=True,  # the memory this shell has open: a worker would open a second writer
     risk=Risk.READ_ONLY,
@@ -89,8 +89,8 @@ def recall(query: str, context: ExecutionContext, limit: int = 5) -> dict[str, A
 
 @tool(
     headline=[
-        ('', 'forgot: {first.text}'),
-        ('', 'nothing to forget for {args.what}'),
+        ("", "forgot: {first.text}"),
+        ("", "nothing to forget for {args.what}"),
     ],
     in_process=True,  # the memory this shell has open: a worker would open a second writer
     risk=Risk.DESTRUCTIVE,

@@ -17,7 +17,7 @@ _TIMEOUT_S = 5
 
 @tool(
     headline=[
-        ('', 'notified: {args.message}'),
+        ("", "notified: {args.message}"),
     ],
     in_process=True,  # the inbox is the running shell's job store, lent through its context
     risk=Risk.WRITE,
@@ -54,7 +54,9 @@ def _desktop(title: str, message: str) -> str:
         script = f"display notification {_quoted(message)} with title {_quoted(title)}"
         command = ["osascript", "-e", script]
     elif shutil.which("notify-send"):
-        if not any(os.environ.get(v) for v in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")):
+        if not any(
+            os.environ.get(v) for v in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
+        ):
             return "not shown: no desktop session here (the inbox has it)"
         command = ["notify-send", "--app-name=llmos", title, message]
     else:
@@ -65,7 +67,9 @@ def _desktop(title: str, message: str) -> str:
         return f"not shown: {command[0]} failed ({exc}); the inbox has it"
     if done.returncode != 0:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        return f"not shown: {command[0]} said {why[0] if why else done.returncode}; the inbox has it"
+        return (
+            f"not shown: {command[0]} said {why[0] if why else done.returncode}; the inbox has it"
+        )
     return "shown"
 
 

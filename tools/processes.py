@@ -56,10 +56,16 @@ def _snapshot(proc: psutil.Process) -> dict[str, Any] | None:
 
 @tool(
     headline=[
-        ('sort_by=memory', '{first.name} (pid {first.pid}) uses the most memory: {first.rss_human} of {count} processes'),
-        ('sort_by=cpu', '{first.name} (pid {first.pid}) is the busiest at {first.cpu_percent}% CPU of {count} processes'),
-        ('', '{count} processes; the first: {first.name} (pid {first.pid})'),
-        ('', 'no process matches {args.name}'),
+        (
+            "sort_by=memory",
+            "{first.name} (pid {first.pid}) uses the most memory: {first.rss_human} of {count} processes",
+        ),
+        (
+            "sort_by=cpu",
+            "{first.name} (pid {first.pid}) is the busiest at {first.cpu_percent}% CPU of {count} processes",
+        ),
+        ("", "{count} processes; the first: {first.name} (pid {first.pid})"),
+        ("", "no process matches {args.name}"),
     ],
     risk=Risk.READ_ONLY,
     examples=[
@@ -152,8 +158,8 @@ def _gone(proc: psutil.Process) -> bool:
 
 @tool(
     headline=[
-        ('', 'stopped {first.name} (pid {first.pid}) with {signal}'),
-        ('', 'signalled pid {signalled.0} with {signal}; it is still running'),
+        ("", "stopped {first.name} (pid {first.pid}) with {signal}"),
+        ("", "signalled pid {signalled.0} with {signal}; it is still running"),
     ],
     risk=Risk.DESTRUCTIVE,
     reversible=False,
@@ -233,7 +239,11 @@ def kill_process(
     result: dict[str, Any] = {
         "signal": signal,
         # what was stopped, by name, so the answer can say "stopped sleep (pid 4242)"
-        "processes": [{"pid": proc.pid, "name": names.get(proc.pid, "")} for proc in signalled if proc.pid in stopped],
+        "processes": [
+            {"pid": proc.pid, "name": names.get(proc.pid, "")}
+            for proc in signalled
+            if proc.pid in stopped
+        ],
         "signalled": [proc.pid for proc in signalled],
         "stopped": stopped,
         "still_running": [proc.pid for proc in signalled if proc.pid not in stopped],

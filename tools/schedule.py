@@ -11,7 +11,7 @@ from llmos_shell.registry import tool
 
 @tool(
     headline=[
-        ('', '{action}: {when}, first at {next_run} (not created until you say yes)'),
+        ("", "{action}: {when}, first at {next_run} (not created until you say yes)"),
     ],
     in_process=True,  # its drafts are read by this shell after the call
     examples=[
@@ -19,10 +19,16 @@ from llmos_shell.registry import tool
             "every weekday at 9 show me disk usage",
             {"when": "every weekday at 9", "action": "show me disk usage"},
         ),
-        ("in 20 minutes remind me to stretch", {"when": "in 20 minutes", "action": "remind me to stretch"}),
+        (
+            "in 20 minutes remind me to stretch",
+            {"when": "in 20 minutes", "action": "remind me to stretch"},
+        ),
         (
             "every night at 2 delete files older than 30 days in ~/Downloads/tmp",
-            {"when": "every night at 2", "action": "delete files older than 30 days in ~/Downloads/tmp"},
+            {
+                "when": "every night at 2",
+                "action": "delete files older than 30 days in ~/Downloads/tmp",
+            },
         ),
     ],
 )

@@ -96,7 +96,7 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 
 @tool(
     headline=[
-        ('', 'exit code {exit_code} from {args.command}'),
+        ("", "exit code {exit_code} from {args.command}"),
     ],
     risk=Risk.DESTRUCTIVE,
     reversible=False,

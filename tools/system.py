@@ -83,11 +83,17 @@ def _memory(total: int, available: int, percent: float) -> dict[str, Any]:
 
 @tool(
     headline=[
-        ('memory ram', '{memory.available_human} of {memory.total_human} memory available ({memory.percent_used}% used)'),
-        ('uptime up boot', 'up {uptime_human}, since {boot_time}'),
-        ('cpu processor cores', '{cpu.model}: {cpu.cores_logical} cores'),
-        ('battery', 'battery at {battery.percent}%'),
-        ('', '{os} on {architecture}, {cpu.cores_logical} cores, {memory.total_human} memory, up {uptime_human}'),
+        (
+            "memory ram",
+            "{memory.available_human} of {memory.total_human} memory available ({memory.percent_used}% used)",
+        ),
+        ("uptime up boot", "up {uptime_human}, since {boot_time}"),
+        ("cpu processor cores", "{cpu.model}: {cpu.cores_logical} cores"),
+        ("battery", "battery at {battery.percent}%"),
+        (
+            "",
+            "{os} on {architecture}, {cpu.cores_logical} cores, {memory.total_human} memory, up {uptime_human}",
+        ),
     ],
     risk=Risk.READ_ONLY,
     examples=[
@@ -219,8 +225,11 @@ def _listening() -> tuple[list[dict[str, Any]], str | None]:
 
 @tool(
     headline=[
-        ('port ports listening', '{listening.count} ports listening; the first: {first.port} ({first.process})'),
-        ('', '{hostname}: {interfaces.count} network interfaces'),
+        (
+            "port ports listening",
+            "{listening.count} ports listening; the first: {first.port} ({first.process})",
+        ),
+        ("", "{hostname}: {interfaces.count} network interfaces"),
     ],
     risk=Risk.READ_ONLY,
     examples=[

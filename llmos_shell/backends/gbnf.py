@@ -97,7 +97,9 @@ class _Builder:
             if not isinstance(values, list) or not values:
                 raise GrammarError(f"{hint}: an enum needs at least one value")
             texts = list(dict.fromkeys(json.dumps(v, ensure_ascii=False) for v in values))
-            body = self.trie(texts, hint) if len(texts) > 8 else " | ".join(map(gbnf_literal, texts))
+            body = (
+                self.trie(texts, hint) if len(texts) > 8 else " | ".join(map(gbnf_literal, texts))
+            )
             return self.rule(hint, f"({body}) {_SPACE}"), max(map(len, texts)) + 1
         for key in ("anyOf", "oneOf"):
             if key in schema:
@@ -160,7 +162,7 @@ class _Builder:
                     continue
                 run = char
                 while len(child) == 1 and "" not in child:  # a chain: one literal
-                    (next_char, child), = child.items()
+                    ((next_char, child),) = child.items()
                     run += next_char
                 rest = emit(child) if any(k for k in child) else ""
                 ends_here = "" in child
@@ -279,7 +281,9 @@ def _bounded(value: Any, default: int) -> int:
 def _digits(schema: dict[str, Any]) -> tuple[int, bool]:
     """How many integer digits a number may have, and whether it may be negative."""
     bounds = [schema.get(k) for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")]
-    numbers = [abs(int(b)) for b in bounds if isinstance(b, (int, float)) and not isinstance(b, bool)]
+    numbers = [
+        abs(int(b)) for b in bounds if isinstance(b, (int, float)) and not isinstance(b, bool)
+    ]
     lowest = schema.get("minimum", schema.get("exclusiveMinimum"))
     negative = not (isinstance(lowest, (int, float)) and lowest >= 0)
     if "minimum" in schema and "maximum" in schema and numbers:

@@ -276,7 +276,12 @@ class LlamaCppBackend(BaseBackend):
 
     def _generate(self, call: GenerateCall) -> Generation:
         """Complete the conversation; with `schema`, only conforming JSON can be produced."""
-        messages, schema, max_tokens, tools = call.messages, call.schema, call.max_tokens, call.tools
+        messages, schema, max_tokens, tools = (
+            call.messages,
+            call.schema,
+            call.max_tokens,
+            call.tools,
+        )
         on_text, cancel, seed = call.on_text, call.cancel, call.seed
         native = self._native(tools)
         if native is not None and schema is not None:

@@ -75,7 +75,7 @@ class ToolFormat:
             longest = len(self.call_prefix) + inner.max_chars + len(self.call_suffix)
         if allows_answer:
             first = "[^<{\\[ \\t\\n\\x00-\\x1F]"  # an answer does not start like a call
-            rules.append(f'answer ::= {first} [^\\x00]{{0,{MAX_ANSWER_CHARS - 1}}}')
+            rules.append(f"answer ::= {first} [^\\x00]{{0,{MAX_ANSWER_CHARS - 1}}}")
             alternatives.append("answer")
             longest = max(longest, MAX_ANSWER_CHARS * 4)
         if not alternatives:
@@ -135,7 +135,9 @@ class ToolFormat:
 FORMATS: tuple[ToolFormat, ...] = (
     ToolFormat("hermes", "<tool_call>", "<tool_call>\n", "\n</tool_call>"),
     ToolFormat("mistral", "[TOOL_CALLS]", "[TOOL_CALLS] [", "]"),
-    ToolFormat("llama3", '"parameters": dictionary of argument name', "", "", arguments_key="parameters"),
+    ToolFormat(
+        "llama3", '"parameters": dictionary of argument name', "", "", arguments_key="parameters"
+    ),
 )
 
 

@@ -107,7 +107,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "init",
         "llmos_shell.commands.init",
-        (('init bash|zsh|fish', "startup lines: Ctrl-G writes a command in place, completion"),),
+        (("init bash|zsh|fish", "startup lines: Ctrl-G writes a command in place, completion"),),
         arguments="add_arguments",
     ),
     Command(

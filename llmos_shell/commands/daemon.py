@@ -21,8 +21,15 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """start, stop, status, install [--print], run."""
-    parser.add_argument("action", choices=("start", "stop", "status", "install", "run"), help="what to do")
-    parser.add_argument("--print", dest="print_only", action="store_true", help="install: print the unit, write nothing")
+    parser.add_argument(
+        "action", choices=("start", "stop", "status", "install", "run"), help="what to do"
+    )
+    parser.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="install: print the unit, write nothing",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
                 f"since {holder.get('since', '?')}, store {daemon.shown_url(status.url)}, log {files.log_file}"
             )
         else:
-            out.print(f"llmos daemon is not running (store {daemon.shown_url(status.url)}); start it with `llmos daemon start`.")
+            out.print(
+                f"llmos daemon is not running (store {daemon.shown_url(status.url)}); start it with `llmos daemon start`."
+            )
         return int(ExitStatus.OK if status.running else ExitStatus.ERROR)
     unit = daemon.systemd_unit()
     if args.print_only:
@@ -74,7 +83,9 @@ def _run_foreground(args: argparse.Namespace) -> int:
 
     from llmos_shell.scheduler.daemon import Daemon
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     with base.opened_app(args) as app:
         code = Daemon(app).run()

@@ -16,7 +16,9 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--all."""
-    parser.add_argument("--all", dest="everything", action="store_true", help="also what was read before")
+    parser.add_argument(
+        "--all", dest="everything", action="store_true", help="also what was read before"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

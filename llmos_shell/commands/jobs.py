@@ -27,30 +27,57 @@ RUN_NOW_WAIT_S = 30.0  # beyond the job's own time limits
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The actions, each with its own arguments; --json and --debug work after them too."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON"
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     add = sub.add_parser("add", parents=[common], help="create an automation from plain words")
-    add.add_argument("words", nargs="+", help='when and what, e.g. "every weekday at 9 show me disk usage"')
-    add.add_argument("--dry-run", action="store_true", help="show the trigger, next runs and calls; create nothing")
+    add.add_argument(
+        "words", nargs="+", help='when and what, e.g. "every weekday at 9 show me disk usage"'
+    )
+    add.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the trigger, next runs and calls; create nothing",
+    )
     add.add_argument(
         "--if-missed",
         choices=("run-once", "skip"),
         default="run-once",
         help="a run due while the daemon was down: run it once, late (default), or record it as missed",
     )
-    add.add_argument("--yes", "-y", action="store_true", help="approve a job with write or network calls")
-    add.add_argument("--yes-destructive", action="store_true", help="also approve a job with destructive calls")
+    add.add_argument(
+        "--yes", "-y", action="store_true", help="approve a job with write or network calls"
+    )
+    add.add_argument(
+        "--yes-destructive", action="store_true", help="also approve a job with destructive calls"
+    )
     sub.add_parser("list", parents=[common], help="list the automations")
     for name, what in (("show", "show one automation"), ("pause", "stop it running until resumed")):
-        sub.add_parser(name, parents=[common], help=what).add_argument("job", type=int, help="its number")
-    for name, what in (("resume", "let a paused automation run again"), ("remove", "delete an automation")):
-        sub.add_parser(name, parents=[common], help=what).add_argument("job", type=int, help="its number")
-    run_now = sub.add_parser("run-now", parents=[common], help="run an automation now, as it would run unattended")
+        sub.add_parser(name, parents=[common], help=what).add_argument(
+            "job", type=int, help="its number"
+        )
+    for name, what in (
+        ("resume", "let a paused automation run again"),
+        ("remove", "delete an automation"),
+    ):
+        sub.add_parser(name, parents=[common], help=what).add_argument(
+            "job", type=int, help="its number"
+        )
+    run_now = sub.add_parser(
+        "run-now", parents=[common], help="run an automation now, as it would run unattended"
+    )
     run_now.add_argument("job", type=int, help="its number")
-    run_now.add_argument("--no-wait", action="store_true", help="hand it to the daemon and return at once")
+    run_now.add_argument(
+        "--no-wait", action="store_true", help="hand it to the daemon and return at once"
+    )
     sub.add_parser(
-        "restore", parents=[common], help="put back the automations of a store that was emptied or replaced"
+        "restore",
+        parents=[common],
+        help="put back the automations of a store that was emptied or replaced",
     )
     history = sub.add_parser("history", parents=[common], help="the run log, newest first")
     history.add_argument("job", type=int, nargs="?", help="only this automation's runs")
@@ -81,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
             yes_destructive=getattr(args, "yes_destructive", False),
         )
         if args.json:
-            print(json.dumps(_as_json(view, action, args), ensure_ascii=False, default=str, indent=2))
+            print(
+                json.dumps(_as_json(view, action, args), ensure_ascii=False, default=str, indent=2)
+            )
             return int(ExitStatus.OK)
         if action == "add":
             return _add(view, args)
@@ -124,10 +153,14 @@ def _add_json(args: argparse.Namespace) -> int:
             proposal = creation.propose(app, text)
             out: dict[str, Any] = proposal.to_json()
             if not args.dry_run:
-                view = JobsView(app, console(stderr=True), yes=args.yes, yes_destructive=args.yes_destructive)
+                view = JobsView(
+                    app, console(stderr=True), yes=args.yes, yes_destructive=args.yes_destructive
+                )
                 number = view.create(proposal, misfire=args.if_missed)
                 if number is None:
-                    raise LlmosError(f"not created: it is {proposal.risk.value}; pass --yes or --yes-destructive to approve it")
+                    raise LlmosError(
+                        f"not created: it is {proposal.risk.value}; pass --yes or --yes-destructive to approve it"
+                    )
                 out = {"job": number, **out}
     except LlmosError as exc:
         print(json.dumps({"error": str(exc)}, ensure_ascii=False))
@@ -141,10 +174,14 @@ def _change(view: JobsView, action: str, job_id: int) -> None:
     record = store.job(job_id)
     if action == "remove":
         store.remove_job(job_id)
-        view.console.print(f"Automation {job_id} removed; its runs stay in `llmos jobs history {job_id}`.")
+        view.console.print(
+            f"Automation {job_id} removed; its runs stay in `llmos jobs history {job_id}`."
+        )
         return
     if record.state == "finished":
-        raise LlmosError(f"automation {job_id} ran its one run already; add it again to run it once more")
+        raise LlmosError(
+            f"automation {job_id} ran its one run already; add it again to run it once more"
+        )
     state = "paused" if action == "pause" else "active"
     store.set_state(job_id, state)
     view.console.print(f"Automation {job_id} {'paused' if state == 'paused' else 'resumed'}.")
@@ -160,22 +197,36 @@ def _run_now(app: App, view: JobsView, args: argparse.Namespace) -> int:
     store = view.store
     record = store.job(args.job)
     if record.spec is None:
-        raise LlmosError(f"automation {args.job} is damaged ({record.error}); remove it and add it again")
+        raise LlmosError(
+            f"automation {args.job} is damaged ({record.error}); remove it and add it again"
+        )
     if held_elsewhere(store_url(app.config)):
         before = max((run.id for run in store.runs(args.job, limit=1)), default=0)
         store.request_run(args.job)
         if args.no_wait:
-            view.console.print(f"Asked the daemon to run automation {args.job} now; `llmos jobs history {args.job}` shows how it goes.")
+            view.console.print(
+                f"Asked the daemon to run automation {args.job} now; `llmos jobs history {args.job}` shows how it goes."
+            )
             return int(ExitStatus.OK)
-        deadline = time.monotonic() + record.spec.timeout_s * len(record.spec.calls) + RUN_NOW_WAIT_S
+        deadline = (
+            time.monotonic() + record.spec.timeout_s * len(record.spec.calls) + RUN_NOW_WAIT_S
+        )
         while time.monotonic() < deadline:
-            runs = [run for run in store.runs(args.job, limit=3) if run.id > before and run.status != "running"]
+            runs = [
+                run
+                for run in store.runs(args.job, limit=3)
+                if run.id > before and run.status != "running"
+            ]
             if runs:
                 return _report(view, runs[-1].status, runs[-1].summary, args.job)
             time.sleep(0.2)
-        raise LlmosError(f"the daemon has not finished automation {args.job} yet; `llmos jobs history {args.job}` will show it")
+        raise LlmosError(
+            f"the daemon has not finished automation {args.job} yet; `llmos jobs history {args.job}` will show it"
+        )
     with cancel_on_sigint() as cancel:
-        outcome = run_job(store, app, args.job, reason="run-now", scheduled_for=None, runner="cli", cancel=cancel)
+        outcome = run_job(
+            store, app, args.job, reason="run-now", scheduled_for=None, runner="cli", cancel=cancel
+        )
     return _report(view, outcome.status, outcome.summary, args.job)
 
 
@@ -184,8 +235,14 @@ def _report(view: JobsView, status: str, summary: str, job_id: int) -> int:
 
     from llmos_shell.ui.jobs import STATUS_STYLE
 
-    view.console.print(f"Automation {job_id}: [{STATUS_STYLE.get(status, 'white')}]{status}[/] — {escape(summary)}")
-    codes = {"ok": ExitStatus.OK, "refused": ExitStatus.DECLINED, "cancelled": ExitStatus.INTERRUPTED}
+    view.console.print(
+        f"Automation {job_id}: [{STATUS_STYLE.get(status, 'white')}]{status}[/] — {escape(summary)}"
+    )
+    codes = {
+        "ok": ExitStatus.OK,
+        "refused": ExitStatus.DECLINED,
+        "cancelled": ExitStatus.INTERRUPTED,
+    }
     return int(codes.get(status, ExitStatus.TOOL_FAILED))
 
 
@@ -196,7 +253,10 @@ def _as_json(view: JobsView, action: str, args: argparse.Namespace) -> Any:
         return [_job_json(record, scheduled) for record in store.jobs()]
     if action == "show":
         record = store.job(args.job)
-        return {**_job_json(record, store.scheduled_times()), "runs": [_run_json(r) for r in store.runs(args.job, limit=5)]}
+        return {
+            **_job_json(record, store.scheduled_times()),
+            "runs": [_run_json(r) for r in store.runs(args.job, limit=5)],
+        }
     if action == "history":
         return [_run_json(run) for run in store.runs(args.job, limit=args.limit)]
     raise LlmosError(f"--json works with list, show, history and add, not with {action}")
@@ -215,5 +275,17 @@ def _job_json(record: Any, scheduled: dict[int, Any]) -> dict[str, Any]:
 
 
 def _run_json(run: Any) -> dict[str, Any]:
-    keys = ("id", "job_id", "reason", "scheduled_for", "started_at", "finished_at", "status", "summary", "detail", "duration_s", "runner")
+    keys = (
+        "id",
+        "job_id",
+        "reason",
+        "scheduled_for",
+        "started_at",
+        "finished_at",
+        "status",
+        "summary",
+        "detail",
+        "duration_s",
+        "runner",
+    )
     return {key: getattr(run, key) for key in keys}

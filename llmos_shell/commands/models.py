@@ -43,11 +43,15 @@ def run(args: argparse.Namespace) -> int:
         return _list_models(config, args)
     if args.action == "use":
         if len(names) != 1:
-            error_line("say which model: llmos models use NAME (a name from `llmos models`, or a path)")
+            error_line(
+                "say which model: llmos models use NAME (a name from `llmos models`, or a path)"
+            )
             return int(ExitStatus.USAGE)
         return _use_model(config, args, names[0])
     if not 1 <= len(names) <= 2:
-        error_line("say what to download: llmos models pull REPO [FILE], e.g. ORG/NAME-GGUF model.gguf")
+        error_line(
+            "say what to download: llmos models pull REPO [FILE], e.g. ORG/NAME-GGUF model.gguf"
+        )
         return int(ExitStatus.USAGE)
     return _pull_model(config, args, names[0], names[1] if len(names) > 1 else None)
 

@@ -116,7 +116,10 @@ class Settings(BaseSettings):
     )
     context_size: int = pydantic.Field(4096, ge=512, le=131072, description="context tokens")
     threads: int | None = pydantic.Field(
-        None, ge=1, le=512, description="CPU threads for the model; empty means the idle physical cores"
+        None,
+        ge=1,
+        le=512,
+        description="CPU threads for the model; empty means the idle physical cores",
     )
     max_steps: int = pydantic.Field(
         4, ge=1, le=20, description="tool calls the planner may make for one request"
@@ -202,7 +205,9 @@ class Settings(BaseSettings):
     @classmethod
     def _known_backend(cls, value: str) -> str:
         if value not in BACKENDS:
-            raise ValueError(f"there is no backend {value!r}; the backends are {', '.join(BACKENDS)}")
+            raise ValueError(
+                f"there is no backend {value!r}; the backends are {', '.join(BACKENDS)}"
+            )
         return value
 
     @pydantic.field_validator("model", "device", "threads", "plugin_dir", mode="before")

@@ -129,9 +129,7 @@ class _Asker:
                 approver=Approver.NOBODY,
             )
         arguments = json.dumps(call.arguments, ensure_ascii=False)
-        message = (
-            f"llmos asks before running {call.tool}({arguments}): {decision.reason}. Run it?"
-        )
+        message = f"llmos asks before running {call.tool}({arguments}): {decision.reason}. Run it?"
         if self.back_channel:
             try:
                 answer: Any = anyio.from_thread.run(self._elicit, message)
@@ -173,9 +171,11 @@ def build(app: App, *, allow_destructive: bool = False) -> Server[Any]:
     ) -> types.CallToolResult | types.InputRequiredResult:
         tool = offered.get(params.name)
         if tool is None:
-            why = " (destructive tools are served only with --allow-destructive)" if (
-                params.name in app.registry
-            ) else ""
+            why = (
+                " (destructive tools are served only with --allow-destructive)"
+                if (params.name in app.registry)
+                else ""
+            )
             return _error(f"llmos serves no tool called {params.name!r}{why}")
         call = ToolCall(params.name, dict(params.arguments or {}))
         session = app.session(confirmer=_Asker(ctx, params), planning=False)

@@ -231,7 +231,9 @@ class Ledger:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            out += self._query(f"SELECT id, kind, vector FROM memories WHERE id IN ({marks})", chunk)
+            out += self._query(
+                f"SELECT id, kind, vector FROM memories WHERE id IN ({marks})", chunk
+            )
         return out
 
     def count(self) -> int:

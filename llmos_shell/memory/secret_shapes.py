@@ -86,9 +86,7 @@ def tables() -> _Tables:
         card_cues=_words_pattern(raw["card_cues"]),
         card_prefixes=tuple(prefixes),
         phrase_cues=_words_pattern(raw["phrase_cues"]),
-        bip39=frozenset(
-            data_dir.joinpath("bip39-english.txt").read_text("utf-8").split()
-        ),
+        bip39=frozenset(data_dir.joinpath("bip39-english.txt").read_text("utf-8").split()),
     )
 
 

@@ -155,9 +155,7 @@ class Memory:
         self.store.close()
 
 
-def open_store(
-    *, folder: Path, url: str = "", markers: StoreMarkers | None = None
-) -> MemoryStore:
+def open_store(*, folder: Path, url: str = "", markers: StoreMarkers | None = None) -> MemoryStore:
     """The store at a Chroma server (`url`) or in a folder of this machine (checked against
     `markers`, what llmos last knew it held)."""
     from llmos_shell.retrieval.embeddings import shared_embedder

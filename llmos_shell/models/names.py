@@ -18,7 +18,10 @@ def is_repo_id(text: str) -> bool:
     """Whether `text` is a valid hub repository id, with or without its owner (`gpt2`)."""
     if not _REPO_ID.fullmatch(text) or "--" in text or ".." in text:
         return False
-    return all(not part.startswith(("-", ".")) and not part.endswith(("-", ".")) for part in text.split("/"))
+    return all(
+        not part.startswith(("-", ".")) and not part.endswith(("-", "."))
+        for part in text.split("/")
+    )
 
 
 def looks_like_path(text: str) -> bool:

@@ -153,7 +153,9 @@ def _word_score(word: str, entry: _Entry) -> float:
         return 0.6 if entry.ext in TYPE_WORDS[word] else -0.5
     if any(close_enough(word, w) for w in entry.words):
         return 0.7
-    if len(word) >= 4 and any(w.startswith(word) or word.startswith(w) for w in entry.words if len(w) >= 4):
+    if len(word) >= 4 and any(
+        w.startswith(word) or word.startswith(w) for w in entry.words if len(w) >= 4
+    ):
         return 0.6
     return 0.0
 

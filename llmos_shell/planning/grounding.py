@@ -47,9 +47,12 @@ def drop_ungrounded(call: ToolCall, tool: Tool, grounding: str) -> ToolCall:
     for name, value in call.arguments.items():
         kind = tool.kinds.get(name, Kind.NAME)
         if name not in required and not kind.free_text:
-            if isinstance(value, str) and value and any(
-                value == other for key, other in call.arguments.items() if key != name
-            ) and kind is not Kind.PATH:
+            if (
+                isinstance(value, str)
+                and value
+                and any(value == other for key, other in call.arguments.items() if key != name)
+                and kind is not Kind.PATH
+            ):
                 continue  # the same words put in a second field: the model's filler
             if isinstance(value, str):
                 words = _WORD.findall(value.lower())
@@ -60,8 +63,6 @@ def drop_ungrounded(call: ToolCall, tool: Tool, grounding: str) -> ToolCall:
                     continue
         kept[name] = value
     return call if kept == call.arguments else ToolCall(call.tool, kept)
-
-
 
 
 def restate_places(call: ToolCall, request: str, before: ToolCall | None, asked: str) -> ToolCall:

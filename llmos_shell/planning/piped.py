@@ -92,9 +92,10 @@ def bounded(head: bytes, tail: bytes, *, total_bytes: int, total_lines: int) -> 
     if whole:  # short in bytes, long in characters: cut from the one text
         first, last = _lines(text), []
     else:  # the tail starts inside a line: that part of a line is left out
-        first, last = _lines(head.decode("utf-8", errors="replace")), _lines(
-            tail.decode("utf-8", errors="replace")
-        )[1:]
+        first, last = (
+            _lines(head.decode("utf-8", errors="replace")),
+            _lines(tail.decode("utf-8", errors="replace"))[1:],
+        )
     kept_head = _fit(first, int(MAX_CHARS * HEAD_SHARE))
     room = MAX_CHARS - sum(len(x) + 1 for x in kept_head)
     rest = first[len(kept_head) :] if whole else last

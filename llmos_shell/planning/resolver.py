@@ -123,7 +123,11 @@ def _pick_row(request: str, rows: list[dict[str, Any]]) -> tuple[list[dict[str, 
     for word in said:
         if word in ORDINALS and ORDINALS[word] < len(rows):
             return [rows[ORDINALS[word]]], True
-    named = [r for r in rows if any(w in words(str(r.get("name", ""))) for w in description_words(request))]
+    named = [
+        r
+        for r in rows
+        if any(w in words(str(r.get("name", ""))) for w in description_words(request))
+    ]
     if named:
         return named, len(named) == 1
     return rows, len(rows) == 1
@@ -196,7 +200,9 @@ class Resolver:
             if rows and any(_row_value(r, kind) is not None for r in rows):
                 if not self._takes_a_row(name, kind, args, tool):
                     continue
-                picked, exact = _pick_row(request, [r for r in rows if _row_value(r, kind) is not None])
+                picked, exact = _pick_row(
+                    request, [r for r in rows if _row_value(r, kind) is not None]
+                )
                 if exact:
                     value = _row_value(picked[0], kind)
                     if args.get(name) != value:
@@ -247,7 +253,9 @@ class Resolver:
             if kind in (Kind.NAME, Kind.PROCESS, Kind.PATTERN, Kind.GLOB) and name not in required:
                 if all(w in domain for w in value_words):
                     del args[name]
-                    notes.append(f"{name}: {value!r} names everything the tool covers, so no filter")
+                    notes.append(
+                        f"{name}: {value!r} names everything the tool covers, so no filter"
+                    )
                     continue
             if kind is Kind.PATH and value.strip().lower() in EVERYTHING_WORDS:
                 if not _absolute(value, self.folder).exists():
@@ -256,7 +264,9 @@ class Resolver:
                     notes.append(f"{name}: {value!r} is no path; {place} is the place said")
                     continue
             examples = {
-                str(e.arguments.get(name)).strip().lower() for e in tool.examples if name in e.arguments
+                str(e.arguments.get(name)).strip().lower()
+                for e in tool.examples
+                if name in e.arguments
             }
             if words(value) and value.strip().lower() in examples and not set(value_words) <= said:
                 text = _said_text(request, tool) if kind in (Kind.TEXT, Kind.NAME) else None
@@ -267,7 +277,11 @@ class Resolver:
                 else:
                     continue
                 notes.append(f"{name}: {value!r} was an example's value, not the request's")
-            elif kind is Kind.TEXT and not {w for w in value_words if len(w) > 2} & said and _copies(tool, name):
+            elif (
+                kind is Kind.TEXT
+                and not {w for w in value_words if len(w) > 2} & said
+                and _copies(tool, name)
+            ):
                 text = _said_text(request, tool)
                 if text:
                     args[name] = text
@@ -339,7 +353,12 @@ class Resolver:
         where = folders[0] if folders else None
         if where is None and current is not None and current.is_dir():
             where = str(current)
-        if where is None and current is not None and current.parent.is_dir() and not current.exists():
+        if (
+            where is None
+            and current is not None
+            and current.parent.is_dir()
+            and not current.exists()
+        ):
             where = str(current.parent)
         moving = moves_or_removes(tool)
         if current is not None and current.exists() and not current.is_dir():
@@ -389,7 +408,10 @@ class Resolver:
             low, high = slots.min_size, slots.max_size
             dropped.append(f"bigger than {low}" if low else f"smaller than {high}")
         if (slots.modified_before or slots.modified_within) and Kind.AGE not in kinds:
-            dropped.append((slots.modified_before and f"older than {slots.modified_before}") or f"changed within {slots.modified_within}")
+            dropped.append(
+                (slots.modified_before and f"older than {slots.modified_before}")
+                or f"changed within {slots.modified_within}"
+            )
         if slots.glob and Kind.GLOB not in kinds and not _names_folder(request, folder):
             dropped.append(f"only {slots.glob}")
         described = [w for w in description_words(request) if not _names_folder(w, folder)]
@@ -434,7 +456,11 @@ def _names_folder(text: str, folder: Path) -> bool:
 
 def _copies(tool: Tool, name: str) -> bool:
     """Whether the tool's examples copy this argument's value from their request."""
-    pairs = [(e.request.lower(), str(e.arguments[name]).strip().lower()) for e in tool.examples if name in e.arguments]
+    pairs = [
+        (e.request.lower(), str(e.arguments[name]).strip().lower())
+        for e in tool.examples
+        if name in e.arguments
+    ]
     return bool(pairs) and all(value and value in request for request, value in pairs)
 
 
@@ -453,7 +479,21 @@ def _said_text(request: str, tool: Tool) -> str | None:
         for value in example.arguments.values():
             if isinstance(value, str) and value.lower() in example.request.lower():
                 asking |= set(words(example.request.lower().split(value.lower(), 1)[0]))
-    asking |= {"a", "an", "please", "new", "make", "add", "write", "put", "take", "jot", "down", "that", "this"}
+    asking |= {
+        "a",
+        "an",
+        "please",
+        "new",
+        "make",
+        "add",
+        "write",
+        "put",
+        "take",
+        "jot",
+        "down",
+        "that",
+        "this",
+    }
     tokens = request.split()
     start = 0
     while start < len(tokens) and all(w in asking for w in words(tokens[start])):

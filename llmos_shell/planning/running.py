@@ -41,7 +41,9 @@ def process_table() -> list[Running]:
         info = proc.info
         args = tuple(info.get("cmdline") or ())
         table.append(
-            Running(info["pid"], info.get("name") or "", args, tuple(sorted(ports.get(info["pid"], ()))))
+            Running(
+                info["pid"], info.get("name") or "", args, tuple(sorted(ports.get(info["pid"], ())))
+            )
         )
     return table
 

@@ -72,7 +72,9 @@ def examples_from_registry(registry: Registry) -> list[PlanExample]:
             continue
         for request, arguments in synthesized_examples(item):
             # Only for matching: shown as turns, a small model copies their sample values.
-            out.append(PlanExample(request, item.name, arguments, source="synthesized", shown=False))
+            out.append(
+                PlanExample(request, item.name, arguments, source="synthesized", shown=False)
+            )
     return out
 
 
@@ -318,7 +320,9 @@ def _tool_text(item: Tool) -> str:
     return " ".join(parts)
 
 
-def _nearest_last(examples: Sequence[PlanExample], sims: Sequence[float]) -> tuple[PlanExample, ...]:
+def _nearest_last(
+    examples: Sequence[PlanExample], sims: Sequence[float]
+) -> tuple[PlanExample, ...]:
     """The examples ordered so that the most similar one stands nearest the request."""
     order = sorted(range(len(examples)), key=lambda i: sims[i])
     return tuple(examples[i] for i in order)

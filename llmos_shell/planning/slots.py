@@ -32,6 +32,7 @@ _PATH_TOKEN = re.compile(
 )
 _QUOTED = re.compile(r"""'([^']+)'|"([^"]+)\"""")
 
+
 def _alternation(words: Iterable[str]) -> str:
     """A regex alternation of literal words, longest first (so "megs" wins over "m")."""
     return "|".join(re.escape(word) for word in sorted(words, key=lambda w: (-len(w), w)))

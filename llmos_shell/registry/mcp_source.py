@@ -69,9 +69,7 @@ class McpTool(Tool):
         """MCP tools run (through their server)."""
         return True
 
-    def invoke(
-        self, arguments: Mapping[str, Any], context: ExecutionContext | None = None
-    ) -> Any:
+    def invoke(self, arguments: Mapping[str, Any], context: ExecutionContext | None = None) -> Any:
         """Send the call to the server and return what it answers."""
         return self.func(dict(arguments), context or ExecutionContext())
 
@@ -175,7 +173,9 @@ class McpSource:
             except concurrent.futures.TimeoutError:
                 if context.cancelled:
                     future.cancel()
-                    raise ToolError(f"{tool} on MCP server {self.server_name!r} was cancelled") from None
+                    raise ToolError(
+                        f"{tool} on MCP server {self.server_name!r} was cancelled"
+                    ) from None
             except Exception as exc:
                 if getattr(exc, "code", None) == _REQUEST_TIMEOUT:
                     raise ToolError(
@@ -212,7 +212,10 @@ class McpSource:
             self._loop = asyncio.new_event_loop()
             ready: concurrent.futures.Future[None] = concurrent.futures.Future()
             self._thread = threading.Thread(
-                target=self._loop_main, args=(ready,), name=f"llmos-mcp-{self.server_name}", daemon=True
+                target=self._loop_main,
+                args=(ready,),
+                name=f"llmos-mcp-{self.server_name}",
+                daemon=True,
             )
             self._thread.start()
         try:
@@ -260,7 +263,9 @@ class McpSource:
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         env = {key: os.path.expanduser(value) for key, value in server.env.items()}
-        params = StdioServerParameters(command=server.command or "", args=list(server.args), env=env)
+        params = StdioServerParameters(
+            command=server.command or "", args=list(server.args), env=env
+        )
         return stdio_client(params, errlog=self._open_errlog())
 
     def _open_errlog(self) -> TextIO:

@@ -67,7 +67,9 @@ def replaced(text: str, folder: Path) -> CallRisk | None:
     return None
 
 
-def call_risk(tool: Tool, arguments: Mapping[str, Any], folder: str | None = None) -> CallRisk | None:
+def call_risk(
+    tool: Tool, arguments: Mapping[str, Any], folder: str | None = None
+) -> CallRisk | None:
     """What makes this call riskier than its tool's declared risk, or None.
 
     Only write tools are judged (a read changes nothing; a destructive tool is already rated

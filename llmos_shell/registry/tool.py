@@ -90,9 +90,7 @@ class Tool:
         """Check arguments against the schema; raises pydantic.ValidationError."""
         return self.args_model.model_validate(dict(arguments))
 
-    def invoke(
-        self, arguments: Mapping[str, Any], context: ExecutionContext | None = None
-    ) -> Any:
+    def invoke(self, arguments: Mapping[str, Any], context: ExecutionContext | None = None) -> Any:
         """Validate the arguments and run the function with them (and the context it asks for)."""
         model = self.validate(arguments)
         values = {name: getattr(model, name) for name in type(model).model_fields}
@@ -217,7 +215,9 @@ def _build_tool(
     )
 
 
-def _headlines(spec: str | Sequence[tuple[str, str]] | None) -> tuple[tuple[frozenset[str], str], ...]:
+def _headlines(
+    spec: str | Sequence[tuple[str, str]] | None,
+) -> tuple[tuple[frozenset[str], str], ...]:
     """The headline pairs of a tool: a lone template is the default."""
     if spec is None:
         return ()

@@ -54,7 +54,9 @@ def moves_or_removes(tool: Tool) -> bool:
     """Whether a call of `tool` takes things away from where they are: a destructive tool,
     or a writing one with two paths (from, to)."""
     paths = [name for name, kind in tool.kinds.items() if kind is Kind.PATH]
-    return bool(paths) and (tool.risk is Risk.DESTRUCTIVE or (tool.risk is Risk.WRITE and len(paths) >= 2))
+    return bool(paths) and (
+        tool.risk is Risk.DESTRUCTIVE or (tool.risk is Risk.WRITE and len(paths) >= 2)
+    )
 
 
 def target_path(call: ToolCall, tool: Tool) -> str | None:

@@ -153,7 +153,9 @@ class CallSite:
 class Guard(Protocol):
     """One check of the kernel: takes the judgement so far, returns it (perhaps stricter)."""
 
-    def __call__(self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Judgement:
+    def __call__(
+        self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite
+    ) -> Judgement:
         """The judgement after this guard."""
 
 
@@ -164,7 +166,9 @@ class SandboxGuard:
 
     sandbox: ShellSandbox
 
-    def __call__(self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Judgement:
+    def __call__(
+        self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite
+    ) -> Judgement:
         """The judgement with the sandbox's verdict folded in."""
         if tool.shell_command_arg is None or self.sandbox.mode == "off":
             return judgement
@@ -178,13 +182,17 @@ class SandboxGuard:
         return Judgement(decision, judgement.must_ask or must_ask, notices)
 
 
-def after_result_guard(call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Judgement:
+def after_result_guard(
+    call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite
+) -> Judgement:
     """A call planned after reading a result says so, and a yes, if needed, is a person's."""
     if not site.from_data:
         return judgement
     why = AFTER_RESULT_REASON if site.after_result else PIPED_INPUT_REASON
     decision = planned_after_result(judgement.decision, why)
-    return Judgement(decision, judgement.must_ask or decision.verdict is Verdict.ASK, judgement.notices)
+    return Judgement(
+        decision, judgement.must_ask or decision.verdict is Verdict.ASK, judgement.notices
+    )
 
 
 @dataclass(frozen=True)
@@ -194,7 +202,9 @@ class FootprintGuard:
 
     folder: str | None = None
 
-    def __call__(self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Judgement:
+    def __call__(
+        self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite
+    ) -> Judgement:
         """The judgement with the footprint line on its decision."""
         line = footprint_line(call, tool, self.folder)
         if not line:
@@ -210,14 +220,22 @@ class ApprovedCallsGuard:
 
     approved: tuple[dict[str, Any], ...]
 
-    def __call__(self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Judgement:
+    def __call__(
+        self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite
+    ) -> Judgement:
         """Refuse a call that is not one of the approved ones."""
         if call.to_json() in self.approved:
             return judgement
         reason = "it is not one of the calls approved when the automation was created"
         old = judgement.decision
         decision = Decision(
-            Verdict.DENY, old.risk, reason, (*old.reasons, reason), old.sensitive, old.programs, old.parsed
+            Verdict.DENY,
+            old.risk,
+            reason,
+            (*old.reasons, reason),
+            old.sensitive,
+            old.programs,
+            old.parsed,
         )
         return Judgement(decision, judgement.must_ask, judgement.notices)
 
@@ -241,9 +259,7 @@ class CallKernel:
     guards: Sequence[Guard] = ()  # after the built-in ones, in order
     rules: RuleStore | None = None  # the person's standing rules: their own requests only
 
-    def judge(
-        self, call: ToolCall, tool: Tool, site: CallSite
-    ) -> Judgement:
+    def judge(self, call: ToolCall, tool: Tool, site: CallSite) -> Judgement:
         """The policy's decision on a call, refined by every guard in order."""
         where = folder_word(run_folder(call, tool, self.folder))  # `rm -rf *` is judged there
         judgement = Judgement(decide(call, tool, where, cwd=self.folder))
@@ -252,7 +268,12 @@ class CallKernel:
         return judgement
 
     def _guards(self) -> tuple[Guard, ...]:
-        return (SandboxGuard(self.sandbox), after_result_guard, FootprintGuard(self.folder), *self.guards)
+        return (
+            SandboxGuard(self.sandbox),
+            after_result_guard,
+            FootprintGuard(self.folder),
+            *self.guards,
+        )
 
     def approve(self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite) -> Approval:
         """Who says yes: the policy, the ceiling (the one rule in `approval`), or the confirmer."""
@@ -366,7 +387,9 @@ class CallKernel:
                 tool = self.lookup(call)
             except UnknownToolError as exc:
                 decision = Decision(Verdict.DENY, risk=Risk.PRIVILEGED, reason=str(exc))
-                return Step(call, decision, Approval(False, by="policy", approver=Approver.POLICY), None)
+                return Step(
+                    call, decision, Approval(False, by="policy", approver=Approver.POLICY), None
+                )
             judgement = self.judge(call, tool, site)  # the person chose it: no second ask
             for line in judgement.notices:
                 events.notice(line)

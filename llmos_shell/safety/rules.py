@@ -297,7 +297,6 @@ class RuleStore:
         os.replace(temporary, self.path)
         self._seen = None
 
-
     def approving(
         self,
         call: ToolCall,

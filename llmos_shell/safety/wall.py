@@ -387,13 +387,9 @@ def stopped_by(limits: Limits, exit_code: int, max_rss_kb: int) -> str | None:
     if exit_code == 0:
         return None
     if exit_code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
-        return (
-            f"stopped: it wrote a file larger than {_size(limits.file_mb)} (sandbox_file_mb)"
-        )
+        return f"stopped: it wrote a file larger than {_size(limits.file_mb)} (sandbox_file_mb)"
     if max_rss_kb * 1024 >= limits.memory_mb * MIB // 2:
-        return (
-            f"stopped: it used more than {_size(limits.memory_mb)} of memory (sandbox_memory_mb)"
-        )
+        return f"stopped: it used more than {_size(limits.memory_mb)} of memory (sandbox_memory_mb)"
     return None
 
 

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from llmos_shell.app import App
 
 NOTIFY_TOOL = "notify"
-_REMINDER = re.compile(r"^\s*remind\s+me\s+(?:to\s+|that\s+|about\s+|of\s+)?(?P<what>.+)$", re.I | re.S)
+_REMINDER = re.compile(
+    r"^\s*remind\s+me\s+(?:to\s+|that\s+|about\s+|of\s+)?(?P<what>.+)$", re.I | re.S
+)
 _PARTS = re.compile(r"\s*(?:,?\s+and\s+then\s+|,?\s+then\s+|;\s*)", re.I)
 _SCHEDULING_TOOLS = ("schedule",)
 
@@ -130,7 +132,11 @@ def plan_action(app: App, action: str, cancel: threading.Event | None = None) ->
     for part in (p.strip() for p in _PARTS.split(action) if p.strip()):
         reminder = _REMINDER.match(part)
         if reminder:
-            calls.append(ToolCall(NOTIFY_TOOL, {"message": reminder.group("what").strip(), "title": "Reminder"}))
+            calls.append(
+                ToolCall(
+                    NOTIFY_TOOL, {"message": reminder.group("what").strip(), "title": "Reminder"}
+                )
+            )
             continue
         if part.startswith("!"):
             command = part[1:].strip()
@@ -149,7 +155,9 @@ def plan_action(app: App, action: str, cancel: threading.Event | None = None) ->
                 "say what should run, e.g. 'show me disk usage', or give a command as '!df -h'"
             )
         if planned.call.tool in _SCHEDULING_TOOLS:
-            raise ProposalError(f"'{part}' is itself an automation; an automation cannot create another")
+            raise ProposalError(
+                f"'{part}' is itself an automation; an automation cannot create another"
+            )
         calls.append(planned.call)
     if not calls:
         raise ProposalError("say what the automation should do, e.g. 'show me disk usage'")
@@ -171,16 +179,22 @@ def refuse_unapprovable(step: Step) -> None:
     call, decision = step.call, step.decision
     shown = f"{call.tool}({', '.join(f'{k}={v!r}' for k, v in call.arguments.items())})"
     if decision.verdict is Verdict.DENY:
-        raise ProposalError(f"{shown} is refused by the policy ({decision.reason}); nothing was created")
+        raise ProposalError(
+            f"{shown} is refused by the policy ({decision.reason}); nothing was created"
+        )
     if not approvable_in_advance(decision.risk):
         raise ProposalError(
             f"{shown} is {decision.risk.value}, which is never approved in advance; run it "
             "yourself when you need it, and nothing was created"
         )
     if decision.sensitive:
-        raise ProposalError(f"{shown} touches secrets ({', '.join(decision.sensitive)}), which is never approved in advance; nothing was created")
+        raise ProposalError(
+            f"{shown} touches secrets ({', '.join(decision.sensitive)}), which is never approved in advance; nothing was created"
+        )
     if not decision.parsed:
-        raise ProposalError(f"{shown} runs a shell command that cannot be read, so it cannot be judged; nothing was created")
+        raise ProposalError(
+            f"{shown} runs a shell command that cannot be read, so it cannot be judged; nothing was created"
+        )
 
 
 def approval_needed(risk: Risk, *, yes: bool, yes_destructive: bool) -> bool:

@@ -134,7 +134,10 @@ class Daemon:
         self.files.pid_file.write_text(f"{pid} {_process_started(pid)}\n", encoding="utf-8")
         cut = store.mark_interrupted(self._run_alive)
         if cut:
-            log.warning("runs %s were cut off when the daemon before this one stopped: marked interrupted", cut)
+            log.warning(
+                "runs %s were cut off when the daemon before this one stopped: marked interrupted",
+                cut,
+            )
         install(Runtime(store, self.app, self.cancel, on_run=self._ran))
         scheduler = self._scheduler(store)
         self.scheduler = scheduler
@@ -193,7 +196,14 @@ class Daemon:
         log.info("job %s: run now, as asked", job_id)
 
     def _ran(self, job_id: int, outcome: RunOutcome) -> None:
-        log.info("job %s run %s: %s in %.1f s: %s", job_id, outcome.run_id, outcome.status, outcome.duration_s, outcome.summary)
+        log.info(
+            "job %s run %s: %s in %.1f s: %s",
+            job_id,
+            outcome.run_id,
+            outcome.status,
+            outcome.duration_s,
+            outcome.summary,
+        )
 
     def _missed(self, event: Any) -> None:
         from apscheduler.events import EVENT_JOB_MISSED
@@ -204,12 +214,21 @@ class Daemon:
         when = _when(event)
         if event.code == EVENT_JOB_MISSED:
             status = "missed"
-            summary = f"missed: the daemon was not running at {when}, and this automation skips late runs"
+            summary = (
+                f"missed: the daemon was not running at {when}, and this automation skips late runs"
+            )
             record = _record(self.store, number)
-            if record is not None and record.spec is not None and record.spec.trigger.kind == "date":
+            if (
+                record is not None
+                and record.spec is not None
+                and record.spec.trigger.kind == "date"
+            ):
                 self.store.set_state(number, "finished")
         else:
-            status, summary = "skipped", f"skipped the run at {when}: the run before it was still going"
+            status, summary = (
+                "skipped",
+                f"skipped the run at {when}: the run before it was still going",
+            )
         self.store.record_unrun(number, status=status, scheduled_for=when, summary=summary)
         log.warning("job %s: %s", number, summary)
 
@@ -273,7 +292,11 @@ def reconcile(scheduler: BackgroundScheduler, store: Store) -> None:
     A job new to the scheduler starts from when it was created (or from its last run), so runs
     that fell due while no daemon ran are due now, and meet their misfire policy.
     """
-    wanted = {jobstore.job_key(r.id): r for r in store.jobs() if r.spec is not None and r.state in ("active", "paused")}
+    wanted = {
+        jobstore.job_key(r.id): r
+        for r in store.jobs()
+        if r.spec is not None and r.state in ("active", "paused")
+    }
     existing = {job.id: job for job in scheduler.get_jobs(jobstore="default")}
     for key in existing.keys() - wanted.keys():
         scheduler.remove_job(key, jobstore="default")
@@ -338,12 +361,17 @@ def start_background(config: LoadedConfig) -> int:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise DaemonError(_last_error(files.log_file) or f"the daemon exited at once (status {process.returncode}); see {files.log_file}")
+            raise DaemonError(
+                _last_error(files.log_file)
+                or f"the daemon exited at once (status {process.returncode}); see {files.log_file}"
+            )
         if files.read_pid() == process.pid:
             return process.pid
         time.sleep(0.05)
     process.terminate()
-    raise DaemonError(f"the daemon did not start within {START_TIMEOUT_S:g} s; see {files.log_file}")
+    raise DaemonError(
+        f"the daemon did not start within {START_TIMEOUT_S:g} s; see {files.log_file}"
+    )
 
 
 def _last_error(log_file: Path) -> str | None:
@@ -377,7 +405,9 @@ def stop_daemon(config: LoadedConfig) -> int:
         if not _alive(pid):
             return pid
         time.sleep(0.05)
-    raise DaemonError(f"the daemon (pid {pid}) did not stop within {STOP_TIMEOUT_S:g} s; see {files.log_file}")
+    raise DaemonError(
+        f"the daemon (pid {pid}) did not stop within {STOP_TIMEOUT_S:g} s; see {files.log_file}"
+    )
 
 
 @dataclass(frozen=True)
@@ -430,7 +460,9 @@ WantedBy=default.target
 def systemd_unit() -> str:
     """A systemd user unit that runs the daemon, keeping any moved llmos folders."""
     keep = ("LLMOS_CONFIG_DIR", "LLMOS_DATA_DIR", "LLMOS_STATE_DIR", "LLMOS_CACHE_DIR")
-    environment = "".join(f"Environment={name}={os.environ[name]}\n" for name in keep if os.environ.get(name))
+    environment = "".join(
+        f"Environment={name}={os.environ[name]}\n" for name in keep if os.environ.get(name)
+    )
     return SYSTEMD_UNIT.format(python=sys.executable, environment=environment)
 
 

@@ -49,7 +49,9 @@ def request_key(request: str) -> str:
     return " ".join(request.lower().split()).rstrip(".!?")
 
 
-def find_habits(records: Iterable[dict[str, Any]], zone: tzinfo, *, min_days: int = MIN_DAYS) -> list[Habit]:
+def find_habits(
+    records: Iterable[dict[str, Any]], zone: tzinfo, *, min_days: int = MIN_DAYS
+) -> list[Habit]:
     """Requests made on `min_days` or more days within an hour's window of the day."""
     first_each_day: dict[str, dict[date, int]] = defaultdict(dict)
     shown: dict[str, str] = {}
@@ -76,8 +78,14 @@ def find_habits(records: Iterable[dict[str, Any]], zone: tzinfo, *, min_days: in
                 best = near
         if len(best) >= min_days:
             typical = int(statistics.median(m for _, m in best))
-            typical = int(round(typical / 5) * 5) % (24 * 60)  # offer a round time: 09:00, not 08:58
-            habits.append(Habit(shown[key], key, typical // 60, typical % 60, tuple(sorted(d for d, _ in best))))
+            typical = int(round(typical / 5) * 5) % (
+                24 * 60
+            )  # offer a round time: 09:00, not 08:58
+            habits.append(
+                Habit(
+                    shown[key], key, typical // 60, typical % 60, tuple(sorted(d for d, _ in best))
+                )
+            )
     return sorted(habits, key=lambda h: (-len(h.days), h.key))
 
 
@@ -103,7 +111,9 @@ class HabitMemory:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(json.dumps({"answers": answers}, indent=1, sort_keys=True), encoding="utf-8")
+            temporary.write_text(
+                json.dumps({"answers": answers}, indent=1, sort_keys=True), encoding="utf-8"
+            )
             temporary.replace(self.path)
         except OSError:
             pass

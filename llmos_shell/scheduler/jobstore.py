@@ -71,7 +71,9 @@ def decode(data: bytes) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         raise ValueError("the stored state is not llmos's")
     args = state.get("args")
-    if state.get("func") != RUNNER or not (isinstance(args, list) and len(args) == 1 and isinstance(args[0], int)):
+    if state.get("func") != RUNNER or not (
+        isinstance(args, list) and len(args) == 1 and isinstance(args[0], int)
+    ):
         raise ValueError("the stored state does not run an llmos automation")
     if job_number(str(state.get("id"))) != args[0]:
         raise ValueError("the stored state's id and job number differ")
@@ -108,7 +110,9 @@ class JsonJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
     def add_job(self, job: Job) -> None:
         """Insert a job's JSON state."""
         insert = self.jobs_t.insert().values(
-            id=job.id, next_run_time=datetime_to_utc_timestamp(job.next_run_time), job_state=encode(job)
+            id=job.id,
+            next_run_time=datetime_to_utc_timestamp(job.next_run_time),
+            job_state=encode(job),
         )
         with self.engine.begin() as connection:
             try:
@@ -120,7 +124,9 @@ class JsonJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
         """Replace a job's JSON state."""
         update = (
             self.jobs_t.update()
-            .values(next_run_time=datetime_to_utc_timestamp(job.next_run_time), job_state=encode(job))
+            .values(
+                next_run_time=datetime_to_utc_timestamp(job.next_run_time), job_state=encode(job)
+            )
             .where(self.jobs_t.c.id == job.id)
         )
         with self.engine.begin() as connection:

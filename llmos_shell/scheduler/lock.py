@@ -52,7 +52,9 @@ class StoreLock:
 
         connection = get_engine(self.url).connect()
         try:
-            got = connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar()
+            got = connection.execute(
+                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}
+            ).scalar()
             connection.commit()
         except Exception:
             connection.close()
@@ -90,7 +92,9 @@ class StoreLock:
             import sqlalchemy as sa
 
             try:
-                self._connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                self._connection.execute(
+                    sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
+                )
                 self._connection.commit()
             except Exception:
                 pass  # closing the connection frees the lock as well
@@ -105,4 +109,3 @@ def held_elsewhere(url: str) -> bool:
         lock.release()
         return False
     return True
-

@@ -23,7 +23,6 @@ from llmos_shell.scheduler.spec import ScheduleError, TriggerSpec, make_trigger
 __all__ = ["ReadRequest", "ScheduleError", "looks_like_automation", "read_when", "split_request"]
 
 
-
 @dataclass(frozen=True)
 class ReadRequest:
     """A request split into when it runs (the trigger and its words) and what it does."""
@@ -138,7 +137,9 @@ def looks_like_automation(text: str, now: datetime) -> bool:
     if not toks:
         return False
     starts = toks[0].word in w.RECURRING_STARTS or (
-        toks[0].word == "in" and len(toks) > 1 and (w.number(toks[1].word) is not None or toks[1].word == "half")
+        toks[0].word == "in"
+        and len(toks) > 1
+        and (w.number(toks[1].word) is not None or toks[1].word == "half")
     )
     reminder = text.lower().lstrip().startswith("remind me")
     repeat_at_end = any(t.word in w.RECURRING_STARTS for t in toks[1:])

@@ -132,7 +132,11 @@ class Reader:
             if self.peek() in w.WEEKDAYS:
                 r.every = (2, "weeks")
                 return self.weekday_list(plural=True)
-            raise self.fail(start, "is not a schedule I can read; say 'every other day' or 'every other monday'", 1)
+            raise self.fail(
+                start,
+                "is not a schedule I can read; say 'every other day' or 'every other monday'",
+                1,
+            )
         if word in ("half", "quarter"):
             self.pos += 1
             if self.peek() in ("an", "a", "of"):
@@ -149,13 +153,21 @@ class Reader:
             self.pos += 1
             unit = w.UNITS.get(self.peek())
             if self.peek() in (".", ",") and self.peek(1).isdigit():
-                raise self.fail(start, "is not a schedule I can read; say a whole number, e.g. 'every 90 minutes'", 3)
+                raise self.fail(
+                    start,
+                    "is not a schedule I can read; say a whole number, e.g. 'every 90 minutes'",
+                    3,
+                )
             if unit is None:
                 raise self.fail(start, "needs a unit after the number, e.g. 'every 20 minutes'", 1)
             self.pos += 1
             return self.set_every(start, count, unit)
         if word.isdigit() or word in ("-", "."):
-            raise self.fail(start, "is not a schedule I can read; say a whole number, e.g. 'every 90 minutes'", 3)
+            raise self.fail(
+                start,
+                "is not a schedule I can read; say a whole number, e.g. 'every 90 minutes'",
+                3,
+            )
         unit = w.UNITS.get(word)
         if unit is not None:
             self.pos += 1
@@ -195,7 +207,9 @@ class Reader:
             raise self.fail(start, "never comes round; say every minute or more")
         if unit in ("months", "years"):
             if unit == "years" and count != 1:
-                raise self.fail(start, "is not a schedule I can read; say 'every year on 1 january'")
+                raise self.fail(
+                    start, "is not a schedule I can read; say 'every year on 1 january'"
+                )
             self.r.period = unit[:-1]
             self.r.every = (count, unit) if count > 1 else None
             return True
@@ -238,7 +252,11 @@ class Reader:
             if self.peek() in _RANGE_WORDS and self.peek(1) in w.WEEKDAYS:
                 last = w.WEEKDAYS[self.peek(1)]
                 self.pos += 2
-                days += list(range(day, last + 1)) if last >= day else [*range(day, 7), *range(last + 1)]
+                days += (
+                    list(range(day, last + 1))
+                    if last >= day
+                    else [*range(day, 7), *range(last + 1)]
+                )
             else:
                 days.append(day)
             if self.peek() in _JOINERS and (
@@ -265,7 +283,9 @@ class Reader:
                 self.r.part = "night"
                 return True
             return self.times_here()
-        if word.startswith(":") or (word.isdigit() and self.peek(1) == "past" and self.peek(2) in ("the", "every", "each")):
+        if word.startswith(":") or (
+            word.isdigit() and self.peek(1) == "past" and self.peek(2) in ("the", "every", "each")
+        ):
             return self.minute_past(start)
         if self.times_here():
             return True
@@ -419,7 +439,11 @@ class Reader:
 
     def month_suffix(self) -> bool:
         """of the month, of every month, of each month, a month."""
-        if self.peek() == "of" and self.peek(1) in ("the", "every", "each") and self.peek(2) == "month":
+        if (
+            self.peek() == "of"
+            and self.peek(1) in ("the", "every", "each")
+            and self.peek(2) == "month"
+        ):
             self.pos += 3
             if self.peek(-2) != "the":
                 self.r.recurring = True
@@ -463,10 +487,14 @@ class Reader:
                 if count is None or unit is None:
                     break
                 if unit in ("months", "years"):
-                    raise self.fail(start, "is too far to count exactly; name the date, e.g. 'on 1 march at 9'")
+                    raise self.fail(
+                        start, "is too far to count exactly; name the date, e.g. 'on 1 march at 9'"
+                    )
                 self.pos += 2
                 total += timedelta(seconds=count * w.UNIT_SECONDS[unit])
-            if self.peek() == "and" and (w.number(self.peek(1)) is not None or self.peek(1) == "half"):
+            if self.peek() == "and" and (
+                w.number(self.peek(1)) is not None or self.peek(1) == "half"
+            ):
                 self.pos += 1
                 continue
             break
@@ -504,7 +532,9 @@ class Reader:
         today = self.now.date()
         if word in ("yesterday", "last"):
             extra = 0 if word == "yesterday" else 1
-            raise self.fail(start, "is in the past; an automation runs later, e.g. 'tomorrow at 5'", extra)
+            raise self.fail(
+                start, "is in the past; an automation runs later, e.g. 'tomorrow at 5'", extra
+            )
         self.pos += 1
         if word == "the":  # the day after tomorrow
             if self.peek(1) == "after" and self.peek(2) == "tomorrow":

@@ -81,7 +81,9 @@ def _one_date(r: Reading, times: list[tuple[int, int]], now: datetime, refuse: A
     raise refuse("names no day to come")
 
 
-def _every(r: Reading, times: list[tuple[int, int]], now: datetime, refuse: Any) -> tuple[str, dict[str, Any]]:
+def _every(
+    r: Reading, times: list[tuple[int, int]], now: datetime, refuse: Any
+) -> tuple[str, dict[str, Any]]:
     assert r.every is not None
     count, unit = r.every
     if unit in ("minutes", "hours"):
@@ -93,7 +95,9 @@ def _every(r: Reading, times: list[tuple[int, int]], now: datetime, refuse: Any)
             return "interval", {unit: count, "start_date": _iso(start)}
         step_span = 60 if unit == "minutes" else 24
         if step_span % count:
-            raise refuse(f"cannot repeat within the {'hour' if unit == 'minutes' else 'day'} evenly; pick a count that divides {step_span}")
+            raise refuse(
+                f"cannot repeat within the {'hour' if unit == 'minutes' else 'day'} evenly; pick a count that divides {step_span}"
+            )
         fields: dict[str, Any] = {}
         if r.weekdays:
             fields["day_of_week"] = _weekday_field(r.weekdays)
@@ -141,7 +145,9 @@ def _cron(r: Reading, times: list[tuple[int, int]], refuse: Any) -> dict[str, An
             raise refuse("names days of the month and weekdays together; say one of them")
         fields["day"] = ",".join(dict.fromkeys(r.month_days))
     elif period in ("month", "year"):
-        raise refuse(f"needs which day of the {'month' if period == 'month' else 'year'}, e.g. 'on the 1st'")
+        raise refuse(
+            f"needs which day of the {'month' if period == 'month' else 'year'}, e.g. 'on the 1st'"
+        )
     if r.weekdays:
         if len(set(r.weekdays)) < 7:
             fields["day_of_week"] = _weekday_field(r.weekdays)

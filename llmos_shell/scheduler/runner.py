@@ -116,7 +116,9 @@ def run_job(
     still = [run for run in store.running(job_id) if _running_elsewhere(run.pid, run.host)]
     if still:
         why = f"skipped: run {still[0].id} of this automation is still going (pid {still[0].pid})"
-        skipped = store.record_unrun(job_id, status="skipped", scheduled_for=scheduled_for, summary=why)
+        skipped = store.record_unrun(
+            job_id, status="skipped", scheduled_for=scheduled_for, summary=why
+        )
         return RunOutcome(skipped, "skipped", why, [], 0.0)
     once = spec.trigger.kind == "date" and reason == "scheduled"
     run_id = store.start_run(
@@ -177,7 +179,9 @@ def run_job(
             detail.append(entry)
             break
         entry["output"] = _cut(_as_text(result.data), DETAIL_CHARS)
-        summaries.append(f"{call.tool}: {_cut(summarize(result.data), SUMMARY_CHARS // len(spec.calls))}")
+        summaries.append(
+            f"{call.tool}: {_cut(summarize(result.data), SUMMARY_CHARS // len(spec.calls))}"
+        )
         detail.append(entry)
     duration = time.monotonic() - started
     summary = _cut("; ".join(summaries), SUMMARY_CHARS)
@@ -226,7 +230,11 @@ def call_session(app: App, confirmer: UnattendedConfirmer, timeout_s: float) -> 
 def summarize(data: Any) -> str:
     """A tool's output in a line: a command's output, a row count, a record's values."""
     if isinstance(data, dict) and "stdout" in data:
-        text = str(data.get("stdout") or "").strip() or str(data.get("stderr") or "").strip() or "(no output)"
+        text = (
+            str(data.get("stdout") or "").strip()
+            or str(data.get("stderr") or "").strip()
+            or "(no output)"
+        )
         code = data.get("exit_code")
         return text if code in (0, None) else f"exit status {code}: {text}"
     if isinstance(data, list):

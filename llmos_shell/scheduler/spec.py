@@ -103,7 +103,9 @@ def _describe_cron(fields: dict[str, Any]) -> str:
             often = f"every hour at :{int(minute):02d}"
         if "/" in hour:
             span, step = hour.split("/")
-            often = f"every {step} hours at :{int(minute):02d}" if not minute.startswith("*") else often
+            often = (
+                f"every {step} hours at :{int(minute):02d}" if not minute.startswith("*") else often
+            )
             hour = span
         if hour not in ("*", ""):
             low, high = (int(part) for part in hour.split("-"))
@@ -184,7 +186,11 @@ class JobSpec:
             "action": self.action,
             "trigger": self.trigger.to_json(),
             "calls": [call.to_json() for call in self.calls],
-            "approved": {"risk": self.approved_risk.value, "by": self.approved_by, "at": self.approved_at},
+            "approved": {
+                "risk": self.approved_risk.value,
+                "by": self.approved_by,
+                "at": self.approved_at,
+            },
             "limits": {"timeout_s": self.timeout_s},
             "misfire": {"policy": self.misfire, "grace_s": self.grace_s},
             **({"folder": self.folder} if self.folder is not None else {}),
@@ -209,7 +215,11 @@ class JobSpec:
             raise SpecError("the stored spec has no calls")
         parsed = []
         for call in calls:
-            if not (isinstance(call, dict) and isinstance(call.get("tool"), str) and isinstance(call.get("arguments"), dict)):
+            if not (
+                isinstance(call, dict)
+                and isinstance(call.get("tool"), str)
+                and isinstance(call.get("arguments"), dict)
+            ):
                 raise SpecError(f"a stored call is not {{tool, arguments}}: {call!r}")
             parsed.append(ToolCall(call["tool"], dict(call["arguments"])))
         approved = data.get("approved")
@@ -218,13 +228,17 @@ class JobSpec:
         try:
             risk = Risk(approved.get("risk"))
         except ValueError:
-            raise SpecError(f"the approved risk {approved.get('risk')!r} is not a known risk") from None
+            raise SpecError(
+                f"the approved risk {approved.get('risk')!r} is not a known risk"
+            ) from None
         if not approvable_in_advance(risk):  # never approved in advance, so never stored
             raise SpecError(f"the approved risk {risk.value!r} is one no automation may have")
         limits = data.get("limits") or {}
         misfire = (data.get("misfire") or {}).get("policy", "run-once")
         if misfire not in MISFIRE_POLICIES:
-            raise SpecError(f"the misfire policy {misfire!r} is not one of {', '.join(MISFIRE_POLICIES)}")
+            raise SpecError(
+                f"the misfire policy {misfire!r} is not one of {', '.join(MISFIRE_POLICIES)}"
+            )
         timeout = limits.get("timeout_s", 60.0)
         if not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
             raise SpecError(f"the time limit {timeout!r} is not a number of seconds")

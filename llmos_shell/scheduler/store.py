@@ -181,7 +181,9 @@ def get_engine(url: str) -> Engine:
                 "pip install 'llmos-shell[postgres]'"
             ) from None
         except OSError as exc:
-            raise StoreError(f"cannot create the job store's folder for {url} ({exc.strerror})") from None
+            raise StoreError(
+                f"cannot create the job store's folder for {url} ({exc.strerror})"
+            ) from None
         _ENGINES[url] = engine
         return engine
 
@@ -208,13 +210,17 @@ class Store:
         try:
             METADATA.create_all(self.engine)
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the job store {shown_url(url)} ({_short(exc)})") from None
+            raise StoreError(
+                f"cannot open the job store {shown_url(url)} ({_short(exc)})"
+            ) from None
         if markers is not None:
             self._check_marker(markers)
 
     def _check_marker(self, markers: StoreMarkers) -> None:
         with self.engine.connect() as conn:
-            identity = conn.execute(sa.select(META.c.value).where(META.c.key == "identity")).scalar()
+            identity = conn.execute(
+                sa.select(META.c.value).where(META.c.key == "identity")
+            ).scalar()
             count = int(conn.execute(sa.select(sa.func.count()).select_from(JOBS)).scalar() or 0)
         damage = markers.check(shown_url(self.url), identity, count)
         if damage is not None:
@@ -228,7 +234,9 @@ class Store:
         if self.markers is None:
             return
         with self.engine.connect() as conn:
-            identity = conn.execute(sa.select(META.c.value).where(META.c.key == "identity")).scalar()
+            identity = conn.execute(
+                sa.select(META.c.value).where(META.c.key == "identity")
+            ).scalar()
             specs = [row.spec for row in conn.execute(sa.select(JOBS.c.spec).order_by(JOBS.c.id))]
         if identity is None:
             return
@@ -241,7 +249,9 @@ class Store:
         if current is None:
             conn.execute(META.insert().values(key="revision", value="1"))
         else:
-            conn.execute(META.update().where(META.c.key == "revision").values(value=str(int(current) + 1)))
+            conn.execute(
+                META.update().where(META.c.key == "revision").values(value=str(int(current) + 1))
+            )
 
     def revision(self) -> int:
         """A number that changes whenever a job is added, changed or removed."""
@@ -254,7 +264,9 @@ class Store:
         stamp = now_iso()
         with self._write() as conn:
             result = conn.execute(
-                JOBS.insert().values(spec=spec.dumps(), state="active", created_at=stamp, updated_at=stamp)
+                JOBS.insert().values(
+                    spec=spec.dumps(), state="active", created_at=stamp, updated_at=stamp
+                )
             )
             self._bump(conn)
             key = result.inserted_primary_key
@@ -274,14 +286,18 @@ class Store:
             row = conn.execute(sa.select(JOBS).where(JOBS.c.id == job_id)).first()
         if row is None:
             known = ", ".join(str(job.id) for job in self.jobs()) or "none yet"
-            raise StoreError(f"there is no automation {job_id}; the automations are: {known} (see `llmos jobs list`)")
+            raise StoreError(
+                f"there is no automation {job_id}; the automations are: {known} (see `llmos jobs list`)"
+            )
         return _job(row)
 
     def set_state(self, job_id: int, state: str) -> None:
         """Mark a job active, paused or finished."""
         self.job(job_id)
         with self._write() as conn:
-            conn.execute(JOBS.update().where(JOBS.c.id == job_id).values(state=state, updated_at=now_iso()))
+            conn.execute(
+                JOBS.update().where(JOBS.c.id == job_id).values(state=state, updated_at=now_iso())
+            )
             self._bump(conn)
 
     def remove_job(self, job_id: int) -> None:
@@ -298,7 +314,11 @@ class Store:
         stamp = now_iso()
         with self._write() as conn:
             for spec in specs:
-                conn.execute(JOBS.insert().values(spec=spec, state="active", created_at=stamp, updated_at=stamp))
+                conn.execute(
+                    JOBS.insert().values(
+                        spec=spec, state="active", created_at=stamp, updated_at=stamp
+                    )
+                )
             self._bump(conn)
         self._set_meta("identity", identity)
         self.note_jobs()
@@ -308,13 +328,17 @@ class Store:
         """Ask the daemon to run a job now."""
         self.job(job_id)
         with self._write() as conn:
-            conn.execute(JOBS.update().where(JOBS.c.id == job_id).values(run_requested_at=now_iso()))
+            conn.execute(
+                JOBS.update().where(JOBS.c.id == job_id).values(run_requested_at=now_iso())
+            )
             self._bump(conn)
 
     def take_run_requests(self) -> list[int]:
         """The jobs asked to run now, clearing the requests."""
         with self._write() as conn:
-            rows = conn.execute(sa.select(JOBS.c.id).where(JOBS.c.run_requested_at.is_not(None))).fetchall()
+            rows = conn.execute(
+                sa.select(JOBS.c.id).where(JOBS.c.run_requested_at.is_not(None))
+            ).fetchall()
             ids = [int(row[0]) for row in rows]
             if ids:
                 conn.execute(JOBS.update().where(JOBS.c.id.in_(ids)).values(run_requested_at=None))
@@ -323,7 +347,13 @@ class Store:
     # -- the run log -----------------------------------------------------------------------
 
     def start_run(
-        self, job_id: int, *, reason: str, scheduled_for: str | None, runner: str, finishes_job: bool = False
+        self,
+        job_id: int,
+        *,
+        reason: str,
+        scheduled_for: str | None,
+        runner: str,
+        finishes_job: bool = False,
     ) -> int:
         """Write that a run starts, before anything runs; a one-off job is finished with it."""
         with self._write() as conn:
@@ -335,7 +365,11 @@ class Store:
                 )
             )  # fmt: skip
             if finishes_job:
-                conn.execute(JOBS.update().where(JOBS.c.id == job_id).values(state="finished", updated_at=now_iso()))
+                conn.execute(
+                    JOBS.update()
+                    .where(JOBS.c.id == job_id)
+                    .values(state="finished", updated_at=now_iso())
+                )
                 self._bump(conn)
             key = result.inserted_primary_key
         assert key is not None
@@ -343,7 +377,13 @@ class Store:
         return int(key[0])
 
     def finish_run(
-        self, run_id: int, *, status: str, summary: str, detail: list[dict[str, Any]], duration_s: float
+        self,
+        run_id: int,
+        *,
+        status: str,
+        summary: str,
+        detail: list[dict[str, Any]],
+        duration_s: float,
     ) -> None:
         """Write how a run ended, and put its outcome in the inbox."""
         with self._write() as conn:
@@ -356,7 +396,9 @@ class Store:
             job_id = conn.execute(sa.select(RUNS.c.job_id).where(RUNS.c.id == run_id)).scalar()
             self._inbox(conn, "run", f"automation {job_id}: {status}", summary, job_id, run_id)
 
-    def record_unrun(self, job_id: int, *, status: str, scheduled_for: str | None, summary: str) -> int:
+    def record_unrun(
+        self, job_id: int, *, status: str, scheduled_for: str | None, summary: str
+    ) -> int:
         """Write a run that did not happen (missed while down, skipped while one still ran)."""
         stamp = now_iso()
         with self._write() as conn:
@@ -383,9 +425,18 @@ class Store:
             for row in cut:
                 summary = f"interrupted: the {row.runner} running it (pid {row.pid}) stopped before it finished"
                 conn.execute(
-                    RUNS.update().where(RUNS.c.id == row.id).values(status="interrupted", summary=summary, finished_at=now_iso())
+                    RUNS.update()
+                    .where(RUNS.c.id == row.id)
+                    .values(status="interrupted", summary=summary, finished_at=now_iso())
                 )
-                self._inbox(conn, "run", f"automation {row.job_id}: interrupted", summary, row.job_id, row.id)
+                self._inbox(
+                    conn,
+                    "run",
+                    f"automation {row.job_id}: interrupted",
+                    summary,
+                    row.job_id,
+                    row.id,
+                )
         return [int(row.id) for row in cut]
 
     def runs(self, job_id: int | None = None, limit: int = 20) -> list[RunRecord]:
@@ -405,10 +456,24 @@ class Store:
     # -- the inbox -------------------------------------------------------------------------
 
     def _inbox(
-        self, conn: sa.Connection, kind: str, title: str, body: str, job_id: Any = None, run_id: Any = None
+        self,
+        conn: sa.Connection,
+        kind: str,
+        title: str,
+        body: str,
+        job_id: Any = None,
+        run_id: Any = None,
     ) -> None:
         conn.execute(
-            INBOX.insert().values(created_at=now_iso(), kind=kind, job_id=job_id, run_id=run_id, title=title, body=body, seen=False)
+            INBOX.insert().values(
+                created_at=now_iso(),
+                kind=kind,
+                job_id=job_id,
+                run_id=run_id,
+                title=title,
+                body=body,
+                seen=False,
+            )
         )
 
     def deliver(self, title: str, body: str, job_id: int | None = None) -> int:
@@ -424,7 +489,12 @@ class Store:
             query = query.where(INBOX.c.seen.is_(False))
         with self.engine.connect() as conn:
             rows = conn.execute(query).fetchall()
-        return [InboxEntry(r.id, r.created_at, r.kind, r.job_id, r.run_id, r.title, r.body, bool(r.seen)) for r in reversed(rows)]
+        return [
+            InboxEntry(
+                r.id, r.created_at, r.kind, r.job_id, r.run_id, r.title, r.body, bool(r.seen)
+            )
+            for r in reversed(rows)
+        ]
 
     def mark_seen(self, ids: list[int]) -> None:
         """Mark inbox entries as read."""
@@ -459,7 +529,12 @@ class Store:
         """The next run the daemon's scheduler holds for each job (absent: not scheduled yet)."""
         from llmos_shell.scheduler.jobstore import TABLE, job_number
 
-        table = sa.Table(TABLE, sa.MetaData(), sa.Column("id", sa.Unicode(191)), sa.Column("next_run_time", sa.Float(25)))
+        table = sa.Table(
+            TABLE,
+            sa.MetaData(),
+            sa.Column("id", sa.Unicode(191)),
+            sa.Column("next_run_time", sa.Float(25)),
+        )
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(sa.select(table.c.id, table.c.next_run_time)).fetchall()
@@ -469,7 +544,9 @@ class Store:
         for key, stamp in rows:
             number = job_number(key)
             if number is not None:
-                times[number] = None if stamp is None else datetime.fromtimestamp(stamp, timezone.utc)
+                times[number] = (
+                    None if stamp is None else datetime.fromtimestamp(stamp, timezone.utc)
+                )
         return times
 
     # -- plumbing --------------------------------------------------------------------------
@@ -481,7 +558,9 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot write the job store {shown_url(self.url)} ({_short(exc)})") from None
+            raise StoreError(
+                f"cannot write the job store {shown_url(self.url)} ({_short(exc)})"
+            ) from None
 
 
 def _short(exc: BaseException) -> str:
@@ -495,7 +574,9 @@ def _job(row: Any) -> JobRecord:
         error = None
     except SpecError as exc:
         spec, error = None, str(exc)
-    return JobRecord(row.id, spec, error, row.state, row.created_at, row.updated_at, row.run_requested_at)
+    return JobRecord(
+        row.id, spec, error, row.state, row.created_at, row.updated_at, row.run_requested_at
+    )
 
 
 def _run(row: Any) -> RunRecord:

@@ -39,7 +39,9 @@ class DailyCronTrigger(CronTrigger):
         for _ in range(3):  # at most a few repeated moments in a row
             if fire is None or not (self._fixed_hours and fire.fold == 1 and _repeated(fire)):
                 break
-            after = fire.astimezone(timezone.utc) + timedelta(seconds=1)  # not wall-clock arithmetic
+            after = fire.astimezone(timezone.utc) + timedelta(
+                seconds=1
+            )  # not wall-clock arithmetic
             fire = super().get_next_fire_time(fire, after)
         return fire
 

@@ -119,7 +119,11 @@ def plan_batch(app: App, lines: Iterable[str | bytes], out: IO[str]) -> int:
         if extra.get("tools") is None:  # llmos's own tools: planned with the memory
             action = session.plan(request)
             calls = [action.call.to_json()] if action.call else []
-            return {"calls": calls, "answer": action.answer, "memories": memories_json(session.last_memories)}
+            return {
+                "calls": calls,
+                "answer": action.answer,
+                "memories": memories_json(session.last_memories),
+            }
         action = planner_for(extra.get("tools")).next_action(Transcript(request))
         calls = [action.call.to_json()] if action.call else []
         return {"calls": calls, "answer": action.answer}

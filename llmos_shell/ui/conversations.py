@@ -27,8 +27,7 @@ def resume(app: App, console: Console, choice: str) -> None:
             this = ", this one" if saved.id == app.conversation.id else ""
             turns = f"{len(saved.turns)} request{'s' if len(saved.turns) != 1 else ''}"
             console.print(
-                f"{number:>3}  {escape(saved.title)}  "
-                f"[dim]{ago(saved.updated)}, {turns}{this}[/]"
+                f"{number:>3}  {escape(saved.title)}  [dim]{ago(saved.updated)}, {turns}{this}[/]"
             )
         console.print("[dim]/resume N continues conversation N.[/]")
         return

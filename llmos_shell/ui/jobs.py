@@ -103,10 +103,16 @@ class JobsView:
         """Who approved: the flags, the person's yes, or None (said so)."""
         from llmos_shell.scheduler import creation
 
-        needs_yes = creation.approval_needed(risk, yes=self.yes, yes_destructive=self.yes_destructive)
+        needs_yes = creation.approval_needed(
+            risk, yes=self.yes, yes_destructive=self.yes_destructive
+        )
         if self.ask is None:
             if not needs_yes:
-                return "--yes flag" if risk is not Risk.READ_ONLY else "the person who added it (read-only: no yes needed)"
+                return (
+                    "--yes flag"
+                    if risk is not Risk.READ_ONLY
+                    else "the person who added it (read-only: no yes needed)"
+                )
             flag = "--yes-destructive" if risk is Risk.DESTRUCTIVE else "--yes"
             self.console.print(
                 f"[yellow]Not created: it is {risk.value} and no one is here to approve it; "
@@ -116,7 +122,9 @@ class JobsView:
         if not needs_yes and risk is not Risk.READ_ONLY:
             return "--yes flag"
         if risk.rank >= Risk.DESTRUCTIVE.rank:
-            self.console.print(f"[bold red]⚠ It will run {risk.value} calls with no one watching.[/]")
+            self.console.print(
+                f"[bold red]⚠ It will run {risk.value} calls with no one watching.[/]"
+            )
         while True:
             try:
                 answer = self.ask("Create this automation? [y]es / [n]o: ", "").strip().lower()
@@ -153,7 +161,9 @@ class JobsView:
         """One row a job: number, state, when, next run, what, risk, last run."""
         records = self.store.jobs()
         if not records:
-            self.console.print('No automations yet; add one with llmos jobs add "every weekday at 9 show me disk usage".')
+            self.console.print(
+                'No automations yet; add one with llmos jobs add "every weekday at 9 show me disk usage".'
+            )
             return
         scheduled = self.store.scheduled_times()
         now = self.now()
@@ -163,7 +173,9 @@ class JobsView:
         for record in records:
             spec = record.spec
             if spec is None:
-                table.add_row(str(record.id), "[red]damaged[/]", "", "", escape(record.error or ""), "", "")
+                table.add_row(
+                    str(record.id), "[red]damaged[/]", "", "", escape(record.error or ""), "", ""
+                )
                 continue
             last = self.store.runs(record.id, limit=1)
             table.add_row(
@@ -177,7 +189,9 @@ class JobsView:
             )
         self.console.print(table)
 
-    def _next_run(self, record: JobRecord, scheduled: dict[int, datetime | None], now: datetime) -> str:
+    def _next_run(
+        self, record: JobRecord, scheduled: dict[int, datetime | None], now: datetime
+    ) -> str:
         from llmos_shell.scheduler import triggers
 
         if record.state != "active" or record.spec is None:
@@ -186,7 +200,9 @@ class JobsView:
             moment = scheduled[record.id]
             return shown_moment(moment, now) if moment else "[dim]-[/]"
         runs = triggers.next_runs(record.spec.trigger, 1, now)
-        return f"{shown_moment(runs[0], now)} [dim](once the daemon runs)[/]" if runs else "[dim]-[/]"
+        return (
+            f"{shown_moment(runs[0], now)} [dim](once the daemon runs)[/]" if runs else "[dim]-[/]"
+        )
 
     def show_job(self, job_id: int) -> None:
         """Everything about one job: its words, trigger, calls, approval, limits, last runs."""
@@ -195,18 +211,26 @@ class JobsView:
         record = self.store.job(job_id)
         out = self.console
         if record.spec is None:
-            out.print(f"[red]Automation {job_id} is damaged: {escape(record.error or '')}; remove it and add it again.[/]")
+            out.print(
+                f"[red]Automation {job_id} is damaged: {escape(record.error or '')}; remove it and add it again.[/]"
+            )
             return
         spec, now = record.spec, self.now()
         out.print(f"[bold]Automation {job_id}[/] ({record.state}): {escape(spec.request)}")
         runs = triggers.next_runs(spec.trigger, 3, now) if record.state == "active" else []
         nexts = ", ".join(shown_moment(m, now) for m in runs) or "-"
-        out.print(f"  when      {escape(spec.trigger.text)} ({spec.trigger.timezone}); next {nexts}")
+        out.print(
+            f"  when      {escape(spec.trigger.text)} ({spec.trigger.timezone}); next {nexts}"
+        )
         out.print(f"  trigger   {spec.trigger.kind} {escape(str(spec.trigger.fields))}")
         for index, call in enumerate(spec.calls, 1):
             out.print(f"  call {index}    {escape(format_call(call))}")
-        out.print(f"  approved  up to {spec.approved_risk.value}, by {escape(spec.approved_by)} at {spec.approved_at}")
-        out.print(f"  limits    {spec.timeout_s:g} s a call; if missed: {creation_misfire_words(spec.misfire)}")
+        out.print(
+            f"  approved  up to {spec.approved_risk.value}, by {escape(spec.approved_by)} at {spec.approved_at}"
+        )
+        out.print(
+            f"  limits    {spec.timeout_s:g} s a call; if missed: {creation_misfire_words(spec.misfire)}"
+        )
         history = self.store.runs(job_id, limit=5)
         if history:
             self.history(job_id, limit=5)
@@ -267,7 +291,6 @@ class JobsView:
                 self.console.print("  " + _entry_line(entry, now))
         self.store.mark_seen([e.id for e in entries])
 
-
     def offer_drafts(self) -> None:
         """Ask about each automation the schedule tool proposed during the last request."""
         from llmos_shell.errors import LlmosError
@@ -298,7 +321,9 @@ class JobsView:
         automated = []
         if store_exists(self.app.config):
             automated = [r.spec.action for r in self.store.jobs() if r.spec is not None]
-        habit = habit_to_offer(self.app.audit.read(), self.now().tzinfo or _utc(), memory, automated)
+        habit = habit_to_offer(
+            self.app.audit.read(), self.now().tzinfo or _utc(), memory, automated
+        )
         if habit is None:
             return
         self.console.print(
@@ -329,7 +354,9 @@ class JobsView:
         numbered = ("show", "pause", "resume", "remove", "run-now", "run")
         if action == "add":
             if not argument:
-                raise LlmosError('say when and what: /jobs add every weekday at 9 show me disk usage')
+                raise LlmosError(
+                    "say when and what: /jobs add every weekday at 9 show me disk usage"
+                )
             self.add(argument)
             return
         if action == "list":
@@ -339,16 +366,22 @@ class JobsView:
             self.history(int(argument) if argument.isdigit() else None)
             return
         if action not in numbered:
-            raise LlmosError(f"/jobs {action} is not a /jobs action; they are list, add, {', '.join(numbered[:-1])} and history")
+            raise LlmosError(
+                f"/jobs {action} is not a /jobs action; they are list, add, {', '.join(numbered[:-1])} and history"
+            )
         if not argument.isdigit():
             raise LlmosError(f"say which automation: /jobs {action} N (the numbers are in /jobs)")
         number = int(argument)
         if action == "show":
             self.show_job(number)
         elif action in ("run-now", "run"):
-            outcome = run_job(self.store, self.app, number, reason="run-now", scheduled_for=None, runner="cli")
+            outcome = run_job(
+                self.store, self.app, number, reason="run-now", scheduled_for=None, runner="cli"
+            )
             style = STATUS_STYLE.get(outcome.status, "white")
-            self.console.print(f"Automation {number}: [{style}]{outcome.status}[/] — {escape(outcome.summary)}")
+            self.console.print(
+                f"Automation {number}: [{style}]{outcome.status}[/] — {escape(outcome.summary)}"
+            )
         elif action == "remove":
             self.store.remove_job(number)
             self.console.print(f"Automation {number} removed.")

@@ -13,7 +13,10 @@ TYPE_WORDS: dict[str, frozenset[str]] = {
     word: frozenset(exts.split())
     for words, exts in (
         ("video videos movie movies film clip recording", "mp4 mkv mov avi webm m4v"),
-        ("photo photos picture pictures image images pic pics screenshot", "jpg jpeg png heic gif webp"),
+        (
+            "photo photos picture pictures image images pic pics screenshot",
+            "jpg jpeg png heic gif webp",
+        ),
         ("song songs music audio track tracks podcast", "mp3 flac wav ogg m4a opus"),
         ("document documents doc docs", "pdf docx doc odt txt md rtf"),
         ("letter letters", "pdf docx doc odt txt"),
@@ -44,8 +47,17 @@ ORDER_WORDS: dict[str, tuple[str, bool]] = {  # word: (field, highest first)
     "oldest": ("mtime", False),
 }
 ORDINALS: dict[str, int] = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2,
-    "fourth": 3, "4th": 3, "fifth": 4, "5th": 4, "last": -1,
+    "first": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "fifth": 4,
+    "5th": 4,
+    "last": -1,
 }
 
 # Words of a request that carry no part of a description: articles, pronouns, verbs of the
@@ -80,9 +92,24 @@ UNDO_WORDS = frozenset(
 # How a question of general knowledge opens ("what is a symlink?"), and the words that make
 # it a question about this machine instead ("what is in my downloads").
 KNOWLEDGE_OPENERS = (
-    "what is", "what's", "whats", "what are", "what does", "what do", "how does", "how do",
-    "why does", "why do", "why is", "explain", "define", "what is the difference",
-    "tell me about", "what's the difference", "who invented", "what means",
+    "what is",
+    "what's",
+    "whats",
+    "what are",
+    "what does",
+    "what do",
+    "how does",
+    "how do",
+    "why does",
+    "why do",
+    "why is",
+    "explain",
+    "define",
+    "what is the difference",
+    "tell me about",
+    "what's the difference",
+    "who invented",
+    "what means",
 )
 ABOUT_THIS_MACHINE = frozenset(
     """my mine here this these running installed free left used using open size big bigger

@@ -125,9 +125,7 @@ INTERVAL_WORDS: dict[str, str] = {
 }
 # The words for a unit as written in a sentence ("3 hours", "a week"), singular.
 AGE_WORDS: dict[str, AgeUnit] = {
-    word: AgeUnit(span, spelling)
-    for _, words, span, spelling in _AGE_FAMILIES
-    for word in words
+    word: AgeUnit(span, spelling) for _, words, span, spelling in _AGE_FAMILIES for word in words
 }
 AGE_UNITS: dict[str, AgeUnit] = {
     name: AgeUnit(span, spelling)

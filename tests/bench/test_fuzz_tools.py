@@ -20,7 +20,9 @@ CASES = 300
 TIME_LIMIT_S = 5.0  # per call; generous for a loaded 2-core machine
 
 
-def test_fuzzed_tool_calls_never_crash_or_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fuzzed_tool_calls_never_crash_or_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = (tmp_path / "fuzz").resolve()
     root.mkdir()
     playground = Playground(root)

@@ -44,7 +44,9 @@ def test_every_spec_reads_back_the_same_over_mcp(served: McpTools) -> None:
         assert over_mcp.risk is tool.risk and over_mcp.source == "mcp:bench"
 
 
-def _prompts(app: App, backend: ScriptedBackend, offered: list[dict[str, Any]], request: str, via: Any) -> Any:
+def _prompts(
+    app: App, backend: ScriptedBackend, offered: list[dict[str, Any]], request: str, via: Any
+) -> Any:
     backend.requests.clear()
     backend.prepared.clear()
     backend.replies = [{"answer": "no tool fits"}] * 4

@@ -270,7 +270,10 @@ def test_plan_json_is_a_valid_call_or_an_answer(prefix_cache: Path, audit_log: P
 
 
 def _spec(name: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "function", "function": {"name": name, "description": name, "parameters": parameters}}
+    return {
+        "type": "function",
+        "function": {"name": name, "description": name, "parameters": parameters},
+    }
 
 
 def test_plan_batch_survives_schemas_a_grammar_engine_chokes_on(prefix_cache: Path) -> None:
@@ -375,7 +378,9 @@ def test_a_delete_request_without_a_terminal_runs_nothing_unasked(
     declined = [step for step in data["steps"] if not step["ran"]]
     assert (data["status"] == "declined") == bool(declined)
     assert proc.returncode == (3 if declined else 0), proc.stderr
-    records = [json.loads(line) for line in audit_log.read_text().splitlines()] if data["steps"] else []
+    records = (
+        [json.loads(line) for line in audit_log.read_text().splitlines()] if data["steps"] else []
+    )
     assert [r["call"]["tool"] for r in records] == [step["tool"] for step in data["steps"]]
     for record, step in zip(records, data["steps"], strict=True):
         assert (record["outcome"] == {"status": "not run"}) == (not step["ran"])

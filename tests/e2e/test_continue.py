@@ -25,7 +25,9 @@ def server() -> Iterator[ModelServer]:
 def context_of(messages: list[dict[str, object]]) -> str:
     """The notes about earlier turns that the planner put before the request."""
     return "\n".join(
-        str(m["content"]) for m in messages if m["role"] == "system" and "request before" in str(m["content"])
+        str(m["content"])
+        for m in messages
+        if m["role"] == "system" and "request before" in str(m["content"])
     )
 
 

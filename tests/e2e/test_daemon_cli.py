@@ -91,7 +91,9 @@ def kill_tree(pid: int, sig: int) -> None:
             pass
 
 
-def test_a_second_daemon_refuses_to_start_and_the_first_keeps_running(daemons: Callable[[], int], store: Store) -> None:
+def test_a_second_daemon_refuses_to_start_and_the_first_keeps_running(
+    daemons: Callable[[], int], store: Store
+) -> None:
     first = daemons()
     for args in (("daemon", "start"), ("daemon", "run")):
         second = llmos(*args, check=False)
@@ -143,14 +145,18 @@ def test_kill_9_during_job_adds_loses_no_job(daemons: Callable[[], int], store: 
         """Add jobs one after another until the kill has come, then a few more."""
         after_kill = 0
         while len(added) < most and after_kill < 5:
-            added.append(store.add_job(job(shell(f"echo job {len(added)}"), action=f"job {len(added)}")))
+            added.append(
+                store.add_job(job(shell(f"echo job {len(added)}"), action=f"job {len(added)}"))
+            )
             after_kill += killed.is_set()
             time.sleep(0.02)  # a person's pace, not a wait: the daemon gets the store between adds
 
     adder = threading.Thread(target=keep_adding)
     adder.start()
     try:
-        wait_for(lambda: len(store.scheduled_times()) >= 5, "the daemon to schedule some of the new jobs")
+        wait_for(
+            lambda: len(store.scheduled_times()) >= 5, "the daemon to schedule some of the new jobs"
+        )
         kill_tree(pid, signal.SIGKILL)
         at_kill = len(added)
     finally:
@@ -160,5 +166,7 @@ def test_kill_9_during_job_adds_loses_no_job(daemons: Callable[[], int], store: 
     assert at_kill < most, "every add had finished before the kill: it came too late to test"
     assert len(added) > at_kill, "no add came after the kill"
     daemons()
-    wait_for(lambda: set(store.scheduled_times()) == set(added), "every job scheduled after the restart")
+    wait_for(
+        lambda: set(store.scheduled_times()) == set(added), "every job scheduled after the restart"
+    )
     assert [record.id for record in store.jobs()] == added

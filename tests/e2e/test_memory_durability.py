@@ -137,14 +137,25 @@ def _committed_ids(db: Path) -> list[str]:
 def test_kill_9_during_an_import_keeps_what_it_acknowledged(tmp_path: Path) -> None:
     source = tmp_path / "export.jsonl"
     lines = [
-        json.dumps({"id": f"m-{i:08x}", "kind": "fact", "text": f"imported fact {i}",
-                    "request": "", "calls": [], "created": "2026-01-01T00:00:00+00:00", "source": "test"})
+        json.dumps(
+            {
+                "id": f"m-{i:08x}",
+                "kind": "fact",
+                "text": f"imported fact {i}",
+                "request": "",
+                "calls": [],
+                "created": "2026-01-01T00:00:00+00:00",
+                "source": "test",
+            }
+        )
         for i in range(3000)
     ]
     source.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "LLMOS_DATA_DIR": str(tmp_path / "data")}
     command = [sys.executable, "-m", "llmos_shell", "memory", "import", str(source)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     folder = tmp_path / "data" / "memory"
     db = folder / "records.sqlite3"
     committed: list[str] = []

@@ -181,9 +181,7 @@ def test_the_model_answers_about_a_piped_log(tmp_path: Path) -> None:
 @pytest.mark.model
 def test_the_model_plans_from_a_piped_listing(tmp_path: Path) -> None:
     listing = "report-2019.pdf\nreport-2026.pdf\ntodo.txt\n"
-    proc = llmos(
-        "plan", "--json", "delete report-2019.pdf", input=listing, timeout=MODEL_TIMEOUT_S
-    )
+    proc = llmos("plan", "--json", "delete report-2019.pdf", input=listing, timeout=MODEL_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["piped"]["lines"] == 3

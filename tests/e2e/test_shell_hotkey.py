@@ -106,11 +106,11 @@ def start_shell(shell: str, tmp_path: Path, env: dict[str, str]) -> Terminal:
     llmos_words = f"{shlex.quote(sys.executable)} -m llmos_shell"
     if shell == "bash":
         rc = tmp_path / "bashrc"
-        rc.write_text(f'eval "$({llmos_words} init bash)"\nPS1=\'READY$ \'\n')
+        rc.write_text(f"eval \"$({llmos_words} init bash)\"\nPS1='READY$ '\n")
         argv = [program, "--noprofile", "--rcfile", str(rc), "-i"]
     elif shell == "zsh":
         (tmp_path / ".zshrc").write_text(
-            f'eval "$({llmos_words} init zsh)"\nPS1=\'READY$ \'\nunset zle_bracketed_paste\n'
+            f"eval \"$({llmos_words} init zsh)\"\nPS1='READY$ '\nunset zle_bracketed_paste\n"
         )
         env = {**env, "ZDOTDIR": str(tmp_path)}
         argv = [program, "-i"]

@@ -60,7 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            self._json({"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "test"}]})
+            self._json(
+                {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "test"}]}
+            )
         else:
             self.send_error(404)
 
@@ -124,7 +126,9 @@ class Terminal:
         deadline = time.monotonic() + timeout_s
         while self.output.find(needle, after) < 0:
             if not self.read() or time.monotonic() > deadline:
-                pytest.fail(f"waited for {text!r} in the terminal; it showed:\n{self.text()[-2000:]}")
+                pytest.fail(
+                    f"waited for {text!r} in the terminal; it showed:\n{self.text()[-2000:]}"
+                )
         return self.output.find(needle, after) + len(needle)
 
     def type(self, keys: str | bytes) -> None:

@@ -37,5 +37,7 @@ def test_the_embedded_model_plans_a_scheduled_disk_report(
         tool.validate(step.call.arguments)
         assert step.decision == decide(step.call, tool)  # the policy's own verdict
         assert step.result is None  # proposed, not run
-    assert data["risk"] == max((s.decision.risk for s in proposal.steps), key=lambda r: r.rank).value
+    assert (
+        data["risk"] == max((s.decision.risk for s in proposal.steps), key=lambda r: r.rank).value
+    )
     assert not app.config.paths.audit_log.exists()  # nothing ran, so nothing was audited

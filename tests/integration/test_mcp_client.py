@@ -159,7 +159,9 @@ def test_a_read_only_tool_is_planned_and_run_through_the_session(
 
 
 def test_the_person_s_tool_risk_replaces_the_annotations(notes: Path, app: Any) -> None:
-    write_config({"notes": stdio_table(tool_risk={"shout": "read-only", "add_note": "destructive"})})
+    write_config(
+        {"notes": stdio_table(tool_risk={"shout": "read-only", "add_note": "destructive"})}
+    )
     registry = app().registry
     assert registry.get("shout").risk is Risk.READ_ONLY
     assert registry.get("add_note").risk is Risk.DESTRUCTIVE
@@ -199,7 +201,9 @@ def test_tools_json_names_the_mcp_source(notes: Path, capsys: pytest.CaptureFixt
     assert cli.main(["tools", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["count_notes"]["source"] == "mcp:notes"
-    assert rows["wipe_notes"]["risk"] == "destructive" and rows["read_file"]["source"] != "mcp:notes"
+    assert (
+        rows["wipe_notes"]["risk"] == "destructive" and rows["read_file"]["source"] != "mcp:notes"
+    )
 
 
 @pytest.mark.parametrize(
@@ -258,7 +262,9 @@ def test_a_server_killed_mid_call_is_one_error_for_that_call(notes: Path, app: A
     crashed = session.run_call(ToolCall("crash_server", {}), request="crash it")
     assert crashed.result is not None and not crashed.result.ok
     assert crashed.result.error is not None
-    assert crashed.result.error.startswith("MCP server 'notes'") and "\n" not in crashed.result.error
+    assert (
+        crashed.result.error.startswith("MCP server 'notes'") and "\n" not in crashed.result.error
+    )
     after = session.run_call(ToolCall("count_notes", {}), request="count")
     assert after.result is not None and not after.result.ok
     assert "is not running" in (after.result.error or "")

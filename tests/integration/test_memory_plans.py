@@ -149,5 +149,7 @@ def _quiet_console() -> Any:
 def test_planning_a_request_without_the_transcript_memory_is_unchanged(app: App) -> None:
     """The same request planned by a planner given no memory gets no notes and no extras."""
     plain = app.planner.messages_for(Transcript("how much disk space is free?"))
-    assert [m.role for m in plain[: len(app.planner.prefix)]] == [m.role for m in app.planner.prefix]
+    assert [m.role for m in plain[: len(app.planner.prefix)]] == [
+        m.role for m in app.planner.prefix
+    ]
     assert not any(NOTES_HEADER in m.content for m in plain)

@@ -49,7 +49,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}")
+                    pytest.fail(
+                        f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}"
+                    )
                 time.sleep(0.2)
         yield url
     finally:
@@ -69,7 +71,9 @@ def test_memories_live_on_the_server(chroma_server: str, tmp_path: Path) -> None
     try:
         memory.store.clear()
         fact = memory.remember("my projects are in ~/code")
-        memory.record_episode("list the files in /tmp", [{"tool": "list_directory", "arguments": {"path": "/tmp"}}])
+        memory.record_episode(
+            "list the files in /tmp", [{"tool": "list_directory", "arguments": {"path": "/tmp"}}]
+        )
         assert memory.recall("where are my projects", limit=1)[0].record.id == fact.id
         found = memory.for_plan("find my python projects")
         assert found.grounding == "find my python projects (in ~/code)"

@@ -90,7 +90,10 @@ def _session(backend: Any, home: Path, registry: Registry | None = None) -> Sess
     )
     planner.warm_up()
     session = Session(
-        planner, registry, confirmer=_yes, conversation=Conversation(),
+        planner,
+        registry,
+        confirmer=_yes,
+        conversation=Conversation(),
         undo=UndoJournal(home / "undo.jsonl"),
     )
     session.folder = str(home)
@@ -116,12 +119,17 @@ def home(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.parametrize(
     ("request_text", "want"),
     [
-        ("get rid of the ubuntu iso in my downloads, its huge", "~/Downloads/ubuntu-24.04-desktop-amd64.iso"),
+        (
+            "get rid of the ubuntu iso in my downloads, its huge",
+            "~/Downloads/ubuntu-24.04-desktop-amd64.iso",
+        ),
         ("delet the installer.deb from my downlods", "~/Downloads/installer.deb"),
         ("delete the boarding pass in my downloads", "~/Downloads/boarding-pass-LHR.pdf"),
     ],
 )
-def test_a_described_file_is_the_target_not_its_folder(backend: Any, home: Path, request_text: str, want: str) -> None:
+def test_a_described_file_is_the_target_not_its_folder(
+    backend: Any, home: Path, request_text: str, want: str
+) -> None:
     action = _session(backend, home).plan(request_text)
     assert action.call is not None and action.call.tool == "delete_path"
     assert action.call.arguments == {"path": want}
@@ -141,7 +149,9 @@ def test_the_sleep_1000_process_is_killed_by_its_pid(backend: Any, home: Path) -
 
 def test_it_is_the_row_of_the_search_before(backend: Any, home: Path) -> None:
     session = _session(backend, home)
-    found = session.run_call(ToolCall("find_files", {"path": "~", "name": "*recipe*"}), request="find my recipe")
+    found = session.run_call(
+        ToolCall("find_files", {"path": "~", "name": "*recipe*"}), request="find my recipe"
+    )
     assert found.result is not None and found.result.ok
     assert session.conversation is not None
     session.conversation.turns = [Turn("find my recipe", found.call, None, (found.result.data,))]
@@ -152,7 +162,9 @@ def test_it_is_the_row_of_the_search_before(backend: Any, home: Path) -> None:
 
 def test_oops_undo_that_takes_back_the_move(backend: Any, home: Path) -> None:
     session = _session(backend, home)
-    move = ToolCall("move_path", {"source": "~/Downloads/pasta-recipe.txt", "destination": "~/Documents"})
+    move = ToolCall(
+        "move_path", {"source": "~/Downloads/pasta-recipe.txt", "destination": "~/Documents"}
+    )
     assert session.run_call(move, request="move the recipe into documents").result is not None
     assert (home / "Documents" / "pasta-recipe.txt").exists()
     outcome = session.run("oops, undo that")
@@ -167,8 +179,11 @@ def test_a_nightly_delete_with_an_age_never_takes_the_folder(backend: Any, home:
     action = _session(backend, home).plan(
         "every night at 2 delete files older than 30 days in ~/Downloads/tmp"
     )
-    assert not (action.call is not None and action.call.tool == "delete_path"
-                and action.call.arguments.get("path") in ("~/Downloads/tmp", str(tmp)))
+    assert not (
+        action.call is not None
+        and action.call.tool == "delete_path"
+        and action.call.arguments.get("path") in ("~/Downloads/tmp", str(tmp))
+    )
 
 
 @pytest.mark.parametrize(
@@ -180,11 +195,13 @@ def test_a_nightly_delete_with_an_age_never_takes_the_folder(backend: Any, home:
         # calling and answering the resolver does not make); the argument is right when it
         # calls (tests/unit/planning/test_resolver.py).
         pytest.param(
-            "make a note that the car needs new tyres", "the car needs new tyres",
+            "make a note that the car needs new tyres",
+            "the car needs new tyres",
             marks=pytest.mark.xfail(reason="the model answers instead of calling", strict=False),
         ),
         pytest.param(
-            "note: renew the passport", "renew the passport",
+            "note: renew the passport",
+            "renew the passport",
             marks=pytest.mark.xfail(reason="the model answers instead of calling", strict=False),
         ),
     ],

@@ -40,6 +40,7 @@ CTRL_D = "\x04"
 SHELL_DEADLINE_S = 60.0  # a shell with a scripted backend needs well under a second
 MODEL_DEADLINE_S = 600.0  # the real model may share two cores with other work
 
+
 def call(tool: str, **arguments: Any) -> dict[str, Any]:
     return {"tool": tool, "arguments": arguments}
 
@@ -724,7 +725,9 @@ def test_call_then_observation_then_answer(scripted: ScriptedBackend, tmp_path: 
     # An answer with nothing to check gives way to the tool's headline: the free space asked.
     first = disk_usage.invoke({})["mounts"][0]
     assert outcome.answer is not None
-    assert outcome.answer.startswith(f"{first['mountpoint']} has ") and " free of " in outcome.answer
+    assert (
+        outcome.answer.startswith(f"{first['mountpoint']} has ") and " free of " in outcome.answer
+    )
     assert [step.call.tool for step in outcome.steps] == ["read_file", "disk_usage"]
     assert [result.ok for result in events.results] == [False, True]
     # Each step sees the call before it and what that returned.
@@ -779,8 +782,10 @@ def online(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from llmos_shell.models import advice
 
     table = tmp_path / "route"
-    table.write_text("Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT\n"
-                     "eth0 00000000 010200C0 0003 0 0 0 00000000 0 0 0\n")
+    table.write_text(
+        "Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT\n"
+        "eth0 00000000 010200C0 0003 0 0 0 00000000 0 0 0\n"
+    )
     monkeypatch.setattr(advice, "_ROUTES", (table,))
 
 
@@ -829,7 +834,9 @@ def test_resume_lists_kept_conversations_and_continues_one(scripted: ScriptedBac
     store.save("newer", [Turn("how much disk is free", None, "plenty")])
     # an earlier turn's call comes back only to a follow-up, as context
     scripted.replies = [answer("Those are the files.")]
-    run = drive(make_app(scripted), lines("/resume", "/resume 9", "/resume 2", "and the sizes of those?"))
+    run = drive(
+        make_app(scripted), lines("/resume", "/resume 9", "/resume 2", "and the sizes of those?")
+    )
     shown = "\n".join(run.lines)
     assert "1  how much disk is free" in shown and "2  list the files in /tmp" in shown
     assert "a number from the list (1 to 2)" in shown

@@ -51,8 +51,13 @@ def test_an_automation_request_is_read_shown_and_approved_once(scripted: Scripte
     assert listed and "never" in listed[0], "/jobs lists it, not run yet"
 
 
-def test_declining_creates_nothing_and_a_bad_phrase_is_one_sentence(scripted: ScriptedBackend) -> None:
-    run = drive(make_app(scripted), lines("every night at 2 !rm -r /tmp/x", "n", "every blue moon !ls", "/exit"))
+def test_declining_creates_nothing_and_a_bad_phrase_is_one_sentence(
+    scripted: ScriptedBackend,
+) -> None:
+    run = drive(
+        make_app(scripted),
+        lines("every night at 2 !rm -r /tmp/x", "n", "every blue moon !ls", "/exit"),
+    )
     assert "⚠ It will run destructive calls with no one watching." in run.out
     assert "Not created." in run.out
     assert "'every blue moon' is not a schedule I can read" in run.out
@@ -63,7 +68,9 @@ def test_the_shell_says_what_ran_while_you_were_away_once(scripted: ScriptedBack
     jobs = store()
     number = jobs.add_job(job(shell("df -h")))
     run_id = jobs.start_run(number, reason="scheduled", scheduled_for=None, runner="daemon")
-    jobs.finish_run(run_id, status="ok", summary="run_shell: / is 40% full", detail=[], duration_s=0.2)
+    jobs.finish_run(
+        run_id, status="ok", summary="run_shell: / is 40% full", detail=[], duration_s=0.2
+    )
     jobs.deliver("Reminder", "stretch")
     first = drive(make_app(scripted), lines("/exit"))
     assert "1 automation ran while you were away:" in first.out
@@ -77,7 +84,9 @@ def habit_audit(days: int, request: str = "how much disk space is free?") -> Non
     """The audit log of a person who asked `request` at about 09:00 on `days` days."""
     path = load_config().paths.audit_log
     path.parent.mkdir(parents=True, exist_ok=True)
-    start = datetime.now(PARIS).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=days)
+    start = datetime.now(PARIS).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(
+        days=days
+    )
     with path.open("w") as log:
         for day in range(days):
             moment = start + timedelta(days=day, minutes=(day * 7) % 20)
@@ -98,7 +107,9 @@ def test_two_days_are_not_a_habit(scripted: ScriptedBackend) -> None:
     assert "You asked" not in drive(make_app(scripted), lines("/exit")).out
 
 
-def test_an_accepted_habit_becomes_an_automation_after_its_calls_are_shown(scripted: ScriptedBackend) -> None:
+def test_an_accepted_habit_becomes_an_automation_after_its_calls_are_shown(
+    scripted: ScriptedBackend,
+) -> None:
     habit_audit(4)
     scripted.replies = [call("disk_usage")]
     run = drive(make_app(scripted), lines("y", "y", "/exit"))
@@ -108,13 +119,18 @@ def test_an_accepted_habit_becomes_an_automation_after_its_calls_are_shown(scrip
     assert record.spec is not None and [c.tool for c in record.spec.calls] == ["disk_usage"]
 
 
-def test_what_the_schedule_tool_drafts_is_planned_shown_and_asked_about(scripted: ScriptedBackend) -> None:
+def test_what_the_schedule_tool_drafts_is_planned_shown_and_asked_about(
+    scripted: ScriptedBackend,
+) -> None:
     scripted.replies = [
         call("schedule", when="every weekday morning", action="show me disk usage"),
         answer("I set that up for you to approve."),
         call("disk_usage"),
     ]
-    run = drive(make_app(scripted), lines("could you keep an eye on my disk, weekday mornings?", "y", "/exit"))
+    run = drive(
+        make_app(scripted),
+        lines("could you keep an eye on my disk, weekday mornings?", "y", "/exit"),
+    )
     assert "New automation: Mon-Fri at 08:00" in run.out
     assert "Automation 1 created" in run.out
     (record,) = store().jobs()
@@ -123,7 +139,17 @@ def test_what_the_schedule_tool_drafts_is_planned_shown_and_asked_about(scripted
 
 def test_jobs_slash_commands_show_pause_and_run(scripted: ScriptedBackend) -> None:
     number = store().add_job(job(shell("echo from the shell")))
-    run = drive(make_app(scripted), lines(f"/jobs show {number}", f"/jobs pause {number}", f"/jobs run {number}", "/jobs history", "/jobs frobnicate", "/exit"))
+    run = drive(
+        make_app(scripted),
+        lines(
+            f"/jobs show {number}",
+            f"/jobs pause {number}",
+            f"/jobs run {number}",
+            "/jobs history",
+            "/jobs frobnicate",
+            "/exit",
+        ),
+    )
     assert f"Automation {number} (active)" in run.out
     assert f"Automation {number} paused." in run.out
     assert f"Automation {number}: ok — run_shell: from the shell" in run.out

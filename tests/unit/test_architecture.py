@@ -117,7 +117,9 @@ def test_imports_point_down_the_layers() -> None:
         for target in sorted(imported):
             there, target_level = _layer(target)
             if target_level > level:
-                upward.append(f"{module} ({here}, layer {level}) imports {target} ({there}, layer {target_level})")
+                upward.append(
+                    f"{module} ({here}, layer {level}) imports {target} ({there}, layer {target_level})"
+                )
     assert not upward, "imports that point up the layers:\n" + "\n".join(upward)
 
 
@@ -143,7 +145,9 @@ def test_no_two_modules_import_each_other(top_level_only: bool) -> None:
 
 
 def test_the_spine_is_small() -> None:
-    flat = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    flat = sorted(
+        p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")
+    )
     assert flat == ["app.py", "calls.py", "cli.py", "errors.py", "session.py"]
 
 
@@ -197,7 +201,11 @@ def test_tools_import_only_what_a_plugin_may() -> None:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for name in _imports(tree, top_level_only=False):
             if not name.startswith(TOOL_IMPORTS_ALLOWED) or name.startswith(
-                ("llmos_shell.safety.kernel", "llmos_shell.safety.executor", "llmos_shell.safety.audit")
+                (
+                    "llmos_shell.safety.kernel",
+                    "llmos_shell.safety.executor",
+                    "llmos_shell.safety.audit",
+                )
             ):
                 bad.append(f"{path.name} imports {name}")
     assert not bad, "\n".join(bad)
@@ -215,6 +223,9 @@ def test_no_cycles_between_packages_of_one_layer() -> None:
             if there != here and target_level == level:
                 packages.setdefault(here, set()).add(there)
     cycles = [
-        f"{a} <-> {b}" for a, targets in packages.items() for b in targets if a in packages.get(b, set()) and a < b
+        f"{a} <-> {b}"
+        for a, targets in packages.items()
+        for b in targets
+        if a in packages.get(b, set()) and a < b
     ]
     assert not cycles, "packages of one layer that import each other: " + ", ".join(cycles)

@@ -211,8 +211,10 @@ def removes_access(mode: str) -> bool:
 
 
 def _disk_catastrophe(prog: str, args: Sequence[Word], targets: list[Word]) -> str | None:
-    erases = prog != "wipefs" or bool({"a", "o"} & set(short_letters(args))) or bool(
-        {"--all", "--offset"} & {o.split("=", 1)[0] for o in long_options(args)}
+    erases = (
+        prog != "wipefs"
+        or bool({"a", "o"} & set(short_letters(args)))
+        or bool({"--all", "--offset"} & {o.split("=", 1)[0] for o in long_options(args)})
     )
     if erases and (
         prog.startswith("mkfs") or prog in ("mke2fs", "mkswap", "wipefs", "shred", "blkdiscard")

@@ -255,15 +255,17 @@ class CommandJudge:
                 self.find(Risk.UNKNOWN, f"xargs puts its input into the code {inner} runs")
         if prog == "env":
             cleared = [
-                args[i + 1].text if arg.text in ("-u", "--unset") and i + 1 < len(args)
+                args[i + 1].text
+                if arg.text in ("-u", "--unset") and i + 1 < len(args)
                 else arg.text.split("=", 1)[-1].removeprefix("-u")
                 for i, arg in enumerate(options)
                 if arg.text.startswith(("-u", "--unset"))
             ]
-            if any(clears_guard(name) for name in cleared) or set(short_letters(options)) & {
-                "i"
-            } or "--ignore-environment" in long_options(options) or any(
-                a.text == "-" for a in options
+            if (
+                any(clears_guard(name) for name in cleared)
+                or set(short_letters(options)) & {"i"}
+                or "--ignore-environment" in long_options(options)
+                or any(a.text == "-" for a in options)
             ):
                 self.find(Risk.UNKNOWN, "env clears variables that keep programs from running code")
             for i, arg in enumerate(options):

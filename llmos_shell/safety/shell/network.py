@@ -96,7 +96,9 @@ def _rule_curl(c: CommandJudge) -> None:
             c.find(Risk.UNKNOWN, f"{EXFILTRATION}: curl {option} sends {what}")
         elif option in _CURL_READS_FILE and "@" in text and text != "@-":
             name = text.split("@", 1)[1]
-            c.find(Risk.UNKNOWN, f"{EXFILTRATION}: curl {option} puts the file {name} in the request")
+            c.find(
+                Risk.UNKNOWN, f"{EXFILTRATION}: curl {option} puts the file {name} in the request"
+            )
         elif option in ("-b", "--cookie") and "=" not in text and text not in ("", "-"):
             c.find(Risk.UNKNOWN, f"{EXFILTRATION}: curl {option} sends the cookies in {text}")
         elif option in ("-F", "--form") and re.search(r"=[@<]", text):

@@ -35,9 +35,7 @@ _LISTING_OPTIONS = {
     "parted": word_set("-l --list"),
     "cfdisk": frozenset(),
 }
-_PARTED_PRINTS = word_set(
-    "print p unit s B kB MB GB TB KiB MiB GiB TiB % cyl chs compact free all"
-)
+_PARTED_PRINTS = word_set("print p unit s B kB MB GB TB KiB MiB GiB TiB % cyl chs compact free all")
 # wipefs lists signatures unless told to erase them
 _WIPEFS_ERASES = word_set("-a --all -o --offset")
 

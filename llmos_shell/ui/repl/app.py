@@ -323,7 +323,10 @@ class Repl:
         except LlmosError as exc:
             self.console.print(f"[yellow]warning: {escape(str(exc))}[/]")
 
-    @slash_command("/jobs", "automations: /jobs, /jobs add WHEN WHAT, /jobs show|pause|resume|remove|run-now N, /jobs history")
+    @slash_command(
+        "/jobs",
+        "automations: /jobs, /jobs add WHEN WHAT, /jobs show|pause|resume|remove|run-now N, /jobs history",
+    )
     def show_jobs(self, rest: str) -> None:
         """List, add, show, pause, resume, remove or run an automation."""
         self.jobs().slash(rest)
@@ -440,7 +443,9 @@ class Repl:
         for index, line in enumerate(reversed(lines), 1):
             self.console.print(f"{index:>4}  {line}", markup=False, highlight=False)
 
-    @slash_command("/resume", "pick up a kept conversation: /resume lists them, /resume N continues one")
+    @slash_command(
+        "/resume", "pick up a kept conversation: /resume lists them, /resume N continues one"
+    )
     def resume(self, rest: str) -> None:
         """List the kept conversations, or continue one."""
         from llmos_shell.ui.conversations import resume
@@ -509,7 +514,11 @@ class Repl:
         action, _, words = rest.partition(" ")
         if action == "forget" and words.strip():
             gone = memory.store.forget([words.strip()])
-            self.console.print(f"Forgot {escape(words.strip())}." if gone else f"[yellow]There is no memory {escape(words.strip())}.[/]")
+            self.console.print(
+                f"Forgot {escape(words.strip())}."
+                if gone
+                else f"[yellow]There is no memory {escape(words.strip())}.[/]"
+            )
             return
         if action == "search" and words.strip():
             records = [h.record for h in memory.recall(words.strip(), limit=8)]
@@ -518,11 +527,17 @@ class Repl:
             return
         else:
             records = memory.records()[-10:]
-            self.console.print(f"[dim]{memory.store.count()} memories in {escape(memory.location)}; the latest:[/]")
+            self.console.print(
+                f"[dim]{memory.store.count()} memories in {escape(memory.location)}; the latest:[/]"
+            )
         for record in records:
-            self.console.print(f"  {record.id}  {record.kind:<10} {record.short(80)}", markup=False, highlight=False)
+            self.console.print(
+                f"  {record.id}  {record.kind:<10} {record.short(80)}",
+                markup=False,
+                highlight=False,
+            )
         if not records:
-            self.console.print("  (none yet: say \"remember that ...\")", markup=False)
+            self.console.print('  (none yet: say "remember that ...")', markup=False)
 
     def _choose(self, question: str, labels: Sequence[str]) -> int | None:
         """A numbered question: which of several things was meant (None: none of them)."""
@@ -545,12 +560,18 @@ class Repl:
             self.console.print(f"  resolved {note}", markup=False, highlight=False)
         memories = self.state.last_memories
         if not memories:
-            self.console.print(f"[dim]No memory shaped the plan for {escape(self.state.last_request)!r}.[/]")
+            self.console.print(
+                f"[dim]No memory shaped the plan for {escape(self.state.last_request)!r}.[/]"
+            )
             return
         self.console.print(f"The plan for {escape(self.state.last_request)!r} used:")
         for record in memories:
             role = "a note shown to the model" if record.kind == "fact" else "an example to follow"
-            self.console.print(f"  {record.id}  {record.kind} ({role}): {record.text}", markup=False, highlight=False)
+            self.console.print(
+                f"  {record.id}  {record.kind} ({role}): {record.text}",
+                markup=False,
+                highlight=False,
+            )
 
     @slash_command("/exit", "leave the shell (Ctrl-D works too)", aliases=("/quit",))
     def leave(self, rest: str) -> bool:

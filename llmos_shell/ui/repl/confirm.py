@@ -85,7 +85,9 @@ class InteractiveConfirmer:
             if answer in ("a", "always") and always and self.rules is not None:
                 kept = self._keep_rule(ToolCall(call.tool, arguments), tool, decision)
                 if kept:
-                    return Approval(True, by="person (always)", arguments=arguments if edited else None)
+                    return Approval(
+                        True, by="person (always)", arguments=arguments if edited else None
+                    )
                 continue
             if answer in ("t", "trash") and preview is not None and offer:
                 return Approval(True, by=TRASH_INSTEAD, replacement=preview.trash_calls())
@@ -109,7 +111,9 @@ class InteractiveConfirmer:
                 if decision.verdict is Verdict.DENY:
                     return Approval(False, by="policy", arguments=arguments)
                 continue
-            letters = "y, t, n, e or x" if offer else "y, a, n, e or x" if always else "y, n, e or x"
+            letters = (
+                "y, t, n, e or x" if offer else "y, a, n, e or x" if always else "y, n, e or x"
+            )
             self.console.print(f"[yellow]Please answer {letters}.[/]")
 
     def _keep_rule(self, call: ToolCall, tool: Tool, decision: Decision) -> bool:

@@ -27,7 +27,9 @@ class SlashCommand:
 SLASH_COMMANDS: dict[str, SlashCommand] = {}
 
 
-def slash_command(name: str, help: str, *, aliases: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+def slash_command(
+    name: str, help: str, *, aliases: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
     """Register a shell method as `name`; it gets the text after the command's name."""
 
     def register(handler: Handler) -> Handler:

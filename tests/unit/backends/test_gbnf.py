@@ -52,9 +52,7 @@ AWKWARD: dict[str, dict[str, Any]] = {
     },
     "a long enum (spans of a request)": {
         "type": "object",
-        "properties": {
-            "q": {"enum": [f"word{i} word{i + 1} {'x' * (i % 7)}" for i in range(300)]}
-        },
+        "properties": {"q": {"enum": [f"word{i} word{i + 1} {'x' * (i % 7)}" for i in range(300)]}},
         "required": ["q"],
     },
     "every built-in tool": action_schema(discover(None)),

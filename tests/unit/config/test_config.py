@@ -153,5 +153,7 @@ def test_the_sandbox_setting_takes_only_its_three_modes(monkeypatch: pytest.Monk
     assert loaded.settings.sandbox == "required"
     assert loaded.sources["sandbox"] == "environment (LLMOS_SANDBOX)"
     monkeypatch.setenv("LLMOS_SANDBOX", "sometimes")
-    with pytest.raises(ConfigError, match=r"sandbox = 'sometimes' is invalid.*auto \(in a bubblewrap"):
+    with pytest.raises(
+        ConfigError, match=r"sandbox = 'sometimes' is invalid.*auto \(in a bubblewrap"
+    ):
         load_config()

@@ -77,4 +77,8 @@ def test_llmos_config_profile_shows_what_it_changes(
     assert f"memory = false  # {config_file} [profiles.work]" in shown
     assert cli.main(["--profile", "work", "config", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["profile"] == "work" and data["profile_changes"] == ["max_steps", "memory", "sandbox"]
+    assert data["profile"] == "work" and data["profile_changes"] == [
+        "max_steps",
+        "memory",
+        "sandbox",
+    ]

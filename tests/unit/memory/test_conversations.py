@@ -17,7 +17,13 @@ def test_turns_come_back_as_they_were_kept(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path / "c.json")
     turns = [
         Turn("list /tmp", ToolCall("list_directory", {"path": "/tmp"}), "2 files", ({"n": 2},)),
-        Turn("delete a.txt", ToolCall("delete_path", {"path": "a.txt"}), None, (), TurnOutcome.DECLINED),
+        Turn(
+            "delete a.txt",
+            ToolCall("delete_path", {"path": "a.txt"}),
+            None,
+            (),
+            TurnOutcome.DECLINED,
+        ),
     ]
     store.save("abc", turns)
     [saved] = store.recent()

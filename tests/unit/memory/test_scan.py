@@ -40,7 +40,9 @@ def _query() -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def test_the_scan_follows_every_change_and_a_new_process_starts_from_its_file(tmp_path: Path) -> None:
+def test_the_scan_follows_every_change_and_a_new_process_starts_from_its_file(
+    tmp_path: Path,
+) -> None:
     ledger = Ledger(tmp_path / "records.sqlite3")
     cache = tmp_path / "scan.npz"
     scan = VectorScan(ledger, shared_embedder(), cache=cache)

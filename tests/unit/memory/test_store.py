@@ -62,7 +62,10 @@ def test_episodes_skip_repeats_secrets_and_the_memory_tools(store: LocalStore) -
     call = {"tool": "list_directory", "arguments": {"path": "/tmp"}}
     assert memory.record_episode("list the files in /tmp", [call]) is not None
     assert memory.record_episode("list the files in /tmp", [call]) is None
-    assert memory.record_episode("remember x", [{"tool": "remember", "arguments": {"text": "x"}}]) is None
+    assert (
+        memory.record_episode("remember x", [{"tool": "remember", "arguments": {"text": "x"}}])
+        is None
+    )
     secret = {"tool": "read_file", "arguments": {"path": "~/.aws/credentials"}}
     assert memory.record_episode("show my aws credentials", [secret]) is None
     assert [r.kind for r in store.records()] == ["episode"]
@@ -99,15 +102,22 @@ def test_an_index_missing_a_record_catches_up(tmp_path: Path) -> None:
     store.close()
     other = LocalStore(folder, shared_embedder(), index_above=0)
     try:
-        assert other.search(other.embed("when does the boiler need a check"), limit=1)[0].record.id == late.id
+        assert (
+            other.search(other.embed("when does the boiler need a check"), limit=1)[0].record.id
+            == late.id
+        )
     finally:
         other.close()
 
 
-def test_export_then_import_restores_ids_and_skips_duplicates(store: LocalStore, tmp_path: Path) -> None:
+def test_export_then_import_restores_ids_and_skips_duplicates(
+    store: LocalStore, tmp_path: Path
+) -> None:
     memory = Memory(store)
     memory.remember("my projects are in ~/code")
-    memory.record_episode("list the files in /tmp", [{"tool": "list_directory", "arguments": {"path": "/tmp"}}])
+    memory.record_episode(
+        "list the files in /tmp", [{"tool": "list_directory", "arguments": {"path": "/tmp"}}]
+    )
     memory.record_correction(
         "how big is ~/Documents",
         {"tool": "disk_usage", "arguments": {"path": "~/Documents"}},
@@ -117,11 +127,25 @@ def test_export_then_import_restores_ids_and_skips_duplicates(store: LocalStore,
     assert export_records(store, out) == 3
     lines = out.getvalue().splitlines()
     for line in lines:
-        assert set(json.loads(line)) == {"id", "kind", "text", "request", "calls", "created", "source"}
+        assert set(json.loads(line)) == {
+            "id",
+            "kind",
+            "text",
+            "request",
+            "calls",
+            "created",
+            "source",
+        }
     other = LocalStore(tmp_path / "other", shared_embedder())
     try:
-        bad = ['{"id": "m-1", "kind": "dream", "text": "x"}', "not json", '{"id": "m-2", "kind": "fact"}']
-        report = import_records(other, [lines[0], bad[0], lines[1], bad[1], lines[2], bad[2]], name="f")
+        bad = [
+            '{"id": "m-1", "kind": "dream", "text": "x"}',
+            "not json",
+            '{"id": "m-2", "kind": "fact"}',
+        ]
+        report = import_records(
+            other, [lines[0], bad[0], lines[1], bad[1], lines[2], bad[2]], name="f"
+        )
         assert report.added == 3
         assert report.errors[0].startswith("f:2: ") and "kind" in report.errors[0]
         assert report.errors[1].startswith("f:4: not JSON")
@@ -163,8 +187,39 @@ def test_a_small_store_is_searched_without_chromadb_and_the_index_catches_up_pas
 
 
 _WORDS = [
-    "garage", "front door", "shed", "bike lock", "mailbox", "car", "office", "cellar",
-    "attic", "gate", "safe", "locker", "boat", "van", "studio", "cabin", "barn", "garden",
-    "pool", "gym", "desk", "cabinet", "trunk", "piano", "window", "balcony", "roof",
-    "kiosk", "depot", "shop", "lab", "vault", "annex", "porch", "kennel",
+    "garage",
+    "front door",
+    "shed",
+    "bike lock",
+    "mailbox",
+    "car",
+    "office",
+    "cellar",
+    "attic",
+    "gate",
+    "safe",
+    "locker",
+    "boat",
+    "van",
+    "studio",
+    "cabin",
+    "barn",
+    "garden",
+    "pool",
+    "gym",
+    "desk",
+    "cabinet",
+    "trunk",
+    "piano",
+    "window",
+    "balcony",
+    "roof",
+    "kiosk",
+    "depot",
+    "shop",
+    "lab",
+    "vault",
+    "annex",
+    "porch",
+    "kennel",
 ]

@@ -24,8 +24,16 @@ LISTING: dict[str, Any] = {
     ],
 }
 PORTS = {"listening": [{"protocol": "tcp", "address": "0.0.0.0", "port": 22, "process": "sshd"}]}
-DISK = {"mounts": [{"mountpoint": "/", "total_human": "270.6 GB", "free_human": "84.2 GB",
-                    "percent_used": 22.8}]}
+DISK = {
+    "mounts": [
+        {
+            "mountpoint": "/",
+            "total_human": "270.6 GB",
+            "free_human": "84.2 GB",
+            "percent_used": 22.8,
+        }
+    ]
+}
 
 
 @pytest.mark.parametrize(
@@ -46,7 +54,11 @@ def test_answers_the_results_contradict_are_not_shown(answer: str, results: list
 @pytest.mark.parametrize(
     ("answer", "results", "kept"),
     [
-        ("The biggest is ubuntu.iso at 262.1 MB.", [LISTING], "The biggest is ubuntu.iso at 262.1 MB."),
+        (
+            "The biggest is ubuntu.iso at 262.1 MB.",
+            [LISTING],
+            "The biggest is ubuntu.iso at 262.1 MB.",
+        ),
         ("There are 3 entries.", [LISTING], "There are 3 entries."),  # a count of the rows
         ("84 GB are free on /.", [DISK], "84 GB are free on /."),  # 84.2 rounded
         ("sshd listens on port 22. The list is empty.", [PORTS], "sshd listens on port 22."),
@@ -80,13 +92,18 @@ def test_an_answer_with_nothing_to_check_gives_way_to_the_summary() -> None:
 
 
 def test_claims_are_numbers_paths_quotes_and_names() -> None:
-    found = {(c.kind, c.text) for c in claims("Copy 'draft one' from ~/docs/a.txt, 12 files by JohnSmith")}
+    found = {
+        (c.kind, c.text)
+        for c in claims("Copy 'draft one' from ~/docs/a.txt, 12 files by JohnSmith")
+    }
     assert ("path", "~/docs/a.txt") in found and ("number", "12") in found
     assert ("quoted", "draft one") in found and ("name", "JohnSmith") in found
 
 
 def test_replies_without_tools_are_short_and_claim_free_or_an_honest_limit() -> None:
-    assert claim_free_reply("Hello! What would you like to do?") == "Hello! What would you like to do?"
+    assert (
+        claim_free_reply("Hello! What would you like to do?") == "Hello! What would you like to do?"
+    )
     assert claim_free_reply("Sure, I booked flight BA117 to Paris for 2 people.") is None
     assert claim_free_reply("Try sudo apt install flights.") is None
     registry = discover(None)

@@ -37,7 +37,9 @@ def test_free_space_by_default_and_used_space_when_asked(registry: Registry) -> 
     free = headline(registry.get("disk_usage"), call, data, "how much space is left on my disk")
     assert free == f"{first['mountpoint']} has {first['free_human']} free of {first['total_human']}"
     used = headline(registry.get("disk_usage"), call, data, "how much of the disk is used")
-    assert used is not None and used.startswith(f"{first['mountpoint']} has {first['used_human']} used")
+    assert used is not None and used.startswith(
+        f"{first['mountpoint']} has {first['used_human']} used"
+    )
 
 
 def test_search_states_the_count_and_the_first_line(registry: Registry, tmp_path: Path) -> None:
@@ -63,7 +65,9 @@ def test_most_memory_is_said_only_of_a_listing_sorted_by_memory(registry: Regist
     call, data = run(registry, "list_processes", {"sort_by": "memory", "limit": 5})
     line = headline(registry.get("list_processes"), call, data, "which processes eat my memory?")
     first = data["processes"][0]
-    assert line is not None and line.startswith(f"{first['name']} (pid {first['pid']}) uses the most memory")
+    assert line is not None and line.startswith(
+        f"{first['name']} (pid {first['pid']}) uses the most memory"
+    )
     call, data = run(registry, "list_processes", {"sort_by": "pid", "limit": 5})
     line = headline(registry.get("list_processes"), call, data, "which processes eat my memory?")
     assert line is not None and "most memory" not in line
@@ -84,12 +88,19 @@ def add_plain(text: str) -> dict[str, Any]:
 def test_a_plugins_headline_and_the_generic_fallback() -> None:
     call = ToolCall("add_note", {"text": "x"})
     tools = {"add_note": add_note, "add_plain": add_plain}
-    assert result_answer([(call, {"saved_to": "/notes.txt"})], tools, None, "note x") == "saved to /notes.txt"
-    plain = result_answer([(ToolCall("add_plain", {"text": "x"}), {"saved_to": "/plain.txt"})], tools, None, "x")
+    assert (
+        result_answer([(call, {"saved_to": "/notes.txt"})], tools, None, "note x")
+        == "saved to /notes.txt"
+    )
+    plain = result_answer(
+        [(ToolCall("add_plain", {"text": "x"}), {"saved_to": "/plain.txt"})], tools, None, "x"
+    )
     assert plain is not None and "/plain.txt" in plain
 
 
-def test_the_models_sentence_is_kept_only_when_true_and_new(registry: Registry, tmp_path: Path) -> None:
+def test_the_models_sentence_is_kept_only_when_true_and_new(
+    registry: Registry, tmp_path: Path
+) -> None:
     (tmp_path / "a.txt").write_text("hello\n")
     call, data = run(registry, "read_file", {"path": str(tmp_path / "a.txt")})
     tools = {"read_file": registry.get("read_file")}

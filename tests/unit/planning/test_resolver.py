@@ -47,13 +47,20 @@ def home(isolated_dirs: Path) -> Path:
     return isolated_dirs
 
 
-def resolve(registry: Registry, home: Path, name: str, args: dict[str, Any], request: str, **kw: Any) -> Any:
-    return Resolver(folder=str(home), **kw).resolve(ToolCall(name, args), registry.get(name), request)
+def resolve(
+    registry: Registry, home: Path, name: str, args: dict[str, Any], request: str, **kw: Any
+) -> Any:
+    return Resolver(folder=str(home), **kw).resolve(
+        ToolCall(name, args), registry.get(name), request
+    )
 
 
 def test_a_delete_of_the_folder_becomes_the_file_described(registry: Registry, home: Path) -> None:
     found = resolve(
-        registry, home, "delete_path", {"path": "~/Downloads"},
+        registry,
+        home,
+        "delete_path",
+        {"path": "~/Downloads"},
         "get rid of the ubuntu iso in my downloads, its huge",
     )
     assert found.call.arguments == {"path": "~/Downloads/ubuntu-24.04-desktop-amd64.iso"}
@@ -62,18 +69,32 @@ def test_a_delete_of_the_folder_becomes_the_file_described(registry: Registry, h
 
 def test_a_move_takes_the_file_not_the_folder(registry: Registry, home: Path) -> None:
     found = resolve(
-        registry, home, "move_path", {"source": "~/Downloads", "destination": "~/Documents"},
+        registry,
+        home,
+        "move_path",
+        {"source": "~/Downloads", "destination": "~/Documents"},
         "move the recipe from downloads into documents",
     )
-    assert found.call.arguments == {"source": "~/Downloads/recipe.txt", "destination": "~/Documents"}
+    assert found.call.arguments == {
+        "source": "~/Downloads/recipe.txt",
+        "destination": "~/Documents",
+    }
 
 
 @pytest.mark.parametrize(
     ("request_text", "written", "want"),
     [
         ("delet the installer.deb from my downloads", "installer.deb", "~/Downloads/installer.deb"),
-        ("open my insurance letter in docments", "letter.pdf", "~/Documents/insurance_letter_2024.pdf"),
-        ("delete the boarding pass in downlods", "~/Downloads", "~/Downloads/boarding-pass-LHR.pdf"),
+        (
+            "open my insurance letter in docments",
+            "letter.pdf",
+            "~/Documents/insurance_letter_2024.pdf",
+        ),
+        (
+            "delete the boarding pass in downlods",
+            "~/Downloads",
+            "~/Downloads/boarding-pass-LHR.pdf",
+        ),
     ],
 )
 def test_typos_and_descriptions_find_the_entry(
@@ -85,12 +106,16 @@ def test_typos_and_descriptions_find_the_entry(
 
 
 def test_a_file_that_exists_as_written_is_kept(registry: Registry, home: Path) -> None:
-    found = resolve(registry, home, "read_file", {"path": "~/Downloads/notes.md"}, "show ~/Downloads/notes.md")
+    found = resolve(
+        registry, home, "read_file", {"path": "~/Downloads/notes.md"}, "show ~/Downloads/notes.md"
+    )
     assert found.call.arguments == {"path": "~/Downloads/notes.md"} and not found.notes
 
 
 def test_several_fits_are_candidates_not_a_guess(registry: Registry, home: Path) -> None:
-    found = resolve(registry, home, "delete_path", {"path": "~/Documents"}, "delete the pdf in my documents")
+    found = resolve(
+        registry, home, "delete_path", {"path": "~/Documents"}, "delete the pdf in my documents"
+    )
     assert found.call is not None
     assert {c.value for c in found.candidates["path"]} == {
         "~/Documents/insurance_letter_2024.pdf",
@@ -99,7 +124,9 @@ def test_several_fits_are_candidates_not_a_guess(registry: Registry, home: Path)
 
 
 def test_a_listing_filtered_by_type_keeps_its_folder(registry: Registry, home: Path) -> None:
-    found = resolve(registry, home, "list_directory", {"path": "~/Downloads"}, "list the pdfs in my downloads")
+    found = resolve(
+        registry, home, "list_directory", {"path": "~/Downloads"}, "list the pdfs in my downloads"
+    )
     assert found.call.arguments == {"path": "~/Downloads"} and not found.candidates
 
 
@@ -109,7 +136,10 @@ def test_a_delete_that_drops_its_condition_is_not_planned(registry: Registry, ho
     (tmp / "a.log").write_bytes(b"x" * 2048)
     (tmp / "b.log").write_bytes(b"x" * 2048)
     found = resolve(
-        registry, home, "delete_path", {"path": "~/Downloads/tmp"},
+        registry,
+        home,
+        "delete_path",
+        {"path": "~/Downloads/tmp"},
         "every night at 2 delete files older than 30 days in ~/Downloads/tmp",
     )
     assert found.call is None
@@ -118,7 +148,10 @@ def test_a_delete_that_drops_its_condition_is_not_planned(registry: Registry, ho
 
 def test_the_tools_own_noun_is_no_filter(registry: Registry, home: Path) -> None:
     found = resolve(
-        registry, home, "list_processes", {"sort_by": "memory", "name": "processes"},
+        registry,
+        home,
+        "list_processes",
+        {"sort_by": "memory", "name": "processes"},
         "which processes eat my memory?",
     )
     assert found.call.arguments == {"sort_by": "memory"}
@@ -126,13 +159,19 @@ def test_the_tools_own_noun_is_no_filter(registry: Registry, home: Path) -> None
 
 def test_all_is_no_path(registry: Registry, home: Path) -> None:
     found = resolve(
-        registry, home, "search_text", {"pattern": "ERROR", "path": "all"},
+        registry,
+        home,
+        "search_text",
+        {"pattern": "ERROR", "path": "all"},
         "search for ERROR in all files under my home",
     )
     assert found.call.arguments["path"] == "~"
 
 
-@tool(risk="write", examples=[("note that the boiler needs a check", {"text": "the boiler needs a check"})])
+@tool(
+    risk="write",
+    examples=[("note that the boiler needs a check", {"text": "the boiler needs a check"})],
+)
 def add_note(text: str, priority: str = "low") -> dict[str, Any]:
     """Add a line to my notes file.
 
@@ -172,7 +211,11 @@ def test_the_sleep_1000_process_is_its_pid(registry: Registry, home: Path, sleep
     other = subprocess.Popen(["sleep", "999"])
     try:
         found = resolve(
-            registry, home, "kill_process", {"name": "sleep", "pid": 1000}, "kill the sleep 1000 process"
+            registry,
+            home,
+            "kill_process",
+            {"name": "sleep", "pid": 1000},
+            "kill the sleep 1000 process",
         )
     finally:
         other.kill()
@@ -187,16 +230,22 @@ def test_a_server_is_found_by_its_port(registry: Registry, home: Path, tmp_path:
         port = probe.getsockname()[1]
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
+
         def listening() -> bool:
             with socket.socket() as s:
                 return s.connect_ex(("127.0.0.1", port)) == 0
 
         wait_until(listening, f"the server on port {port}", timeout_s=20)
         found = resolve(
-            registry, home, "kill_process", {"name": "python"},
+            registry,
+            home,
+            "kill_process",
+            {"name": "python"},
             f"stop the python server on port {port}",
         )
     finally:
@@ -223,9 +272,13 @@ LISTING = {
         ("remove the mid one", "/data/mid.iso"),
     ],
 )
-def test_the_turn_before_gives_the_row(registry: Registry, home: Path, request_text: str, want: str) -> None:
+def test_the_turn_before_gives_the_row(
+    registry: Registry, home: Path, request_text: str, want: str
+) -> None:
     found = Resolver(folder=str(home)).resolve(
-        ToolCall("delete_path", {"path": "/data"}), registry.get("delete_path"), request_text,
+        ToolCall("delete_path", {"path": "/data"}),
+        registry.get("delete_path"),
+        request_text,
         results=(LISTING,),
     )
     assert found.call.arguments == {"path": want}
@@ -233,7 +286,9 @@ def test_the_turn_before_gives_the_row(registry: Registry, home: Path, request_t
 
 def test_it_with_several_rows_asks_which(registry: Registry, home: Path) -> None:
     found = Resolver(folder=str(home)).resolve(
-        ToolCall("delete_path", {"path": "/data"}), registry.get("delete_path"), "delete it",
+        ToolCall("delete_path", {"path": "/data"}),
+        registry.get("delete_path"),
+        "delete it",
         results=(LISTING,),
     )
     assert len(found.candidates["path"]) == 3
@@ -263,10 +318,23 @@ def test_footprint_counts_everything_under_a_folder(tmp_path: Path, registry: Re
     (folder / "inner" / "b").write_bytes(b"x" * 500)
     assert footprint(folder) == (3, 1500)
     assert footprint(folder / "a") == (1, 1000)
-    line = footprint_line(ToolCall("move_path", {"source": str(folder), "destination": "/x"}), registry.get("move_path"))
+    line = footprint_line(
+        ToolCall("move_path", {"source": str(folder), "destination": "/x"}),
+        registry.get("move_path"),
+    )
     assert line == "this moves the whole folder box: 3 items, 1.5 KB"
-    assert footprint_line(ToolCall("delete_path", {"path": str(folder / "a")}), registry.get("delete_path")) is None
-    assert footprint_line(ToolCall("list_directory", {"path": str(folder)}), registry.get("list_directory")) is None
+    assert (
+        footprint_line(
+            ToolCall("delete_path", {"path": str(folder / "a")}), registry.get("delete_path")
+        )
+        is None
+    )
+    assert (
+        footprint_line(
+            ToolCall("list_directory", {"path": str(folder)}), registry.get("list_directory")
+        )
+        is None
+    )
 
 
 @tool(risk=Risk.DESTRUCTIVE, kinds={"where": "path"})

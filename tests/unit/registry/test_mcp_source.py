@@ -60,7 +60,9 @@ def test_a_bad_server_table_is_refused(table: dict[str, object]) -> None:
 
 
 def test_a_server_table_renders_as_toml_that_reads_back() -> None:
-    server = McpServer(command="python3", args=["s.py"], env={"A B": "~/x"}, tool_risk={"t": Risk.WRITE})
+    server = McpServer(
+        command="python3", args=["s.py"], env={"A B": "~/x"}, tool_risk={"t": Risk.WRITE}
+    )
     text = "servers = " + render_toml_value({"notes": server.model_dump(mode="json")})
     back = tomllib.loads(text)["servers"]["notes"]
     assert McpServer.model_validate(back) == server

@@ -73,7 +73,9 @@ def test_bad_plugins_are_skipped_in_one_line_each_and_the_rest_loads(tmp_path: P
     warnings = {w.split(" skipped: ")[0].rsplit("/", 1)[-1]: w for w in registry.warnings}
     assert set(warnings) == set(BAD_PLUGINS)
     assert all("\n" not in w for w in registry.warnings)
-    assert "within 6 s" in warnings["hangs.py"] and "plugin_import_timeout_s" in warnings["hangs.py"]
+    assert (
+        "within 6 s" in warnings["hangs.py"] and "plugin_import_timeout_s" in warnings["hangs.py"]
+    )
     assert "ended the process" in warnings["exits.py"] and "status 3" in warnings["exits.py"]
     assert "sys.exit(4)" in warnings["sysexit.py"]
     assert "no config for me" in warnings["raises.py"]

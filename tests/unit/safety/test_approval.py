@@ -73,9 +73,13 @@ def test_the_reasons_name_what_stands_in_the_way() -> None:
         "it is destructive, above the network approved in advance"
     )
     secret = Decision(Verdict.ASK, Risk.WRITE, "w", sensitive=("~/.aws/credentials",))
-    assert "touches secrets (~/.aws/credentials)" in str(beyond(secret, Ceiling.from_flags(yes=True)))
+    assert "touches secrets (~/.aws/credentials)" in str(
+        beyond(secret, Ceiling.from_flags(yes=True))
+    )
     assert "planned after reading a tool's result" in str(
-        beyond(Decision(Verdict.ASK, Risk.WRITE, "w"), Ceiling.from_flags(yes=True), after_result=True)
+        beyond(
+            Decision(Verdict.ASK, Risk.WRITE, "w"), Ceiling.from_flags(yes=True), after_result=True
+        )
     )
 
 

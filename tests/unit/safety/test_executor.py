@@ -228,7 +228,9 @@ def test_a_catastrophic_regex_is_stopped_and_the_shell_keeps_running(
     elapsed = time.monotonic() - started
     stop.set()
     ticker.join()
-    assert result.error is not None and "did not finish within 1.5 s and was stopped" in result.error
+    assert (
+        result.error is not None and "did not finish within 1.5 s and was stopped" in result.error
+    )
     assert elapsed < 6
     assert ticks > 50  # the shell's own threads ran all along
 

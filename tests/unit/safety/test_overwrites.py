@@ -78,8 +78,12 @@ def test_a_plugin_write_tool_is_judged_by_its_path_argument_or_its_own_hook(
         return target
 
     (tmp_path / "kept.txt").write_text("keep me")
-    on_existing = decide(ToolCall("save_note", {"target": "kept.txt", "text": "x"}), save_note, cwd=str(tmp_path))
-    on_new = decide(ToolCall("save_note", {"target": "new.txt", "text": "x"}), save_note, cwd=str(tmp_path))
+    on_existing = decide(
+        ToolCall("save_note", {"target": "kept.txt", "text": "x"}), save_note, cwd=str(tmp_path)
+    )
+    on_new = decide(
+        ToolCall("save_note", {"target": "new.txt", "text": "x"}), save_note, cwd=str(tmp_path)
+    )
     assert on_existing.risk is Risk.DESTRUCTIVE and on_new.risk is Risk.WRITE
     unknown = decide(ToolCall("odd_write", {"target": "kept.txt"}), odd_write, cwd=str(tmp_path))
     assert unknown.risk is Risk.UNKNOWN
@@ -96,7 +100,9 @@ def test_summarize_never_overwrites_the_file_under_yes(registry: Registry, tmp_p
         return Approval(False, by="person")
 
     call = ToolCall("write_file", {"path": str(notes), "content": "a summary"})
-    writes = Session(None, registry, confirmer=person_says_no, options=PolicyOptions(yes_writes=True))
+    writes = Session(
+        None, registry, confirmer=person_says_no, options=PolicyOptions(yes_writes=True)
+    )
     step = writes.run_call(call, request="summarize notes.txt")
     assert step.result is None and len(asked) == 1 and asked[0].risk is Risk.DESTRUCTIVE
     assert notes.read_text() == "line one\nline two\n"

@@ -115,7 +115,11 @@ def test_explain_names_the_unknown_risk() -> None:
         (Decision(Verdict.ASK, Risk.DESTRUCTIVE, "d"), Risk.DESTRUCTIVE, True),
         (Decision(Verdict.ASK, Risk.UNKNOWN, "u"), Risk.DESTRUCTIVE, None),
         (Decision(Verdict.ASK, Risk.PRIVILEGED, "p"), Risk.DESTRUCTIVE, None),
-        (Decision(Verdict.ASK, Risk.WRITE, "s", sensitive=("~/.ssh/id_rsa",)), Risk.DESTRUCTIVE, None),
+        (
+            Decision(Verdict.ASK, Risk.WRITE, "s", sensitive=("~/.ssh/id_rsa",)),
+            Risk.DESTRUCTIVE,
+            None,
+        ),
         (Decision(Verdict.ASK, Risk.WRITE, "p", parsed=False), Risk.DESTRUCTIVE, None),
         (Decision(Verdict.DENY, Risk.READ_ONLY, "x"), Risk.DESTRUCTIVE, False),
         (Decision(Verdict.ALLOW, Risk.READ_ONLY, "r"), Risk.READ_ONLY, True),

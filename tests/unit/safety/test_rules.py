@@ -71,7 +71,9 @@ def test_a_tool_rule_keeps_its_folder_and_never_covers_an_overwrite(
 
     rule = rule_for(*judged(notes / "a.txt")[:1], tool, judged(notes / "a.txt")[1])
     assert rule.arguments["path"] == {"folder": str(notes), "hidden": False}
-    assert rule_approves(*judged(notes / "b.txt")[:1], tool, judged(notes / "b.txt")[1], [rule], False)
+    assert rule_approves(
+        *judged(notes / "b.txt")[:1], tool, judged(notes / "b.txt")[1], [rule], False
+    )
     for elsewhere in (tmp_path / "b.txt", notes / ".bashrc", notes / "sub" / "c.txt"):
         call, decision = judged(elsewhere)
         assert rule_approves(call, tool, decision, [rule], False) is None
@@ -137,7 +139,11 @@ def test_llmos_rules_list_and_remove(capsys: pytest.CaptureFixture[str], tmp_pat
     from llmos_shell.config import Paths
 
     store = RuleStore(Paths.from_env().config_dir)
-    store.add(Rule(tool="run_shell", risk=Risk.WRITE, commands=(("touch",),), via=((),), example="touch a"))
+    store.add(
+        Rule(
+            tool="run_shell", risk=Risk.WRITE, commands=(("touch",),), via=((),), example="touch a"
+        )
+    )
     assert cli.main(["rules", "list"]) == 0
     assert "1  run_shell: touch ..., up to write" in capsys.readouterr().out
     assert cli.main(["rules", "remove", "1"]) == 0

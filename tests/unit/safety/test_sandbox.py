@@ -39,7 +39,9 @@ UNSANDBOXED = ExecutionContext(sandbox="off")
 RUN_SHELL = tools_in_module(shell)[0]
 
 
-def run(command: str, cwd: Path, context: ExecutionContext = SANDBOXED, **kw: Any) -> dict[str, Any]:
+def run(
+    command: str, cwd: Path, context: ExecutionContext = SANDBOXED, **kw: Any
+) -> dict[str, Any]:
     result: dict[str, Any] = shell.run_shell(command, cwd=str(cwd), context=context, **kw)
     return result
 
@@ -240,7 +242,9 @@ def test_background_processes_end_with_the_command(work: Path) -> None:
     assert gone(marker)
 
 
-def test_llmos_folders_and_startup_files_stay_read_only(tmp_path: Path, isolated_dirs: Path) -> None:
+def test_llmos_folders_and_startup_files_stay_read_only(
+    tmp_path: Path, isolated_dirs: Path
+) -> None:
     home = isolated_dirs  # HOME; the llmos dirs lie beside it in tmp_path
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.toml").write_text('sandbox = "required"\n')

@@ -106,7 +106,9 @@ def test_without_bwrap_a_write_asks_even_under_yes_and_it_is_said_once(
     session = make_session("auto", confirmer, PolicyOptions(yes_writes=True, yes_destructive=True))
     events = Notices()
     for name in ("a", "b"):
-        step = session.run_call(shell_call(f"echo hi > {name}.txt", tmp_path), request="x", events=events)
+        step = session.run_call(
+            shell_call(f"echo hi > {name}.txt", tmp_path), request="x", events=events
+        )
         assert step.result is None and step.approval is not None and step.approval.by == "person"
     assert len(confirmer.asked) == 2
     assert events.notices == [
@@ -143,7 +145,9 @@ def test_run_shell_itself_refuses_without_a_sandbox_when_one_is_required(
     no_bwrap: None, tmp_path: Path
 ) -> None:
     with pytest.raises(ToolError, match="refused to run the command without a sandbox"):
-        shell.run_shell("echo hi > made.txt", cwd=str(tmp_path), context=ExecutionContext(sandbox="required"))
+        shell.run_shell(
+            "echo hi > made.txt", cwd=str(tmp_path), context=ExecutionContext(sandbox="required")
+        )
     assert not (tmp_path / "made.txt").exists()
     auto = shell.run_shell("echo hi > made.txt", cwd=str(tmp_path))
     assert auto["exit_code"] == 0 and (tmp_path / "made.txt").exists()

@@ -72,7 +72,11 @@ def _due_later(running: Daemon, number: int) -> bool:
     """Whether the daemon has handled every run of job `number` due by now (its next is later)."""
     assert running.scheduler is not None
     job = running.scheduler.get_job(job_key(number))
-    return job is not None and job.next_run_time is not None and job.next_run_time > datetime.now(timezone.utc)
+    return (
+        job is not None
+        and job.next_run_time is not None
+        and job.next_run_time > datetime.now(timezone.utc)
+    )
 
 
 def created_days_ago(store: Store, number: int, days: int) -> None:
@@ -92,7 +96,9 @@ def test_runs_missed_while_down_run_once_late_when_coalesced(store: Store, daemo
     assert [r.status for r in runs] == ["ok"], "coalesced: one run, not three"
     scheduled = datetime.fromisoformat(runs[0].scheduled_for or "").astimezone(PARIS)
     assert (scheduled.hour, scheduled.minute) == (9, 0)
-    assert timedelta(0) < datetime.now(timezone.utc) - scheduled <= timedelta(days=1), "the latest one"
+    assert timedelta(0) < datetime.now(timezone.utc) - scheduled <= timedelta(days=1), (
+        "the latest one"
+    )
 
 
 def test_runs_missed_while_down_are_recorded_as_missed_for_a_skip_job(
@@ -127,7 +133,9 @@ def test_a_one_off_job_due_while_down_runs_once_and_is_finished(
     app: App, store: Store, daemon: Daemons
 ) -> None:
     now = datetime.now(PARIS)
-    past = make_trigger("date", {"run_date": (now - timedelta(hours=1)).replace(microsecond=0).isoformat()}, now)
+    past = make_trigger(
+        "date", {"run_date": (now - timedelta(hours=1)).replace(microsecond=0).isoformat()}, now
+    )
     number = store.add_job(job(shell("echo once")).with_trigger(past))
     created_days_ago(store, number, 1)
     first = daemon()

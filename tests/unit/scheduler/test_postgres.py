@@ -50,8 +50,12 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL server on 127.0.0.1 for this module; stopped and deleted after."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     if initdb is None or pg_ctl is None:
-        pytest.skip("PostgreSQL's server (initdb, pg_ctl) is not installed: apt-get install postgresql")
-    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'llmos-shell[postgres]'")
+        pytest.skip(
+            "PostgreSQL's server (initdb, pg_ctl) is not installed: apt-get install postgresql"
+        )
+    pytest.importorskip(
+        "psycopg", reason="psycopg is not installed: pip install 'llmos-shell[postgres]'"
+    )
     as_user: list[str] = []
     if os.geteuid() == 0:  # the server refuses to run as root
         try:
@@ -66,16 +70,37 @@ def postgres_url() -> Iterator[str]:
     port = _free_port()
 
     def run(*command: str) -> None:
-        done = subprocess.run([*as_user, *command], capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            [*as_user, *command],
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
+        )
         assert done.returncode == 0, f"{command[0]} failed: {done.stdout}{done.stderr}"
 
     try:
         run(initdb, "-D", data, "-A", "trust", "-U", "llmos", "-E", "UTF8", "--no-sync")
         options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} -c fsync=off"
-        run(pg_ctl, "-D", data, "-o", options, "-l", os.path.join(folder, "server.log"), "-w", "start")
+        run(
+            pg_ctl,
+            "-D",
+            data,
+            "-o",
+            options,
+            "-l",
+            os.path.join(folder, "server.log"),
+            "-w",
+            "start",
+        )
         yield f"postgresql://llmos@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True, timeout=START_TIMEOUT_S, check=False)
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", data, "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -93,7 +118,9 @@ def pg_app(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> App:
     return App(config=load_config())
 
 
-def test_the_store_keeps_jobs_runs_and_the_inbox_on_postgresql(pg_app: App, postgres_url: str) -> None:
+def test_the_store_keeps_jobs_runs_and_the_inbox_on_postgresql(
+    pg_app: App, postgres_url: str
+) -> None:
     store = Store(postgres_url)
     spec = job(shell("echo on postgres"))
     number = store.add_job(spec)
@@ -104,7 +131,9 @@ def test_the_store_keeps_jobs_runs_and_the_inbox_on_postgresql(pg_app: App, post
     assert [e.title for e in store.inbox()] == [f"automation {number}: ok"]
 
 
-def test_the_advisory_lock_lets_one_daemon_hold_a_postgresql_store(pg_app: App, postgres_url: str) -> None:
+def test_the_advisory_lock_lets_one_daemon_hold_a_postgresql_store(
+    pg_app: App, postgres_url: str
+) -> None:
     first, second = StoreLock(postgres_url), StoreLock(postgres_url)
     assert first.acquire()
     try:
@@ -117,7 +146,9 @@ def test_the_advisory_lock_lets_one_daemon_hold_a_postgresql_store(pg_app: App, 
     second.release()
 
 
-def test_a_daemon_runs_jobs_from_postgresql_and_a_second_one_refuses(pg_app: App, postgres_url: str) -> None:
+def test_a_daemon_runs_jobs_from_postgresql_and_a_second_one_refuses(
+    pg_app: App, postgres_url: str
+) -> None:
     store = Store(postgres_url)
     number = store.add_job(job(shell("echo from the postgres daemon")))
     daemon = Daemon(pg_app, poll_s=0.1)

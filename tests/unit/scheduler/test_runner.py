@@ -36,13 +36,17 @@ def nobody_at_the_keyboard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", NoInput())
 
 
-def test_an_approved_read_only_job_runs_and_is_logged_before_and_after(app: App, store: Store) -> None:
+def test_an_approved_read_only_job_runs_and_is_logged_before_and_after(
+    app: App, store: Store
+) -> None:
     number = store.add_job(job(shell("echo hello from the job")))
     outcome = run_job(store, app, number, reason="run-now", scheduled_for=None, runner="cli")
     assert (outcome.status, outcome.summary) == ("ok", "run_shell: hello from the job")
     (run,) = store.runs(number)
     assert run.status == "ok" and run.started_at and run.finished_at and run.runner == "cli"
-    assert run.detail[0]["approved_by"] == "policy"  # read-only: the policy allows it, no one is asked
+    assert (
+        run.detail[0]["approved_by"] == "policy"
+    )  # read-only: the policy allows it, no one is asked
     assert [e.title for e in store.inbox()] == [f"automation {number}: ok"]
 
 
@@ -83,7 +87,9 @@ def test_a_destructive_call_within_its_approval_runs_and_one_beyond_stops_the_ru
     outcome = run_job(store, app, number, reason="scheduled", scheduled_for=None, runner="daemon")
     assert outcome.detail[0]["ok"], outcome.detail
     assert not doomed.exists()
-    assert outcome.detail[0]["approved_by"] == f"automation {number}, approved by person at creation"
+    assert (
+        outcome.detail[0]["approved_by"] == f"automation {number}, approved by person at creation"
+    )
     assert outcome.status == "refused" and not kept.exists()
     assert [d["tool"] for d in outcome.detail] == ["run_shell", "run_shell"]
     assert "privileged now, above the destructive approved" in outcome.detail[1]["refused"]
@@ -100,7 +106,10 @@ def test_a_job_runs_in_the_folder_it_was_created_in_and_says_when_that_is_gone(
     here.rmdir()
     outcome = run_job(store, app, number, reason="run-now", scheduled_for=None, runner="cli")
     assert outcome.status == "failed"
-    assert f"the folder {here} it was created in, where its calls run, no longer exists" in outcome.summary
+    assert (
+        f"the folder {here} it was created in, where its calls run, no longer exists"
+        in outcome.summary
+    )
 
 
 def decision(risk: Risk, **kw: object) -> Decision:
@@ -113,7 +122,11 @@ def decision(risk: Risk, **kw: object) -> Decision:
         (shell("rm -r ~/tmp"), decision(Risk.DESTRUCTIVE), None),
         (shell("rm -r ~/tmp"), decision(Risk.PRIVILEGED), "privileged now, above the destructive"),
         (shell("rm -r ~/other"), decision(Risk.READ_ONLY), "not one of the calls approved"),
-        (shell("rm -r ~/tmp"), decision(Risk.WRITE, sensitive=("~/.ssh/id_rsa",)), "touches secrets"),
+        (
+            shell("rm -r ~/tmp"),
+            decision(Risk.WRITE, sensitive=("~/.ssh/id_rsa",)),
+            "touches secrets",
+        ),
         (shell("rm -r ~/tmp"), decision(Risk.WRITE, parsed=False), "cannot be read"),
     ],
 )

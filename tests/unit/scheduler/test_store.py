@@ -20,7 +20,12 @@ def test_a_job_is_stored_as_plain_json_and_read_back_whole(store: Store) -> None
     with store.engine.connect() as conn:
         raw = conn.execute(sa.select(JOBS.c.spec).where(JOBS.c.id == number)).scalar()
     data = json.loads(raw)
-    assert data["trigger"] == {"kind": "cron", "fields": {"hour": "2", "minute": "0"}, "text": "every day at 02:00", "timezone": "Europe/Paris"}
+    assert data["trigger"] == {
+        "kind": "cron",
+        "fields": {"hour": "2", "minute": "0"},
+        "text": "every day at 02:00",
+        "timezone": "Europe/Paris",
+    }
     assert data["calls"] == [{"tool": "run_shell", "arguments": {"command": "df -h"}}]
     assert data["approved"]["risk"] == "read-only"
     assert data["misfire"] == {"policy": "run-once", "grace_s": None}
@@ -71,10 +76,17 @@ def test_the_scheduler_state_is_json_and_a_pickle_is_never_loaded(store: Store) 
             state = conn.execute(sa.text(f"SELECT job_state FROM {jobstore.TABLE}")).scalar()
         decoded = json.loads(state)
         assert decoded["func"] == jobstore.RUNNER and decoded["args"] == [number]
-        assert decoded["trigger"]["fields"] == {"day_of_week": "mon-fri", "hour": "9", "minute": "0"}
+        assert decoded["trigger"]["fields"] == {
+            "day_of_week": "mon-fri",
+            "hour": "9",
+            "minute": "0",
+        }
         # A row someone wrote as a pickle is dropped, never unpickled; the spec puts the job back.
         with store.engine.begin() as conn:
-            conn.execute(sa.text(f"UPDATE {jobstore.TABLE} SET job_state = :s"), {"s": pickle.dumps({"version": 1})})
+            conn.execute(
+                sa.text(f"UPDATE {jobstore.TABLE} SET job_state = :s"),
+                {"s": pickle.dumps({"version": 1})},
+            )
         assert scheduler.get_jobs(jobstore="default") == []
         reconcile(scheduler, store)
         assert [j.id for j in scheduler.get_jobs(jobstore="default")] == [jobstore.job_key(number)]

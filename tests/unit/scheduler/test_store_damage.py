@@ -43,7 +43,9 @@ def test_a_truncated_job_store_is_damaged_everywhere_and_restore_puts_the_jobs_b
     first.add_job(job(shell("uptime"), action="show uptime"))
     let_go_of_the_job_store()
     truncate(app.config.paths.data_dir / SQLITE_NAME)
-    with pytest.raises(StoreDamaged, match=r"is damaged: it held 2 record\(s\).*llmos jobs restore"):
+    with pytest.raises(
+        StoreDamaged, match=r"is damaged: it held 2 record\(s\).*llmos jobs restore"
+    ):
         open_job_store(app.config)
     assert cli.main(["jobs", "list"]) == 1
     out, err = capsys.readouterr()

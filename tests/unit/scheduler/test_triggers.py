@@ -32,7 +32,9 @@ def fires(phrase: str, start: datetime, days: int) -> list[datetime]:
     ids=["clocks go forward", "clocks go back"],
 )
 @pytest.mark.parametrize("phrase", ["every day at 9", "every day at 2:30", "every other day at 9"])
-def test_a_daily_job_runs_once_a_day_at_its_hour_across_a_dst_change(start: datetime, phrase: str) -> None:
+def test_a_daily_job_runs_once_a_day_at_its_hour_across_a_dst_change(
+    start: datetime, phrase: str
+) -> None:
     runs = fires(phrase, start, days=8)
     local = [run.astimezone(PARIS) for run in runs]
     step = 2 if "other" in phrase else 1
@@ -48,7 +50,9 @@ def test_a_daily_job_runs_once_a_day_at_its_hour_across_a_dst_change(start: date
         assert (run.hour, run.minute) in ((hour, 30 if "2:30" in phrase else 0), (3, 30))
 
 
-def test_apscheduler_alone_fires_a_repeated_hour_twice_which_is_why_the_daily_trigger_exists() -> None:
+def test_apscheduler_alone_fires_a_repeated_hour_twice_which_is_why_the_daily_trigger_exists() -> (
+    None
+):
     from apscheduler.triggers.cron import CronTrigger
 
     plain = CronTrigger(hour=2, minute=30, timezone=PARIS)

@@ -36,7 +36,12 @@ def test_notify_always_keeps_the_message_in_the_inbox(
     result = notify.invoke({"message": "stretch", "title": "Reminder"}, context)
     assert result["desktop"] == "not shown: no desktop notifier here (the inbox has it)"
     (entry,) = Store(store_url(load_config())).inbox()
-    assert (entry.id, entry.kind, entry.title, entry.body) == (result["inbox"], "message", "Reminder", "stretch")
+    assert (entry.id, entry.kind, entry.title, entry.body) == (
+        result["inbox"],
+        "message",
+        "Reminder",
+        "stretch",
+    )
 
 
 def test_notify_uses_notify_send_when_a_desktop_session_is_there(
@@ -55,7 +60,9 @@ def test_notify_uses_notify_send_when_a_desktop_session_is_there(
 def test_schedule_reads_the_time_and_leaves_a_draft_creating_nothing(
     app: App, context: ExecutionContext
 ) -> None:
-    result = schedule.invoke({"when": "every weekday at 9", "action": "show me disk usage"}, context)
+    result = schedule.invoke(
+        {"when": "every weekday at 9", "action": "show me disk usage"}, context
+    )
     assert result["when"] == "Mon-Fri at 09:00"
     assert result["status"].startswith("not created yet")
     assert drafts.take(app.drafts) == [drafts.Draft("every weekday at 9", "show me disk usage")]
