@@ -88,12 +88,13 @@ class Terminal:
         raise AssertionError(f"still running after {timeout:g} s; the screen:\n{self.shown}")
 
     def close(self) -> None:
-        try:
-            if self.pid > 0:
+        if self.pid > 0:  # not reaped yet (waitpid(-1) would wait for any child of the test)
+            try:
                 os.kill(self.pid, 9)
-            os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.pid = -1
         os.close(self.fd)
 
 
