@@ -382,7 +382,7 @@ def search_text(
     state = _WalkState()
     if stat.S_ISDIR(st.st_mode):
         wanted = glob.lower() if glob else None
-        files = (
+        files: Iterator[str] = (
             entry.path
             for entry in _walk(target, include_hidden, state)
             if entry.is_file(follow_symlinks=False)
@@ -690,7 +690,7 @@ def _copy_file(source: str, target: str) -> None:
 
 def _destination(source: Path, destination: str) -> Path:
     """Where a copy or move lands: inside destination when it is a folder (like cp and mv)."""
-    target = resolve_path(destination)
+    target: Path = resolve_path(destination)  # llmos_tools is untyped to mypy (Any)
     if target.is_dir() and target != source:
         return target / source.name
     if destination.endswith(("/", os.sep)):

@@ -149,7 +149,9 @@ def _protected_pids() -> dict[int, str]:
 
 def _gone(proc: psutil.Process) -> bool:
     try:
-        return proc.status() == psutil.STATUS_ZOMBIE
+        status: str = proc.status()  # psutil has no type information
+        zombie: str = psutil.STATUS_ZOMBIE
+        return status == zombie
     except psutil.NoSuchProcess:
         return True
     except psutil.AccessDenied:

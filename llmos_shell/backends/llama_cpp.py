@@ -183,7 +183,7 @@ class LlamaCppBackend(BaseBackend):
             if cache_file is not None and self._load_prefix(cache_file, tokens):
                 return
             if common == 0:
-                self._llm.reset()
+                self._llm.reset()  # type: ignore[no-untyped-call]  # llama_cpp leaves reset unannotated
             else:
                 self._llm._ctx.kv_cache_seq_rm(-1, common, -1)
                 self._llm.n_tokens = common
@@ -264,7 +264,7 @@ class LlamaCppBackend(BaseBackend):
             if llama_cpp.llama_state_set_data(self._llm._ctx.ctx, buffer, len(blob)) != len(blob):
                 raise ValueError("llama.cpp refused the saved state")
         except (ValueError, KeyError, json.JSONDecodeError):
-            self._llm.reset()
+            self._llm.reset()  # type: ignore[no-untyped-call]  # llama_cpp leaves reset unannotated
             with contextlib.suppress(OSError):
                 path.unlink()
             return False
@@ -351,7 +351,7 @@ class LlamaCppBackend(BaseBackend):
         if cached is not None:
             return cached
         import llama_cpp
-        from llama_cpp import LlamaGrammar
+        from llama_cpp.llama_grammar import LlamaGrammar
 
         text = (native.grammar(schema) if native is not None else schema_to_gbnf(schema)).text
         with _quiet_stderr():

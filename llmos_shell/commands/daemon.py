@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     """Do what was asked of the daemon."""
     from llmos_shell.config import load_config
     from llmos_shell.scheduler import daemon
+    from llmos_shell.scheduler.store import shown_url
     from llmos_shell.ui.console import console
 
     out = console()
@@ -59,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
             holder = status.holder or {}
             out.print(
                 f"llmos daemon is running: pid {holder.get('pid', status.pid)} on {holder.get('host', '?')} "
-                f"since {holder.get('since', '?')}, store {daemon.shown_url(status.url)}, log {files.log_file}"
+                f"since {holder.get('since', '?')}, store {shown_url(status.url)}, log {files.log_file}"
             )
         else:
             out.print(
-                f"llmos daemon is not running (store {daemon.shown_url(status.url)}); start it with `llmos daemon start`."
+                f"llmos daemon is not running (store {shown_url(status.url)}); start it with `llmos daemon start`."
             )
         return int(ExitStatus.OK if status.running else ExitStatus.ERROR)
     unit = daemon.systemd_unit()

@@ -195,7 +195,7 @@ class Settings(BaseSettings):
     )
 
     @classmethod
-    def settings_customise_sources(  # type: ignore[override]
+    def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: Any, *args: Any, **kwargs: Any
     ) -> tuple[Any, ...]:
         """Validate only what `load_config` passes in; it reads the file and env itself."""
@@ -450,7 +450,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        data = tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid TOML ({exc}); fix that line or delete the file to use defaults"

@@ -28,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.memory.ledger import Ledger, MemoryStoreError
+from llmos_shell.errors import MemoryStoreError
+from llmos_shell.memory.ledger import Ledger
 
 if TYPE_CHECKING:
     import numpy as np

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -283,7 +284,7 @@ def _iban(value: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
-_CHECKS = {
+_CHECKS: dict[str, Callable[[str], bool]] = {
     "none": lambda value: True,
     "luhn": lambda value: luhn(re.sub(r"\D", "", value)),
     "luhn_last10": lambda value: luhn(re.sub(r"\D", "", value)[-10:]),

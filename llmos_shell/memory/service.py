@@ -18,10 +18,10 @@ from llmos_shell.config.store_marker import StoreMarkers
 from llmos_shell.errors import (
     LlmosError,
     MemoryRefused,
+    MemoryStoreError,
 )
 from llmos_shell.memory import records
 from llmos_shell.memory.context import PlanMemory, plan_memory
-from llmos_shell.memory.ledger import MemoryStoreError
 from llmos_shell.memory.records import MemoryRecord
 from llmos_shell.memory.secrets import secret_reason
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from llmos_shell.memory.ledger import Ledger, MemoryStoreError
+from llmos_shell.errors import MemoryStoreError
+from llmos_shell.memory.ledger import Ledger
 from llmos_shell.memory.records import MemoryRecord, search_text
 
 if TYPE_CHECKING:
@@ -117,7 +118,8 @@ class LocalStore:
 
     def embed(self, text: str) -> Vector:
         """The query vector of a text."""
-        return self.embedder.embed([text])[0]
+        vector: Vector = self.embedder.embed([text])[0]
+        return vector
 
     def add(self, records: Sequence[MemoryRecord], *, skip_existing: bool = False) -> list[str]:
         """Write the records (with their vectors) in one transaction, then index them."""
@@ -227,7 +229,8 @@ class RemoteStore:
 
     def embed(self, text: str) -> Vector:
         """The query vector of a text."""
-        return self.embedder.embed([text])[0]
+        vector: Vector = self.embedder.embed([text])[0]
+        return vector
 
     def add(self, records: Sequence[MemoryRecord], *, skip_existing: bool = False) -> list[str]:
         """Send the records to the server; the server's answer is the acknowledgement."""

@@ -152,7 +152,7 @@ def _bounded_reader() -> type[Any]:
 
     sizes: dict[Any, int] = {}
 
-    class BoundedReader(GGUFReader):  # type: ignore[misc]
+    class BoundedReader(GGUFReader):
         def _get(self, offset: int, dtype: Any, count: int = 1, *args: Any, **kwargs: Any) -> Any:
             size = sizes.get(dtype)
             if size is None:

@@ -162,17 +162,19 @@ def _quiet(quiet: bool) -> Iterator[None]:
     if not quiet:
         yield
         return
-    from huggingface_hub.utils import (
+    from huggingface_hub.utils import logging
+
+    # from their own module: huggingface_hub.utils builds __all__ at run time, which mypy cannot read
+    from huggingface_hub.utils.tqdm import (
         are_progress_bars_disabled,
         disable_progress_bars,
         enable_progress_bars,
-        logging,
     )
 
     level = logging.get_verbosity()
     bars_were_off = are_progress_bars_disabled()
     disable_progress_bars()
-    logging.set_verbosity_error()
+    logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # unannotated upstream
     try:
         yield
     finally:

@@ -76,7 +76,8 @@ def _request_text(transcript: Transcript) -> str:
     """The person's turn: the request, after the text piped in with it as quoted data."""
     if transcript.piped is None:
         return transcript.request
-    template = load_prompt("piped_input.txt").strip()
+    # llmos_shell.prompts lives in prompts/, which mypy does not map, so it reads as Any.
+    template: str = load_prompt("piped_input.txt").strip()
     return template.format(input=_quoted(transcript.piped.text), request=transcript.request)
 
 

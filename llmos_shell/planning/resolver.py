@@ -469,7 +469,8 @@ def _said_text(request: str, tool: Tool) -> str | None:
     only ask for the tool ("note that", "add a note")."""
     quoted = re.findall(r'"([^"]+)"|(?<!\w)\'([^\']+)\'(?!\w)|\u201c([^\u201d]+)\u201d', request)
     if quoted:
-        return next(part for part in quoted[0] if part)
+        groups: tuple[str, ...] = quoted[0]  # one group per quote style, the unused ones ""
+        return next(part for part in groups if part)
     if ":" in request:
         after = request.split(":", 1)[1].strip()
         if after:

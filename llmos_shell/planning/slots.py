@@ -314,7 +314,9 @@ def fill_arguments(call: ToolCall, tool: Tool, request: str) -> ToolCall:
     kinds = tool.kinds
     slots = extract(request)
     args = dict(call.arguments)
-    named = lambda kind: [name for name in props if kinds.get(name) is kind]  # noqa: E731
+
+    def named(kind: Kind) -> list[str]:
+        return [name for name in props if kinds.get(name) is kind]
 
     def put(name: str, value: Any, *, override: bool = True, exact: bool = False) -> None:
         if value is None or not _enum_ok(props.get(name, {}), value):

@@ -14,7 +14,7 @@ from typing import Any
 
 from llmos_shell.backends.base import Backend, ChatMessage
 from llmos_shell.errors import NoCommandError
-from llmos_shell.planning.planner import load_prompt
+from llmos_shell.prompts import load_prompt
 from llmos_shell.retrieval.bm25 import BM25Index
 from llmos_shell.safety.shell import analyse
 

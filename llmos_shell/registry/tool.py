@@ -99,6 +99,38 @@ class Tool:
         return self.func(**values)
 
 
+@typing.overload
+def tool(
+    func: Callable[..., Any],
+    *,
+    risk: Risk | str = ...,
+    name: str | None = ...,
+    reversible: bool | None = ...,
+    examples: Sequence[tuple[str, Mapping[str, Any]]] = ...,
+    shell_command_arg: str | None = ...,
+    kinds: Mapping[str, str] | None = ...,
+    in_process: bool = ...,
+    risk_for: RiskFor | None = ...,
+    headline: str | Sequence[tuple[str, str]] | None = ...,
+) -> Tool: ...
+
+
+@typing.overload
+def tool(
+    func: None = None,
+    *,
+    risk: Risk | str = ...,
+    name: str | None = ...,
+    reversible: bool | None = ...,
+    examples: Sequence[tuple[str, Mapping[str, Any]]] = ...,
+    shell_command_arg: str | None = ...,
+    kinds: Mapping[str, str] | None = ...,
+    in_process: bool = ...,
+    risk_for: RiskFor | None = ...,
+    headline: str | Sequence[tuple[str, str]] | None = ...,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
 def tool(
     func: Callable[..., Any] | None = None,
     *,
@@ -111,7 +143,7 @@ def tool(
     in_process: bool = False,
     risk_for: RiskFor | None = None,
     headline: str | Sequence[tuple[str, str]] | None = None,
-) -> Any:
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function into a `Tool`.
 
     `risk` is one of read-only, write, network, destructive, privileged, unknown. `examples` are
@@ -283,9 +315,7 @@ def _args_model(
         fields[param.name] = (hint, pydantic.Field(default, description=description))
     config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=False)
     try:
-        model = pydantic.create_model(  # type: ignore[call-overload]
-            f"{_camel(tool_name)}Arguments", __config__=config, **fields
-        )
+        model = pydantic.create_model(f"{_camel(tool_name)}Arguments", __config__=config, **fields)
         _clean_schema(model.model_json_schema())
     except Exception as exc:
         raise PluginError(f"tool {where}: its parameters have no JSON Schema ({exc})") from None

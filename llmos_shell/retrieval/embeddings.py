@@ -146,7 +146,7 @@ class CachedEmbedder:
         path = self.cache_dir / f"embeddings-{key}.npy" if self.cache_dir else None
         if path is not None and path.is_file():
             try:
-                vectors = np.load(path)
+                vectors: Vectors = np.load(path)
                 if vectors.shape == (len(texts), 384):
                     self._memory[key] = vectors
                     return vectors

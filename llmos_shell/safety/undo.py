@@ -38,11 +38,11 @@ from llmos_shell.calls import Risk, ToolCall, ToolResult
 from llmos_shell.errors import (
     JournalError,
     ToolError,
+    TrashError,
 )
 from llmos_shell.registry import Tool, tool
 from llmos_shell.safety.journal import Record, assemble
 from llmos_shell.safety.reversal import fingerprint, problem, reverse
-from llmos_shell.safety.trash import TrashError
 from llmos_shell.vocabulary.units import human_size
 
 KEEP_FILE_BYTES = 50 * 10**6

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.calls import Risk, ToolCall, Verdict
+from llmos_shell.calls import Risk, Step, ToolCall, Verdict
 from llmos_shell.errors import (
     ProposalError,
 )
 from llmos_shell.safety.approval import Ceiling, approvable_in_advance
 from llmos_shell.scheduler import phrases
 from llmos_shell.scheduler.spec import JobSpec, TriggerSpec, folder_identity
-from llmos_shell.session import Session, Step
+from llmos_shell.session import Session
 
 if TYPE_CHECKING:
     from llmos_shell.app import App

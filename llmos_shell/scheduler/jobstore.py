@@ -20,8 +20,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy.exc import IntegrityError
 
+from llmos_shell.errors import SpecError
 from llmos_shell.scheduler import triggers
-from llmos_shell.scheduler.spec import SpecError, TriggerSpec
+from llmos_shell.scheduler.spec import TriggerSpec
 
 TABLE = "llmos_scheduled"
 RUNNER = "llmos_shell.scheduler.runner:run_scheduled"

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from llmos_shell.errors import ScheduleError
 from llmos_shell.scheduler import words as w
 from llmos_shell.scheduler.reading import Reader
 from llmos_shell.scheduler.resolve import resolve
-from llmos_shell.scheduler.spec import ScheduleError, TriggerSpec, make_trigger
+from llmos_shell.scheduler.spec import TriggerSpec, make_trigger
 
 __all__ = ["ReadRequest", "ScheduleError", "looks_like_automation", "read_when", "split_request"]
 

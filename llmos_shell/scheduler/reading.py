@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from llmos_shell.errors import ScheduleError
 from llmos_shell.scheduler import words as w
-from llmos_shell.scheduler.spec import ScheduleError
 
 MIN_INTERVAL_S = 60
 _JOINERS = (",", "and", "&")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from llmos_shell.errors import ScheduleError
 from llmos_shell.scheduler import words as w
 from llmos_shell.scheduler.reading import Reading, clock_hour
-from llmos_shell.scheduler.spec import ScheduleError
 
 
 def resolve(r: Reading, now: datetime, phrase: str) -> tuple[str, dict[str, Any]]:

@@ -212,7 +212,9 @@ def _running_elsewhere(pid: int | None, host: str | None) -> bool:
     if not pid:
         return False
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        status: str = psutil.Process(pid).status()  # psutil has no type information
+        zombie: str = psutil.STATUS_ZOMBIE
+        return status != zombie
     except psutil.Error:
         return False
 

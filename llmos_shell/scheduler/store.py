@@ -25,10 +25,11 @@ from sqlalchemy.engine import Engine
 
 from llmos_shell.config.store_marker import StoreMarkers
 from llmos_shell.errors import (
+    SpecError,
     StoreDamaged,
     StoreError,
 )
-from llmos_shell.scheduler.spec import JobSpec, SpecError
+from llmos_shell.scheduler.spec import JobSpec
 
 METADATA = sa.MetaData()
 JOBS = sa.Table(

@@ -35,7 +35,7 @@ class DailyCronTrigger(CronTrigger):
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
         """The next fire time, skipping the second pass through a repeated hour."""
-        fire = super().get_next_fire_time(previous_fire_time, now)
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
         for _ in range(3):  # at most a few repeated moments in a row
             if fire is None or not (self._fixed_hours and fire.fold == 1 and _repeated(fire)):
                 break
@@ -59,7 +59,7 @@ class CalendarIntervalTrigger(IntervalTrigger):
         local = reference.astimezone(zone).replace(tzinfo=None)
         steps = max(0, (local - start) // self.interval) if local > start else 0
         while True:
-            candidate = (start + steps * self.interval).replace(tzinfo=zone)
+            candidate: datetime = (start + steps * self.interval).replace(tzinfo=zone)
             later = candidate > previous_fire_time if previous_fire_time else candidate >= now
             if later:
                 break
@@ -100,7 +100,7 @@ def build(spec: TriggerSpec) -> BaseTrigger:
             trigger = OnceTrigger(run_date=datetime.fromisoformat(fields["run_date"]), timezone=tz)
     except (ValueError, TypeError, KeyError) as exc:
         raise ScheduleError(f"the trigger {spec.text!r} is not valid ({exc})") from None
-    trigger.llmos_spec = spec  # type: ignore[attr-defined]  # what the job store saves as JSON
+    trigger.llmos_spec = spec  # what the job store saves as JSON
     return trigger
 
 

@@ -27,9 +27,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from llmos_shell.app import App
+from llmos_shell.calls import Status
 from llmos_shell.errors import ExitStatus, LlmosError
 from llmos_shell.safety.policy import PolicyOptions
-from llmos_shell.session import Status
 from llmos_shell.ui.interrupt import cancel_on_sigint
 from llmos_shell.ui.progress import ElapsedSpinner
 from llmos_shell.ui.removal import TRASH_TOOL
