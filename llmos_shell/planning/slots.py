@@ -17,6 +17,7 @@ from typing import Any
 from llmos_shell.calls import ToolCall
 from llmos_shell.registry import Tool
 from llmos_shell.registry.kinds import Kind
+from llmos_shell.registry.schema_walk import choices
 from llmos_shell.vocabulary.choices import CHOICE_PHRASES, stated_choices, stated_flags
 from llmos_shell.vocabulary.places import FOLDER_TYPOS, HERE_IN_TEXT, place_phrases
 from llmos_shell.vocabulary.units import (
@@ -430,9 +431,7 @@ _GENERIC = frozenset({"show", "include", "ignore", "use", "create", "all", "only
 
 
 def _enum_values(spec: Mapping[str, Any]) -> list[Any]:
-    return list(spec.get("enum") or []) + [
-        v for option in spec.get("anyOf", []) for v in option.get("enum", [])
-    ]
+    return choices(spec)
 
 
 def _enum_ok(spec: Mapping[str, Any], value: Any) -> bool:

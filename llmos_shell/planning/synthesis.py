@@ -22,6 +22,7 @@ from typing import Any
 
 from llmos_shell.registry import Tool
 from llmos_shell.registry.kinds import Kind
+from llmos_shell.registry.schema_walk import concrete
 
 _EXAMPLE_IN_TEXT = re.compile(
     r"""(?:e\.g\.?|for example|such as|like)[,:]?\s*(?:'([^']+)'|"([^"]+)"|`([^`]+)`|([^,;)]+))""",
@@ -68,9 +69,9 @@ def sample_value(name: str, spec: dict[str, Any], kind: Kind) -> Any:
             return values[0]
     if "default" in spec and spec["default"] is not None:
         return spec["default"]
-    for option in spec.get("anyOf", []) + spec.get("oneOf", []):
-        if isinstance(option, dict) and option.get("type") != "null":
-            return sample_value(name, option, kind)
+    option = concrete(spec)
+    if option is not None:
+        return sample_value(name, dict(option), kind)
     found = _EXAMPLE_IN_TEXT.search(str(spec.get("description") or ""))
     kind_of = spec.get("type")
     if found and kind_of in (None, "string"):

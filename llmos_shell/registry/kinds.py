@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from llmos_shell.registry.schema_walk import choices, types
+
 
 class Kind(str, enum.Enum):
     """The kinds of argument value the planner knows how to ground."""
@@ -74,25 +76,11 @@ def _head_word(name: str) -> str:
 
 
 def _types(schema: Mapping[str, Any]) -> set[str]:
-    found: set[str] = set()
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        found.add(kind)
-    elif isinstance(kind, list):
-        found.update(k for k in kind if isinstance(k, str))
-    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
-        if isinstance(option, dict):
-            found |= _types(option)
-    found.discard("null")
-    return found
+    return set(types(schema))
 
 
 def _enum(schema: Mapping[str, Any]) -> list[Any]:
-    values = list(schema.get("enum") or [])
-    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
-        if isinstance(option, dict):
-            values += _enum(option)
-    return values
+    return choices(schema)
 
 
 def infer_kind(name: str, schema: Mapping[str, Any]) -> Kind:

@@ -23,6 +23,7 @@ from llmos_shell.calls import ExecutionContext, Risk
 from llmos_shell.errors import PluginError, describe_validation
 from llmos_shell.registry.kinds import Kind, argument_kinds
 from llmos_shell.registry.overwrites import RiskFor
+from llmos_shell.registry.schema_walk import choices, types
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -360,10 +361,9 @@ def signature(item: Tool) -> str:
     required = set(schema.get("required", []))
     params = []
     for name, spec in schema.get("properties", {}).items():
-        kind = spec.get("type") or "/".join(
-            str(option.get("type", "?")) for option in spec.get("anyOf", [])
-        )
-        if "enum" in spec:
-            kind = "|".join(str(v) for v in spec["enum"])
+        kind = "/".join(types(spec)) or "any"
+        allowed = choices(spec)
+        if allowed:
+            kind = "|".join(str(v) for v in allowed)
         params.append(f"{name}{'' if name in required else '?'}: {kind}")
     return f"{item.name}({', '.join(params)})"
