@@ -11,17 +11,13 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
-from prompt_toolkit.document import Document
-from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import Input
-from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
-from prompt_toolkit.keys import Keys
 from prompt_toolkit.output import Output
 from rich.console import Console
 from rich.markup import escape
@@ -35,10 +31,16 @@ from llmos_shell.ui.progress import ElapsedSpinner
 from llmos_shell.ui.removal import TRASH_TOOL
 from llmos_shell.ui.render import ConsoleEvents
 from llmos_shell.ui.repl.confirm import InteractiveConfirmer
+from llmos_shell.ui.repl.prompt_parts import (
+    _SURROGATES,
+    MAX_REQUEST_CHARS,
+    ShellCompleter,
+    ShellHistory,
+    ignore_mouse_events,
+)
 from llmos_shell.ui.repl.slash import SLASH_COMMANDS, slash_command
 from llmos_shell.ui.repl.slash import find as find_slash
 
-MAX_REQUEST_CHARS = 4000
 SHELL_TIMEOUT_S = 600.0
 
 
@@ -50,62 +52,6 @@ Ctrl-C cancels the request in progress; Ctrl-D leaves.
 """
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# Bytes that are not UTF-8 reach us as lone surrogates (prompt-toolkit decodes input with
-# surrogateescape); they cannot be encoded again, so they become U+FFFD before going further.
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-
-
-class ShellHistory(FileHistory):
-    """FileHistory that survives what a terminal can send: undecodable bytes, a full disk,
-    and pastes too long to be requests (those are refused, so they are not kept either)."""
-
-    def append_string(self, string: str) -> None:
-        """Keep a line for Up-arrow and the file, unless it is refused as too long."""
-        if len(string) <= MAX_REQUEST_CHARS:
-            super().append_string(string)
-
-    def store_string(self, string: str) -> None:
-        """Append one entry; a line that cannot be saved is not worth ending the prompt for."""
-        try:
-            super().store_string(_SURROGATES.sub("\ufffd", string))
-        except OSError:
-            pass
-
-
-def _ignore_mouse_events() -> KeyBindings:
-    """Mouse reporting is never switched on, so a "mouse event" is typed junk such as ESC[31m.
-
-    prompt-toolkit's own handler fails on such junk with a traceback, and then waits for Enter.
-    """
-    bindings = KeyBindings()
-
-    @bindings.add(Keys.Vt100MouseEvent)
-    def _ignore(event: KeyPressEvent) -> None:
-        return None
-
-    return bindings
-
-
-class ShellCompleter(Completer):
-    """Completes slash commands, and paths in the word under the cursor."""
-
-    def __init__(self) -> None:
-        self._paths = PathCompleter(expanduser=True)
-
-    def get_completions(
-        self, document: Document, complete_event: CompleteEvent
-    ) -> Iterable[Completion]:
-        """Slash commands at the start of the line; paths where a word looks like one."""
-        text = document.text_before_cursor
-        if text.startswith("/") and " " not in text:
-            for name, command in SLASH_COMMANDS.items():
-                if name.startswith(text):
-                    yield Completion(name, start_position=-len(text), display_meta=command.help)
-            return
-        word = document.get_word_before_cursor(WORD=True)
-        if word.startswith(("/", "~", "./", "../")) or "/" in word:
-            sub = Document(word, len(word))
-            yield from self._paths.get_completions(sub, complete_event)
 
 
 @dataclass
@@ -147,12 +93,12 @@ class Repl:
             history=history,
             completer=ShellCompleter(),
             complete_while_typing=False,
-            key_bindings=_ignore_mouse_events(),
+            key_bindings=ignore_mouse_events(),
             input=input,
             output=output,
         )
         self._ask_session: PromptSession[str] = PromptSession(
-            key_bindings=_ignore_mouse_events(), input=input, output=output
+            key_bindings=ignore_mouse_events(), input=input, output=output
         )
         self.state = ReplState()
         self._previous_dir: str | None = None

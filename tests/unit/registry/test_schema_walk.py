@@ -11,7 +11,9 @@ from llmos_shell.planning.slots import _enum_ok
 from llmos_shell.registry.kinds import infer_kind
 from llmos_shell.registry.schema_walk import choices, concrete, types
 
-ONE_OF_ENUM: dict[str, Any] = {"oneOf": [{"type": "string", "enum": ["cpu", "memory"]}, {"type": "null"}]}
+ONE_OF_ENUM: dict[str, Any] = {
+    "oneOf": [{"type": "string", "enum": ["cpu", "memory"]}, {"type": "null"}]
+}
 
 
 @pytest.mark.parametrize(
