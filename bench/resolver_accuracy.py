@@ -44,22 +44,6 @@ from llmos_shell.safety.undo import UndoJournal  # noqa: E402
 from llmos_shell.session import Approval, Conversation, Session  # noqa: E402
 
 
-def without_weight_repacking() -> None:
-    """Load llama.cpp models without its extra weight buffers (the AMX repack), which
-    crash on hosts whose CPU reports AMX that the kernel does not grant."""
-    import llama_cpp
-
-    default = llama_cpp.llama_model_default_params
-
-    def params() -> Any:
-        made = default()
-        made.use_extra_bufts = False
-        return made
-
-    llama_cpp.llama_model_default_params = params
-    llama_cpp.llama.llama_cpp.llama_model_default_params = params  # type: ignore[attr-defined]
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -248,11 +232,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--shortlist", type=int, default=5)
     parser.add_argument("--out", help="write per-item results as JSON here")
-    parser.add_argument(
-        "--no-repack",
-        action="store_true",
-        help="load the model without llama.cpp's AMX weight repacking",
-    )
     args = parser.parse_args(argv)
     if args.combine:
         saved: dict[str, list[dict[str, Any]]] = {"today": [], "resolver": []}
@@ -261,9 +240,6 @@ def main(argv: list[str] | None = None) -> int:
                 saved[variant] += found
         print_table({variant: summarize(r) for variant, r in saved.items()})
         return 0
-    if args.no_repack:
-        without_weight_repacking()
-
     from llmos_shell.backends.llama_cpp import LlamaCppBackend
     from llmos_shell.models.locate import resolve_model
     from llmos_shell.planning.shortlist import default_shortlist

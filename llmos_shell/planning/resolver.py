@@ -245,6 +245,10 @@ class Resolver:
         required = set(schema.get("required") or [])
         domain = _domain_words(tool)
         said = set(words(f"{request} {shown}"))
+        # What the words said mean too: a type word its extensions ("pdfs": pdf, "photos":
+        # jpg, png...), a plural its singular.
+        said |= {ext for word in said for ext in TYPE_WORDS.get(word, ())}
+        said |= {word[:-1] for word in said if len(word) > 3 and word.endswith("s")}
         for name, kind in tool.kinds.items():
             value = args.get(name)
             if not isinstance(value, str) or not value.strip():

@@ -23,28 +23,11 @@ from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.session import Approval, Conversation, Session
 
 
-def _without_weight_repacking() -> None:
-    """llama.cpp's AMX weight repacking crashes on hosts whose CPU reports AMX that the
-    kernel does not grant; the plain weights give the same tokens."""
-    import llama_cpp
-
-    default = llama_cpp.llama_model_default_params
-
-    def params() -> Any:
-        made = default()
-        made.use_extra_bufts = False
-        return made
-
-    llama_cpp.llama_model_default_params = params
-    llama_cpp.llama.llama_cpp.llama_model_default_params = params  # type: ignore[attr-defined]
-
-
 @pytest.fixture(scope="module")
 def backend() -> Iterator[Any]:
     from llmos_shell.backends.llama_cpp import LlamaCppBackend
     from llmos_shell.models.locate import embedded_model_path
 
-    _without_weight_repacking()
     made = LlamaCppBackend(embedded_model_path(), context_size=4096, threads=1)
     yield made
     made.close()

@@ -123,7 +123,8 @@ def test_what_the_schedule_tool_drafts_is_planned_shown_and_asked_about(
     scripted: ScriptedBackend,
 ) -> None:
     scripted.replies = [
-        call("schedule", when="every weekday morning", action="show me disk usage"),
+        # (not the schedule tool's own example value, which the resolver would not take)
+        call("schedule", when="every weekday morning", action="report the disk usage"),
         answer("I set that up for you to approve."),
         call("disk_usage"),
     ]
@@ -134,7 +135,7 @@ def test_what_the_schedule_tool_drafts_is_planned_shown_and_asked_about(
     assert "New automation: Mon-Fri at 08:00" in run.out
     assert "Automation 1 created" in run.out
     (record,) = store().jobs()
-    assert record.spec is not None and record.spec.action == "show me disk usage"
+    assert record.spec is not None and record.spec.action == "report the disk usage"
 
 
 def test_jobs_slash_commands_show_pause_and_run(scripted: ScriptedBackend) -> None:

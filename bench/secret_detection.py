@@ -1,6 +1,6 @@
 """Precision and recall of the memory's secret detector on a labelled set of what people type.
 
-Usage: python bench/secrets.py [bench/data/secrets_dev.jsonl ...]
+Usage: python bench/secret_detection.py [bench/data/secrets_dev.jsonl ...]
 Each line is {"text": ..., "secret": kind or null}. Prints the counts, precision, recall, and
 every miss and false alarm with the reason given.
 """
