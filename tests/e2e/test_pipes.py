@@ -13,7 +13,6 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,6 +21,7 @@ from llmos_shell.backends.scripted import ScriptedBackend
 from llmos_shell.safety.policy import PIPED_INPUT_REASON
 from tests.e2e.test_cli import MODEL_TIMEOUT_S, llmos
 from tests.repl.test_repl import answer, call
+from tests.scripting import script_the_cli
 
 
 def pipe_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
@@ -39,17 +39,7 @@ def pipe_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedBackend:
     """`llmos` in this process, planning on a scripted backend."""
-    from llmos_shell.commands import base
-
-    backend = ScriptedBackend()
-    make_app = base.make_app
-
-    def make_scripted_app(args: Any) -> Any:
-        app = make_app(args)
-        app._backend = backend
-        return app
-
-    monkeypatch.setattr(base, "make_app", make_scripted_app)
+    backend = script_the_cli(monkeypatch)
     return backend
 
 

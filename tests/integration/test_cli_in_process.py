@@ -11,7 +11,6 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,7 @@ from llmos_shell import cli
 from llmos_shell.backends.scripted import ScriptedBackend
 from tests.e2e.test_cli import llmos
 from tests.repl.test_repl import answer, call
+from tests.scripting import script_the_cli
 
 
 @pytest.fixture
@@ -36,17 +36,7 @@ def audit_log(tmp_path: Path) -> Path:
 @pytest.fixture
 def scripted_cli(monkeypatch: pytest.MonkeyPatch) -> ScriptedBackend:
     """`llmos` in this process, planning on a scripted backend, with a stdin that is no tty."""
-    from llmos_shell.commands import base
-
-    backend = ScriptedBackend()
-    make_app = base.make_app
-
-    def make_scripted_app(args: Any) -> Any:
-        app = make_app(args)
-        app._backend = backend
-        return app
-
-    monkeypatch.setattr(base, "make_app", make_scripted_app)
+    backend = script_the_cli(monkeypatch)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     return backend
 

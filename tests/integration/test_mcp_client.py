@@ -28,6 +28,7 @@ from llmos_shell.calls import Risk, ToolCall
 from llmos_shell.config import load_config
 from llmos_shell.registry.mcp_source import INSTALL_HINT
 from tests.mcp_servers import free_port, listening
+from tests.scripting import script_the_cli
 from tests.waiting import wait_until
 
 SERVER = Path(__file__).resolve().parents[1] / "mcp_servers" / "notes_server.py"
@@ -170,17 +171,7 @@ def test_the_person_s_tool_risk_replaces_the_annotations(notes: Path, app: Any) 
 @pytest.fixture
 def scripted_cli(monkeypatch: pytest.MonkeyPatch) -> ScriptedBackend:
     """`llmos` in this process, planning on a scripted backend, with a stdin that is no tty."""
-    from llmos_shell.commands import base
-
-    backend = ScriptedBackend()
-    make_app = base.make_app
-
-    def make_scripted_app(args: Any) -> Any:
-        made = make_app(args)
-        made._backend = backend
-        return made
-
-    monkeypatch.setattr(base, "make_app", make_scripted_app)
+    backend = script_the_cli(monkeypatch)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     return backend
 
