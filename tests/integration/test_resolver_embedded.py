@@ -22,6 +22,9 @@ from llmos_shell.registry import Registry, discover
 from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.session import Approval, Conversation, Session
 
+# The fixture that loads the embedded model: its tests are `model` tests (tests/conftest.py).
+MODEL_FIXTURES = frozenset({"backend"})
+
 
 @pytest.fixture(scope="module")
 def backend() -> Iterator[Any]:
