@@ -309,14 +309,13 @@ def test_a_one_shot_request_runs_a_call_and_prints_its_result(
     proc = llmos(DISK_REQUEST, cwd=workdir, cache=prefix_cache, timeout=MODEL_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    shown = PLANNED_CALL.findall(proc.stdout)
-    assert shown, f"no call was shown for a request a tool answers:\n{proc.stdout}"
+    # stdout is a pipe: the planned call goes to stderr, the result's values to stdout.
+    shown = PLANNED_CALL.findall(proc.stderr)
+    assert shown, f"no call was shown for a request a tool answers:\n{proc.stderr}"
     registry = discover(None)
     for name in shown:
         registry.get(name)  # raises for a tool that does not exist
-    lines = proc.stdout.splitlines()
-    first = next(i for i, line in enumerate(lines) if PLANNED_CALL.match(line))
-    assert any(line.strip() for line in lines[first + 1 :]), f"no result printed:\n{proc.stdout}"
+    assert proc.stdout.strip(), f"no result printed:\n{proc.stderr}"
 
 
 def test_a_one_shot_request_as_json(prefix_cache: Path, workdir: Path, audit_log: Path) -> None:
@@ -343,7 +342,8 @@ def test_dry_run_executes_nothing(prefix_cache: Path, workdir: Path, audit_log: 
         "--dry-run", DISK_REQUEST, cwd=workdir, cache=prefix_cache, timeout=MODEL_TIMEOUT_S
     )
     assert proc.returncode == 0, proc.stderr
-    assert PLANNED_CALL.findall(proc.stdout), f"no planned call shown:\n{proc.stdout}"
+    # stdout is a pipe: the planned call is said on stderr, and nothing ran to print.
+    assert PLANNED_CALL.findall(proc.stderr), f"no planned call shown:\n{proc.stderr}"
     assert not audit_log.exists() or audit_log.read_text() == ""
 
 
