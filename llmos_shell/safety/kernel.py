@@ -219,14 +219,19 @@ class ApprovedCallsGuard:
     call (a stored spec changed behind llmos's back) is refused."""
 
     approved: tuple[dict[str, Any], ...]
+    REASON = "it is not one of the calls approved when the automation was created"
+
+    def admits(self, call: ToolCall) -> bool:
+        """Whether `call` is one of the approved calls, to the letter."""
+        return call.to_json() in self.approved
 
     def __call__(
         self, call: ToolCall, tool: Tool, judgement: Judgement, site: CallSite
     ) -> Judgement:
         """Refuse a call that is not one of the approved ones."""
-        if call.to_json() in self.approved:
+        if self.admits(call):
             return judgement
-        reason = "it is not one of the calls approved when the automation was created"
+        reason = self.REASON
         old = judgement.decision
         decision = Decision(
             Verdict.DENY,

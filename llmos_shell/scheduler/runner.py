@@ -45,7 +45,7 @@ class UnattendedConfirmer:
     """
 
     def __init__(self, spec: JobSpec, job_id: int) -> None:
-        self.approved_calls = tuple(call.to_json() for call in spec.calls)
+        self.approved = ApprovedCallsGuard(tuple(call.to_json() for call in spec.calls))
         self.approved_risk = spec.approved_risk
         self.job_id = job_id
         by = spec.approved_by or "the person"
@@ -57,7 +57,7 @@ class UnattendedConfirmer:
     @property
     def guards(self) -> tuple[ApprovedCallsGuard, ...]:
         """What the kernel checks for this job besides the policy: only its approved calls."""
-        return (ApprovedCallsGuard(self.approved_calls),)
+        return (self.approved,)
 
     def __call__(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
         """Yes only for an approved call within the approved risk; never prompts."""
@@ -71,8 +71,8 @@ class UnattendedConfirmer:
 
     def refusal(self, call: ToolCall, decision: Decision) -> str | None:
         """Why this call may not run unattended, or None."""
-        if call.to_json() not in self.approved_calls:
-            return "it is not one of the calls approved when the automation was created"
+        if not self.approved.admits(call):
+            return self.approved.REASON
         if unattended(decision, self.ceiling) is True:
             return None
         if not self.ceiling.admits(decision.risk):
