@@ -11,12 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from llmos_shell.app import App
-from llmos_shell.calls import Decision, Risk, Step, ToolCall, Verdict
+from llmos_shell.calls import Approval, Approver, Decision, Risk, Step, ToolCall, Verdict
 from llmos_shell.errors import ExitStatus
 from llmos_shell.registry import Tool
 from llmos_shell.safety.policy import PolicyOptions, decide, explain
 from llmos_shell.safety.shell import analyse
-from llmos_shell.session import Approval
 from llmos_shell.ui.interrupt import cancel_on_sigint
 from llmos_shell.ui.removal import TRASH_TOOL, RemovalPreview, removal_preview
 from llmos_shell.ui.render import RISK_STYLE
@@ -41,7 +40,7 @@ class _RunConfirmer:
 
     def __call__(self, call: ToolCall, tool: Tool, decision: Decision) -> Approval:
         if decision.risk.rank < Risk.DESTRUCTIVE.rank and not decision.sensitive:
-            return Approval(True, by="person")
+            return Approval(True, by="person", approver=Approver.PERSON)
         if decision.risk is Risk.UNKNOWN:
             question = "What this does cannot be known before it runs. Really run it? [y/N] "
         else:
@@ -51,8 +50,8 @@ class _RunConfirmer:
         except (EOFError, KeyboardInterrupt):
             sure = ""
         if sure.strip().lower() in ("y", "yes"):
-            return Approval(True, by="person")
-        return Approval(False, by="person")
+            return Approval(True, by="person", approver=Approver.PERSON)
+        return Approval(False, by="person", approver=Approver.PERSON)
 
 
 def suggest_interactive(
@@ -168,7 +167,7 @@ def _trash(
     """Move what the suggested `rm` names to the trash instead, each call through the policy."""
 
     def chosen(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
-        return Approval(True, by=TRASH_INSTEAD)
+        return Approval(True, by=TRASH_INSTEAD, approver=Approver.PERSON)
 
     session = app.session(confirmer=chosen, options=options)
     for call in preview.trash_calls():

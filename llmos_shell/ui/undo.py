@@ -9,12 +9,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from llmos_shell.app import App
-from llmos_shell.calls import Decision, ToolCall
+from llmos_shell.calls import Approval, Approver, Decision, ToolCall
 from llmos_shell.errors import ExitStatus
 from llmos_shell.registry import Tool
 from llmos_shell.safety.policy import PolicyOptions
 from llmos_shell.safety.undo import UNDO_TOOL, limits_text
-from llmos_shell.session import Approval
 
 _STATUS_STYLE = {
     "can be undone": "green",
@@ -26,7 +25,7 @@ _STATUS_STYLE = {
 
 def _typed_it(call: ToolCall, tool: Tool, decision: Decision) -> Approval:
     """The person asked for the undo by typing it: that is their yes."""
-    return Approval(True, by="person")
+    return Approval(True, by="person", approver=Approver.PERSON)
 
 
 def run_undo(

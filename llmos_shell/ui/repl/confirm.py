@@ -10,12 +10,11 @@ import pydantic
 from rich.console import Console
 from rich.markup import escape
 
-from llmos_shell.calls import Decision, Risk, ToolCall, Verdict
+from llmos_shell.calls import Approval, Approver, Decision, Risk, ToolCall, Verdict
 from llmos_shell.errors import describe_validation
 from llmos_shell.registry import Tool
 from llmos_shell.safety.policy import decide, explain
 from llmos_shell.safety.rules import RulesError, RuleStore, rule_for, why_no_rule
-from llmos_shell.session import Approval
 from llmos_shell.ui.removal import RemovalPreview, removal_preview
 from llmos_shell.ui.render import render_call
 
@@ -81,20 +80,33 @@ class InteractiveConfirmer:
             try:
                 answer = self.ask(question, "").strip().lower()
             except (EOFError, KeyboardInterrupt):
-                return Approval(False, by="person (cancelled)")
+                return Approval(False, by="person (cancelled)", approver=Approver.PERSON)
             if answer in ("a", "always") and always and self.rules is not None:
                 kept = self._keep_rule(ToolCall(call.tool, arguments), tool, decision)
                 if kept:
                     return Approval(
-                        True, by="person (always)", arguments=arguments if edited else None
+                        True,
+                        by="person (always)",
+                        arguments=arguments if edited else None,
+                        approver=Approver.PERSON,
                     )
                 continue
             if answer in ("t", "trash") and preview is not None and offer:
-                return Approval(True, by=TRASH_INSTEAD, replacement=preview.trash_calls())
+                return Approval(
+                    True,
+                    by=TRASH_INSTEAD,
+                    replacement=preview.trash_calls(),
+                    approver=Approver.PERSON,
+                )
             if answer in ("y", "yes"):
-                return Approval(True, by="person", arguments=arguments if edited else None)
+                return Approval(
+                    True,
+                    by="person",
+                    arguments=arguments if edited else None,
+                    approver=Approver.PERSON,
+                )
             if answer in ("", "n", "no", "q"):
-                return Approval(False, by="person")
+                return Approval(False, by="person", approver=Approver.PERSON)
             if answer in ("x", "explain", "?"):
                 current = ToolCall(call.tool, arguments)
                 self.console.print(escape(explain(current, tool, decision)))
@@ -109,7 +121,9 @@ class InteractiveConfirmer:
                 preview = removal_preview(current, tool) if self.trash else None
                 render_call(self.console, current, decision)
                 if decision.verdict is Verdict.DENY:
-                    return Approval(False, by="policy", arguments=arguments)
+                    return Approval(
+                        False, by="policy", arguments=arguments, approver=Approver.POLICY
+                    )
                 continue
             letters = (
                 "y, t, n, e or x" if offer else "y, a, n, e or x" if always else "y, n, e or x"
