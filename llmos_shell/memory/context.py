@@ -9,13 +9,20 @@ person's own edit winning over what was planned before.
 from __future__ import annotations
 
 import json
-from collections.abc import Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmos_shell.memory.places import carry_over, place_from_fact, spell_out
+from llmos_shell.memory.aliases import Alias, named_aliases, spell_out
+from llmos_shell.memory.places import carry_over
 from llmos_shell.memory.records import MemoryRecord
 from llmos_shell.memory.store import Hit, MemoryStore
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Vectors = npt.NDArray[np.float32]
 
 NOTES_HEADER = (
     "The person's notes: things they asked you to remember about themselves and this "
@@ -66,8 +73,15 @@ def plan_memory(
     tools: Container[str] | None = None,
     facts: int = 3,
     examples: int = 2,
+    aliases: Sequence[Alias] = (),
+    embed: Callable[[Sequence[str]], Vectors] | None = None,
 ) -> PlanMemory:
-    """The memory for planning `request` (`context`: the turn before, for follow-ups)."""
+    """The memory for planning `request` (`context`: the turn before, for follow-ups).
+
+    `aliases` are the person's names for places and programs (from their facts), found in
+    the request by their words or, with `embed`, by meaning; the request is spelt out with
+    what they mean, and their facts are shown and named as used.
+    """
     vector = store.embed(request)
     fact_hits = [
         h for h in store.search(vector, kinds=["fact"], limit=facts) if h.score >= FACT_FLOOR
@@ -81,8 +95,11 @@ def plan_memory(
         example_hits = _merge(example_hits, [Hit(h.record, h.score - 0.05) for h in before])
     chosen = choose_examples(example_hits, request, tools=tools, limit=examples)
     kept_facts = [h.record for h in fact_hits]
-    places = [p for p in map(place_from_fact, (r.text for r in kept_facts)) if p]
-    grounding = spell_out(request, places)
+    found = named_aliases(request, aliases, embed)
+    named = [f.alias.memory_id for f in found]
+    kept_ids = {r.id for r in kept_facts}
+    kept_facts += [r for r in store_records(store, named) if r.id not in kept_ids]
+    grounding = spell_out(request, found)
     shaped = {e.memory_id for e in chosen}
     used = [
         *kept_facts,
@@ -94,6 +111,16 @@ def plan_memory(
         used=tuple(dict((r.id, r) for r in used).values()),
         grounding=grounding if grounding != request else "",
     )
+
+
+def store_records(store: MemoryStore, ids: Sequence[str]) -> list[MemoryRecord]:
+    """The records of `ids` that the store still holds, in that order."""
+    out = []
+    for memory_id in dict.fromkeys(ids):
+        record = store.get(memory_id) if memory_id else None
+        if record is not None:
+            out.append(record)
+    return out
 
 
 def _merge(first: list[Hit], second: list[Hit]) -> list[Hit]:

@@ -1,59 +1,19 @@
-"""Places in what the person says: paths, folder words, and the names their notes give.
+"""Places in what the person says: paths and folder words.
 
-"remember that my projects are in ~/code" makes "my projects" a place, as "downloads" is
-one; a request that names it is read with the path spelt out, so the planner's argument
-grounding fills it in as it would a path typed outright. An example from an episode or a
-correction about one folder is carried over to the folder the new request names.
+An example from an episode or a correction about one folder is carried over to the folder
+the new request names. (The names the person's own notes give places are `aliases.py`.)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from llmos_shell.vocabulary.places import place_phrases
 
 _PATH = r"(?:~|\.{1,2})?/[^\s'\"`,;()]*|~"
-# "my projects are in ~/code", "I keep my photos in /data/photos", "notes live at ~/notes"
-_PLACE_FACT = re.compile(
-    rf"^(?:i\s+(?:keep|store|put|have)\s+)?(?P<what>(?:my|our|the)\s+[\w .-]+?)\s+"
-    rf"(?:(?:are|is|live|lives|sit|sits|go|goes)\s+)?(?:kept\s+|stored\s+)?(?:in|at|under)\s+"
-    rf"(?P<path>{_PATH})\s*[.!]?$",
-    re.IGNORECASE,
-)
 _PATH_TOKEN = re.compile(rf"(?<![\w/])(?:{_PATH})")
-_STOP = {"my", "our", "the", "all", "folder", "folders", "dir", "directory", "files"}
-
-
-def place_from_fact(text: str) -> tuple[str, str] | None:
-    """(the words for the place, its path) when a fact says where something lives."""
-    match = _PLACE_FACT.match(" ".join(text.split()).removeprefix("that ").strip())
-    if not match or match.group("path") in ("~", "/"):
-        return None
-    return match.group("what").strip().lower(), match.group("path").rstrip("/.")
-
-
-def _key_words(phrase: str) -> list[str]:
-    return [w for w in re.findall(r"[\w-]+", phrase.lower()) if w not in _STOP]
-
-
-def _names(word: str) -> set[str]:
-    base = word[:-1] if word.endswith("s") and len(word) > 3 else word
-    return {base, base + "s"}
-
-
-def spell_out(request: str, places: Iterable[tuple[str, str]]) -> str:
-    """The request with the path of each place it names added ("(in ~/code)"), or as it is."""
-    words = set(re.findall(r"[\w-]+", request.lower()))
-    found = []
-    for phrase, path in places:
-        key = _key_words(phrase)
-        if key and all(words & _names(w) for w in key) and path not in request:
-            found.append(path)
-    if not found:
-        return request
-    return f"{request} (in {', '.join(dict.fromkeys(found))})"
 
 
 def places_in(text: str, extra: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:

@@ -44,6 +44,7 @@ class MemoryStore(Protocol):
 
     location: str
     notices: list[str]
+    embedder: Embedder
 
     def embed(self, text: str) -> Vector:
         """The query vector of a text."""

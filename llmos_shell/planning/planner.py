@@ -73,12 +73,17 @@ def _quoted(text: str) -> str:
 
 
 def _request_text(transcript: Transcript) -> str:
-    """The person's turn: the request, after the text piped in with it as quoted data."""
+    """The person's turn: the request, after the text piped in with it as quoted data.
+
+    Where the person's own names are in it ("my dissertation"), the request carries what
+    they mean, as the memory spelt it out ("... (in ~/uni/thesis)").
+    """
+    request = (transcript.memory.grounding if transcript.memory else "") or transcript.request
     if transcript.piped is None:
-        return transcript.request
+        return request
     # llmos_shell.prompts lives in prompts/, which mypy does not map, so it reads as Any.
     template: str = load_prompt("piped_input.txt").strip()
-    return template.format(input=_quoted(transcript.piped.text), request=transcript.request)
+    return template.format(input=_quoted(transcript.piped.text), request=request)
 
 
 def _turns(conversation: dict[str, Any]) -> list[ChatMessage]:
@@ -202,7 +207,8 @@ class Planner:
         if transcript.selection is None:
             context = transcript.history[-1].request if transcript.history else ""
             extra = transcript.memory.examples if transcript.memory else ()
-            transcript.selection = self.shortlist.select(transcript.request, context, extra)
+            said = (transcript.memory.grounding if transcript.memory else "") or transcript.request
+            transcript.selection = self.shortlist.select(said, context, extra)
         return transcript.selection
 
     def messages_for(self, transcript: Transcript, *, final: bool = False) -> list[ChatMessage]:
