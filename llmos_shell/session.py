@@ -9,7 +9,9 @@ watching is handed in as a callback, and one `cancel` event stops the model or t
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import (
@@ -18,6 +20,7 @@ from llmos_shell.calls import (
     Status,
     Step,
     ToolCall,
+    ToolResult,
     TurnOutcome,
     memory_line,
 )
@@ -26,6 +29,7 @@ from llmos_shell.errors import (
     LlmosError,
     TruncatedOutputError,
 )
+from llmos_shell.memory.aliases import states_a_fact
 from llmos_shell.planning.answers import (
     claim_free_reply,
     grounded_answer,
@@ -54,12 +58,15 @@ from llmos_shell.safety.sandbox import ShellSandbox
 from llmos_shell.safety.undo import UndoJournal
 from llmos_shell.safety.worker import WorkerPool
 from llmos_shell.vocabulary.references import reads_as_follow_up
+from llmos_shell.vocabulary.units import restate_sizes, size_unit_named
 
 if TYPE_CHECKING:
     from llmos_shell.memory.conversations import ConversationStore, SavedConversation
     from llmos_shell.memory.records import MemoryRecord
     from llmos_shell.memory.service import Memory
     from llmos_shell.safety.audit import AuditLog
+
+_STATED = "the request states a fact about you: it is remembered, not planned"
 
 __all__ = [
     "Approval",
@@ -252,11 +259,21 @@ class Session:
         """The first action for `request` (with the text piped into it), running nothing."""
         if self.undo is not None and is_undo_request(request):
             return Action(ToolCall(self.undo.tool.name, {"count": 1}), None)
+        if (fact := self._stated_fact(request)) is not None:
+            self.last_notes = (_STATED,)
+            return Action(fact, None, notes=(_STATED,))
         planner = self._planner()
         planner.resolver.folder = self.folder
         action = planner.next_action(self._transcript(request, piped), cancel=cancel)
         self.last_notes = action.notes
         return action
+
+    def _stated_fact(self, request: str) -> ToolCall | None:
+        """The call that remembers a request stating a fact about the person ("my projects
+        are in ~/code", "i prefer sizes in MB"): a fact to keep, not a task to plan."""
+        if self.memory is None or "remember" not in self.registry or not states_a_fact(request):
+            return None
+        return ToolCall("remember", {"text": request.strip()})
 
     def _transcript(self, request: str, piped: PipedText | None = None) -> Transcript:
         # The turn before enters only when the request reads as building on it, so a call
@@ -285,13 +302,28 @@ class Session:
         )
         return MemoryContext(notes=found.notes, examples=examples, grounding=found.grounding)
 
+    def _presenter(self) -> Callable[[ToolResult], ToolResult] | None:
+        """How results are restated for the person's stated preferences (sizes in MB)."""
+        try:
+            preferences = self.memory.preferences() if self.memory is not None else {}
+        except LlmosError:
+            return None
+        unit = size_unit_named(preferences.get("size_unit", ""))
+        if unit is None:
+            return None
+        return lambda result: dataclasses.replace(result, data=restate_sizes(result.data, unit))
+
     def _learn(self, outcome: RequestOutcome) -> None:
-        """Keep a request whose calls all ran and succeeded (not one the person corrected)."""
+        """Learn from a request whose calls all ran and succeeded (not one the person
+        corrected): kept at once where the person approved a call, else once the next
+        request confirms it (`memory.learning`)."""
         steps = outcome.steps
         if self.memory is None or outcome.status is not Status.ANSWERED or not steps:
             return
         if all(s.result is not None and s.result.ok and s.planned is None for s in steps):
-            self.memory.record_episode(outcome.request, [s.call.to_json() for s in steps])
+            approved = any(s.approval is not None and s.approval.by_person for s in steps)
+            calls = [s.call.to_json() for s in steps]
+            self.memory.learning.ran(outcome.request, calls, approved=approved)
 
     def run(
         self,
@@ -342,8 +374,24 @@ class Session:
     ) -> None:
         request = outcome.request
         self.last_notes = ()
-        if self.undo is not None and is_undo_request(request):
+        undo = self.undo is not None and is_undo_request(request)
+        if self.memory is not None and not dry_run:
+            # The request before, asked again in other words or undone, was no lesson.
+            self.memory.learning.settle(request, undo=undo)
+        self.kernel.present = self._presenter()
+        if undo:
             self._undo_last(outcome, events, dry_run)
+            return
+        if (call := self._stated_fact(request)) is not None:
+            self.last_notes = (_STATED,)
+            step = self.run_call(call, request=request, events=events, dry_run=dry_run)
+            outcome.steps.append(step)
+            if dry_run or step.result is None:
+                outcome.status = Status.PLANNED if dry_run else Status.DECLINED
+            elif step.result.ok:
+                said = Transcript(request)
+                said.steps.append((step.call, step.result))
+                self._answer(outcome, said, None, events)
             return
         planner = self._planner()
         planner.resolver.folder = self.folder
@@ -416,6 +464,8 @@ class Session:
         elif step.result.ok:
             outcome.answer = undo_answer(step.result.data)
             events.answer_text(outcome.answer)
+            if self.memory is not None and isinstance(step.result.data, dict):
+                self.memory.learning.undone(step.result.data.get("results", []))
 
     def _answer(
         self, outcome: RequestOutcome, transcript: Transcript, text: str | None, events: Events

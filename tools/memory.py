@@ -32,6 +32,7 @@ def _memory(context: ExecutionContext) -> Any:
     examples=[
         ("remember that my projects are in ~/code", {"text": "my projects are in ~/code"}),
         ("note that I prefer nano as my editor", {"text": "I prefer nano as my editor"}),
+        ("i like dates written as 2024-12-31", {"text": "i like dates written as 2024-12-31"}),
         ("keep in mind that backups go to /mnt/backup", {"text": "backups go to /mnt/backup"}),
     ],
 )
@@ -50,6 +51,7 @@ def remember(text: str, context: ExecutionContext) -> dict[str, Any]:
 
 @tool(
     headline=[
+        ("", "What I know about you: {about_you}"),
         ("", "{memories.count} memories found; the closest: {first.text}"),
         ("", "nothing remembered about {args.query}"),
     ],
@@ -71,10 +73,16 @@ def recall(query: str, context: ExecutionContext, limit: int = 5) -> dict[str, A
     if limit < 1:
         raise ToolError(f"limit must be at least 1, not {limit}")
     try:
-        hits = _memory(context).recall(query, limit=limit)
+        memory = _memory(context)
+        hits = memory.recall(query, limit=limit)
     except LlmosError as exc:
         raise ToolError(str(exc)) from None
+    out: dict[str, Any] = {}
+    about = memory.about_you(query, hits)  # "what do you know about me?": the facts, in words
+    if about:
+        out["about_you"] = about
     return {
+        **out,
         "memories": [
             {
                 "id": h.record.id,
@@ -83,7 +91,7 @@ def recall(query: str, context: ExecutionContext, limit: int = 5) -> dict[str, A
                 "score": round(h.score, 2),
             }
             for h in hits
-        ]
+        ],
     }
 
 
@@ -98,6 +106,7 @@ def recall(query: str, context: ExecutionContext, limit: int = 5) -> dict[str, A
     examples=[
         ("forget that", {"what": "that"}),
         ("forget that my editor is vim", {"what": "my editor is vim"}),
+        ("forget where my photos are kept", {"what": "where my photos are kept"}),
         ("forget memory m-1a2b3c4d", {"what": "m-1a2b3c4d"}),
     ],
 )

@@ -21,13 +21,15 @@ from llmos_shell.errors import (
     MemoryStoreError,
 )
 from llmos_shell.memory import records
+from llmos_shell.memory.aliases import Alias, about_the_person, aliases_from_fact, named_aliases
 from llmos_shell.memory.context import PlanMemory, plan_memory
 from llmos_shell.memory.records import MemoryRecord
 from llmos_shell.memory.secrets import secret_reason
+from llmos_shell.memory.store import Hit
 
 if TYPE_CHECKING:
     from llmos_shell.config import LoadedConfig
-    from llmos_shell.memory.store import Hit, MemoryStore
+    from llmos_shell.memory.store import MemoryStore
 
 # The memory's own tools: what they ran is no episode worth learning from.
 MEMORY_TOOLS = frozenset({"remember", "recall", "forget"})
@@ -40,9 +42,43 @@ FORGET_FLOOR = 0.5
 class Memory:
     """One store, and what llmos does with it."""
 
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, *, pending: Path | None = None) -> None:
+        """`pending`: the file where an episode waits for the next request's verdict (kept
+        in this process without one)."""
+        from llmos_shell.memory.learning import Learning
+
         self.store = store
         self._lock = threading.Lock()
+        self.learning = Learning(self, pending)
+        self._parsed: dict[str, list[Alias]] = {}  # a fact's id: the aliases it states
+        self._vectors: dict[str, Any] = {}  # an alias's words: their vector
+
+    def aliases(self) -> list[Alias]:
+        """The names the person's facts give places, programs and preferences, newest last."""
+        out: list[Alias] = []
+        for record in self.store.records("fact"):
+            if record.id not in self._parsed:
+                self._parsed[record.id] = aliases_from_fact(record.text, record.id)
+            out += self._parsed[record.id]
+        return out
+
+    def preferences(self) -> dict[str, str]:
+        """The person's stated preferences ("size_unit": "MB"); a later fact wins."""
+        return {a.role: a.value for a in self.aliases() if a.kind == "preference"}
+
+    def _embed(self, texts: Sequence[str]) -> Any:
+        """Vectors of texts; the aliases' words are embedded once per process."""
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            vectors = self.store.embedder.embed(missing)
+            for text, vector in zip(missing, vectors, strict=True):
+                self._vectors[text] = vector
+        out = np.stack([self._vectors[t] for t in texts])
+        if len(self._vectors) > 4096:
+            self._vectors.clear()
+        return out
 
     @property
     def location(self) -> str:
@@ -77,10 +113,22 @@ class Memory:
     def recall(
         self, query: str, *, limit: int = 5, kinds: Sequence[str] | None = None
     ) -> list[Hit]:
-        """The memories closest to `query`, best first."""
+        """The memories closest to `query`, best first; for a question about the person as
+        a whole ("me", "what do you know about me"), their facts, newest first."""
         if not query.strip():
             return []
+        if about_the_person(query) and (kinds is None or "fact" in kinds):
+            facts = self.store.records("fact")
+            return [Hit(record, 1.0) for record in reversed(facts)][: max(limit, 20)]
         return self.store.search(self.store.embed(query), kinds=kinds, limit=limit)
+
+    def about_you(self, query: str, hits: Sequence[Hit]) -> str:
+        """For a question about the person as a whole, their facts in plain words ("my
+        projects are in ~/code; I prefer sizes in MB."); else nothing."""
+        if not about_the_person(query):
+            return ""
+        facts = [h.record.text.rstrip(".") for h in hits if h.record.kind == "fact"]
+        return "; ".join(facts) + "." if facts else ""
 
     def forget(self, what: str = "") -> list[MemoryRecord]:
         """Forget by id, the latest fact ("that"), or the fact closest to the words."""
@@ -91,12 +139,22 @@ class Memory:
             facts = self.store.records("fact") or self.store.records()
             target = facts[-1] if facts else None
         else:
-            hits = self.recall(what, limit=1, kinds=["fact"])
-            target = hits[0].record if hits and hits[0].score >= FORGET_FLOOR else None
+            target = self._named_fact(what)
+            if target is None:
+                hits = self.store.search(self.store.embed(what), kinds=["fact"], limit=1)
+                target = hits[0].record if hits and hits[0].score >= FORGET_FLOOR else None
         if target is None:
             return []
         self.store.forget([target.id])
         return [target]
+
+    def _named_fact(self, what: str) -> MemoryRecord | None:
+        """The fact whose alias `what` names by its value ("~/uni/thesis") or its words
+        ("where my dissertation is"); the newest where several do."""
+        aliases = self.aliases()
+        ids = [a.memory_id for a in aliases if a.kind != "preference" and a.value in what]
+        ids += [f.alias.memory_id for f in named_aliases(what, aliases, self._embed)]
+        return self.store.get(ids[-1]) if ids else None
 
     def records(self, kind: str | None = None) -> list[MemoryRecord]:
         """Every memory (of one kind), oldest first."""
@@ -108,7 +166,14 @@ class Memory:
         self, request: str, *, context: str = "", tools: Container[str] | None = None
     ) -> PlanMemory:
         """The notes, examples and place names that memory adds to planning `request`."""
-        return plan_memory(self.store, request, context=context, tools=tools)
+        return plan_memory(
+            self.store,
+            request,
+            context=context,
+            tools=tools,
+            aliases=self.aliases(),
+            embed=self._embed,
+        )
 
     def record_episode(
         self, request: str, calls: list[dict[str, Any]], *, source: str = "shell"
@@ -185,4 +250,5 @@ def open_memory(config: LoadedConfig, *, enabled: bool = True) -> Memory | None:
         return None
     markers = StoreMarkers(config.paths.state_dir)
     folder = memory_folder(config.paths.data_dir)
-    return Memory(open_store(folder=folder, url=settings.memory_url, markers=markers))
+    store = open_store(folder=folder, url=settings.memory_url, markers=markers)
+    return Memory(store, pending=config.paths.state_dir / "memory-pending.json")

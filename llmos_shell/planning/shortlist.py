@@ -225,6 +225,12 @@ class ToolShortlist:
             if fit < model.answer_only_below and not strong:
                 offered = ()
             allow_answer = not offered or (fit < model.call_only_above and not strong)
+        named, exact = _named_tool(request, self._tools)
+        if named is not None and named not in offered:
+            # "forget where my thesis is": the request opens with the tool's own name.
+            offered = (named, *offered[: max(self.size - 1, 0)])
+        if named is not None and exact:
+            allow_answer = False
         names = {item.name for item in offered}
         # The person's examples speak for their tools; the built-in ones show the others.
         others = names - {e.tool for e in extras} or names
@@ -347,3 +353,17 @@ def default_shortlist(
     return ToolShortlist(
         registry, embedder, pool=pool, size=size, examples=examples, relevance=shipped_model()
     )
+
+
+def _named_tool(request: str, tools: Sequence[Tool]) -> tuple[Tool | None, bool]:
+    """The tool a request opens with the name of, and whether the name is the tool's whole
+    name ("forget ...": `forget`) rather than its first word ("kill ...": `kill_process`);
+    None when the first word names no tool, or more than one ("list ...")."""
+    first = request.strip().split(maxsplit=1)[0].lower().strip(",.:;!?") if request.strip() else ""
+    if not first:
+        return None, False
+    for item in tools:
+        if item.name == first:
+            return item, True
+    partial = [item for item in tools if item.name.split("_", 1)[0] == first]
+    return (partial[0], False) if len(partial) == 1 else (None, False)

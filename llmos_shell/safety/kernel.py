@@ -263,6 +263,8 @@ class CallKernel:
     services: Any = None  # what in-process tools may use (memory, drafts, inbox, clock)
     guards: Sequence[Guard] = ()  # after the built-in ones, in order
     rules: RuleStore | None = None  # the person's standing rules: their own requests only
+    # How a result is restated for the person before anyone sees it (sizes in their unit).
+    present: Callable[[ToolResult], ToolResult] | None = None
 
     def judge(self, call: ToolCall, tool: Tool, site: CallSite) -> Judgement:
         """The policy's decision on a call, refined by every guard in order."""
@@ -462,6 +464,8 @@ class CallKernel:
                 pool=self.pool,
             )
             finish(result)
+        if self.present is not None and result.ok:
+            result = self.present(result)
         return result
 
     def _audit(

@@ -287,7 +287,15 @@ class UndoJournal:
                 continue
             detail = "; ".join(details)
             self.append({"event": "undone", "id": record.id, "time": _now(), "detail": detail})
-            results.append({"action": action, "undone": True, "detail": detail})
+            results.append(
+                {
+                    "action": action,
+                    "undone": True,
+                    "detail": detail,
+                    "request": record.request,
+                    "call": {"tool": record.tool, "arguments": record.arguments},
+                }
+            )
             done += 1
         return {"undone": done, "asked": count, "results": results, "journal": str(self.path)}
 

@@ -75,20 +75,39 @@ def normalize_size(value: object) -> object:
     return f"{match.group(1)}{unit.spelling}"
 
 
-def human_size(num_bytes: int | float | None) -> str:
-    """A byte count for people, in powers of 1000: 1500000 -> "1.5 MB"; None -> "—"."""
+def size_unit_named(word: str) -> Unit | None:
+    """The unit a word names when it can only be a size unit ("MB", "gigabytes", "GiB"):
+    single letters and "bytes" are left out, being ordinary words in a sentence."""
+    word = word.strip().lower()
+    unit = SIZE_UNITS.get(word)
+    if unit is None or len(word) < 2 or unit.size == 1:
+        return None
+    return unit
+
+
+def human_size(num_bytes: int | float | None, unit: Unit | None = None) -> str:
+    """A byte count for people, in powers of 1000: 1500000 -> "1.5 MB"; None -> "—".
+
+    With `unit` (the person's preference, "sizes in MB"), always in that unit: "1,500 MB".
+    """
     if num_bytes is None:
         return "—"
     value = float(num_bytes)
     sign = "-" if value < 0 else ""
     value = abs(value)
+    if unit is not None and unit.size > 1:
+        scaled = value / unit.size
+        text = (
+            f"{scaled:,.1f}".removesuffix(".0") if scaled >= 0.1 or not scaled else f"{scaled:.2g}"
+        )
+        return f"{sign}{text} {unit.spelling}"
     if value < 1000:
         return f"{sign}{int(value)} B"
-    for unit in ("KB", "MB", "GB", "TB", "PB"):
+    for spelling in ("KB", "MB", "GB", "TB", "PB"):
         value /= 1000
-        if value < 999.95 or unit == "PB":
+        if value < 999.95 or spelling == "PB":
             text = f"{value:.1f}".removesuffix(".0")
-            return f"{sign}{text} {unit}"
+            return f"{sign}{text} {spelling}"
     raise AssertionError("unreachable")
 
 
@@ -241,3 +260,29 @@ def cutoff_timestamp(text: str, now: datetime | None = None) -> float:
         raise InvalidValueError(
             f"{text!r} is further back than a date can go; write one like {AGE_EXAMPLE}"
         ) from None
+
+
+_HUMAN_SIZE = re.compile(r"^-?[\d.,]+(?:e-?\d+)? ?(?:B|[KMGTP]i?B)$")
+
+
+def restate_sizes(data: object, unit: Unit) -> object:
+    """`data` with every size a tool wrote for people (a `NAME_human` twin of a byte count
+    `NAME`) written again in `unit`, at any depth; everything else as it was."""
+    if isinstance(data, list):
+        return [restate_sizes(item, unit) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out: dict[object, object] = {}
+    for key, value in data.items():
+        stem = key.removesuffix("_human") if isinstance(key, str) else None
+        raw = data.get(stem) if stem and stem != key else None
+        if (
+            isinstance(value, str)
+            and isinstance(raw, (int, float))
+            and not isinstance(raw, bool)
+            and _HUMAN_SIZE.match(value)
+        ):
+            out[key] = human_size(raw, unit)
+        else:
+            out[key] = restate_sizes(value, unit)
+    return out
