@@ -1,6 +1,6 @@
 """How often memory gives the plan the person expects, scored with and without it.
 
-    python bench/memory_personalization.py [--threads 1] [--limit N]
+    python bench/memory_personalization.py [--threads 1] [--limit N] [--data FILE]
 
 Each scenario of `bench/data/memory_personalization.jsonl` is a memory state (facts,
 episodes, corrections), a request and the expected effect on the first planned call:
@@ -64,6 +64,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DATA,
+        help="scenarios (JSON Lines); bench/data/memory_wording.jsonl names the places in "
+        "other words than the facts",
+    )
     args = parser.parse_args()
 
     from llmos_shell.backends.llama_cpp import LlamaCppBackend
@@ -73,7 +80,7 @@ def main() -> int:
     from llmos_shell.registry import discover
     from llmos_shell.retrieval.embeddings import shared_embedder
 
-    items = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    items = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     items = items[: args.limit] if args.limit else items
     registry = discover(None)
     work = Path(tempfile.mkdtemp(prefix="memory-bench-"))

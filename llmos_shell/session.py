@@ -320,6 +320,8 @@ class Session:
         steps = outcome.steps
         if self.memory is None or outcome.status is not Status.ANSWERED or not steps:
             return
+        if self.undo is not None and any(s.call.tool == self.undo.tool.name for s in steps):
+            return  # taking a change back is no lesson about the request
         if all(s.result is not None and s.result.ok and s.planned is None for s in steps):
             approved = any(s.approval is not None and s.approval.by_person for s in steps)
             calls = [s.call.to_json() for s in steps]

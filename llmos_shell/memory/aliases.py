@@ -263,6 +263,9 @@ def _spans(said: list[str]) -> list[tuple[tuple[str, ...], int, int]]:
         for end in range(start + 1, min(start + 2 * MAX_SPAN, len(said)) + 1):
             if not naming[end - 1]:
                 continue
+            inside = range(start, end)
+            if any(not naming[i] and said[i] not in DETERMINERS for i in inside):
+                break  # "backup of my work machine" is one name; "xlsx files in my ..." is not
             span = tuple(w for i, w in enumerate(said[start:end], start) if naming[i])
             if not span or len(span) > MAX_SPAN or " ".join(span) in standard:
                 continue

@@ -32,7 +32,7 @@ REPHRASE_FLOOR = 0.7
 # After this long, the next request is no longer read as a verdict on the last one.
 SETTLE_AFTER_S = 3600.0
 MAX_REQUEST_CHARS = 300  # longer is pasted text, not a request to learn from
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")  # a word, or a path or name with one in it
 _TOKEN = re.compile(r"\S+")
 
 
@@ -52,7 +52,7 @@ def is_junk(request: str) -> bool:
     if "\n" in request.strip() or len(request) > MAX_REQUEST_CHARS:
         return True
     tokens = _TOKEN.findall(request)
-    words = [t for t in tokens if _WORD.fullmatch(t.strip(".,!?;:\"'()"))]
+    words = [t for t in tokens if _LETTERS.search(t)]
     return not tokens or len(words) < len(tokens) / 2
 
 

@@ -16,7 +16,8 @@ FACT_FILLER = frozenset(
     was were be been am 's live lives living sit sits go goes went keep keeps kept store
     stores stored save saves saved put puts have has had lie lies located found sitting
     where in at under on into inside onto to within from of which all always usually now
-    remember note please know also just there here can be get gets end ends up""".split()
+    remember note please know also just there here can be get gets end ends up old new older
+    newer current latest""".split()
 )
 # Determiners and possessives: "my thesis" and "the thesis" name the same thing.
 DETERMINERS = frozenset({"my", "the", "our", "a", "an", "your", "his", "her", "their", "of"})

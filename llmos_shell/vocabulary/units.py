@@ -36,6 +36,10 @@ for _power, _words in enumerate(
     for _word in _words:
         _unit = Unit(1000**_power, "KMGT"[_power - 1] + "B")
         SIZE_UNITS[_word] = SIZE_UNITS[f"{_word}s"] = _unit
+# ... and their binary twins: "2 gibibytes" (like GiB).
+for _power, _word in enumerate(("kibibyte", "mebibyte", "gibibyte", "tebibyte"), start=1):
+    _unit = Unit(1024**_power, "KMGT"[_power - 1] + "iB")
+    SIZE_UNITS[_word] = SIZE_UNITS[f"{_word}s"] = _unit
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
 SIZE_EXAMPLE = "'10MB', '1.5 GiB', '500k' or '2048'"

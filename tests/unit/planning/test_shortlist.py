@@ -113,3 +113,29 @@ def test_no_dev_request_is_among_the_examples(registry: Registry) -> None:
     shown += [item["request"] for item in json.loads(load_prompt("answer_examples.json"))]
     shown += [e.request for tool in registry for e in tool.examples]
     assert not [text for text in shown if text.strip().lower() in asked]
+
+
+@pytest.mark.parametrize(
+    ("request_", "tool", "answer"),
+    [
+        ("forget where my thesis is", "forget", False),  # the tool's whole name: a call
+        ("kill the sleep process", "kill_process", None),  # its first word: on offer
+    ],
+)
+def test_a_request_that_opens_with_a_tool_s_name_has_it_on_offer(
+    shortlist: ToolShortlist, request_: str, tool: str, answer: bool | None
+) -> None:
+    selection = shortlist.select(request_)
+    assert tool in [t.name for t in selection.tools]
+    if answer is not None:
+        assert selection.allow_answer is answer
+
+
+def test_a_first_word_that_several_tools_share_names_none(registry: Registry) -> None:
+    from llmos_shell.planning.shortlist import _named_tool
+
+    tools = list(registry)
+    assert _named_tool("list the jobs of the printer", tools) == (None, False)
+    assert _named_tool("what is in my downloads", tools) == (None, False)
+    named, exact = _named_tool("Forget, where my thesis is", tools)
+    assert named is not None and named.name == "forget" and exact
