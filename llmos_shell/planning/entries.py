@@ -61,6 +61,8 @@ def close_enough(said: str, name: str) -> bool:
     if len(said) < 4 or len(name) < 4:
         return False
     allowed = 2 if min(len(said), len(name)) >= 7 else 1
+    if allowed == 2 and said[0] != name[0]:
+        allowed = 1  # two slips and a wrong first letter: another word ("lecture", "picture")
     return edit_distance(said, name, allowed) <= allowed
 
 
@@ -73,6 +75,9 @@ def folder_word(word: str) -> str | None:
     return None
 
 
+_PATH_TOKEN = re.compile(r"(?<![\w/])(?:~|\.{1,2})?/[^\s'\"`,;()]*")
+
+
 def places_said(request: str) -> list[tuple[str, str]]:
     """(word as said, folder) for every standard folder the request names, typos forgiven."""
     out: list[tuple[str, str]] = []
@@ -80,7 +85,8 @@ def places_said(request: str) -> list[tuple[str, str]]:
     for phrase, path in FOLDER_SYNONYMS.items():
         if phrase in lowered:
             out.append((phrase, path))
-    for word in words(request):
+    # A word inside a path written out ("~/uni/lectures") is part of that path, no folder.
+    for word in words(_PATH_TOKEN.sub(" ", request)):
         found = folder_word(word)
         if found is not None and found not in (p for _, p in out):
             out.append((word, found))

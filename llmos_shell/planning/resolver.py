@@ -341,7 +341,7 @@ class Resolver:
         name = paths[0]
         value = args.get(name)
         slots = extract(said)
-        folders = [p for _, p in places_said(request)] + [
+        folders = [p for _, p in places_said(said)] + [
             p for p, written in slots.places if written and _absolute(p, self.folder).is_dir()
         ]
         rest = folders[1:] if len(folders) >= 2 else folders  # "from X into Y"; "to Y"

@@ -84,6 +84,19 @@ def test_a_remembered_place_reaches_the_plan_of_the_next_search(app: App) -> Non
     assert_planned_and_judged(app, outcome)
 
 
+def test_a_place_named_in_other_words_reaches_the_request_as_its_path(app: App) -> None:
+    fact = app.memory.remember("I keep the band photos under ~/Pictures/gigs")
+    session = app.session()
+    request = "show me the concert pictures"
+    transcript = session._transcript(request)
+    [person] = [m.content for m in app.planner.messages_for(transcript) if m.role == "user"][-1:]
+    assert person == "show me ~/Pictures/gigs"  # what the person meant, in the request
+    assert "~/Pictures/gigs" not in prompt_text(app, Transcript(request))
+    outcome = session.run(request, dry_run=True)
+    assert fact.id in [m.id for m in outcome.memories]
+    assert_planned_and_judged(app, outcome)
+
+
 def test_a_corrected_suggestion_reaches_the_plan_of_the_next_similar_request(app: App) -> None:
     from llmos_shell.ui.suggest import suggest_interactive
 
