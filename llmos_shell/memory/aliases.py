@@ -299,11 +299,17 @@ def spell_out(request: str, found: Iterable[Found]) -> str:
         if item.end <= item.start or item.end > len(words):
             continue
         start, end = item.start, item.end
-        # The whole name: "my coding projects", "my cooking notes", "my thesis folder".
-        while start > 0 and _naming(words[start - 1].group()):
-            start -= 1
-        while end < len(words) and _naming(words[end].group()):
-            end += 1
+        # The whole name: "my thesis folder"; with words the alias lacks ("my python
+        # projects"), the name stays and what it means follows it, so nothing is widened.
+        wider_start, wider_end = start, end
+        while wider_start > 0 and _naming(words[wider_start - 1].group()):
+            wider_start -= 1
+        while wider_end < len(words) and _naming(words[wider_end].group()):
+            wider_end += 1
+        if (wider_start, wider_end) != (start, end):
+            at = words[wider_end - 1].end()
+            edits.append((at, at, f" ({item.alias.value})"))
+            continue
         while start > 0 and words[start - 1].group().lower() in DETERMINERS:
             start -= 1
         if end < len(words) and words[end].group().lower() in _FOLDER_WORDS:

@@ -76,7 +76,7 @@ def test_memories_live_on_the_server(chroma_server: str, tmp_path: Path) -> None
         )
         assert memory.recall("where are my projects", limit=1)[0].record.id == fact.id
         found = memory.for_plan("find my python projects")
-        assert found.grounding == "find my python projects (in ~/code)"
+        assert found.grounding == "find my python projects (~/code)"
         assert not (tmp_path / "data" / "memory").exists(), "the local store was used"
         out = io.StringIO()
         assert export_records(memory.store, out) == 2

@@ -76,7 +76,7 @@ ALIASES = [
     [
         ("show me the concert pictures", "show me ~/Pictures/gigs"),
         ("find the pdfs in my dissertation", "find the pdfs in ~/uni/thesis"),
-        ("list my coding projects", "list ~/code"),
+        ("list my coding projects", "list my coding projects (~/code)"),  # nothing widened
         ("how big is the backup of my work machine", "how big is /mnt/backup/work"),
         ("find pdf files in my tax documents", "find pdf files in ~/Documents/taxes"),
         ("list my thesis folder", "list ~/uni/thesis"),
