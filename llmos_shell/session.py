@@ -346,10 +346,15 @@ class Session:
         outcome = RequestOutcome(request=request)
         if self.kernel.pool is not None and not dry_run:
             self.kernel.pool.prestart()  # the worker starts while the model plans
+        if self.planner is not None:
+            self.planner.pop_trimmed()  # what an earlier plan left out is no news now
         try:
             self._run(outcome, events, dry_run=dry_run, cancel=cancel, piped=piped)
         except Cancelled:
             outcome.status = Status.CANCELLED
+        trimmed = self.planner.pop_trimmed() if self.planner is not None else None
+        if trimmed:  # one line, whatever the steps left out (the last left out the most)
+            events.notice(trimmed)
         last = outcome.steps[-1].result if outcome.steps else None
         if outcome.status is Status.ANSWERED and last is not None and not last.ok:
             outcome.status = Status.TOOL_FAILED  # an answer after a failure is no success
