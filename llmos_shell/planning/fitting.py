@@ -57,9 +57,7 @@ class Trim:
         return f"to fit the model's context of {window} tokens, {' and '.join(parts)}"
 
 
-def trims(
-    results: Sequence[int], *, chosen: bool, static: bool, notes: bool
-) -> Iterator[Trim]:
+def trims(results: Sequence[int], *, chosen: bool, static: bool, notes: bool) -> Iterator[Trim]:
     """The versions of a prompt to try after the whole one, each leaving out more.
 
     `results` are the usual lengths, in characters, of the results of the request's steps,
@@ -75,10 +73,11 @@ def trims(
     if notes:
         trim = Trim(trim.chosen, trim.static, notes=True)
         yield trim
-    limits = list(results)
-    for index in range(len(limits)):  # the oldest result first, the latest last
-        while limits[index] > RESULT_FLOOR:
-            limits[index] = max(RESULT_FLOOR, limits[index] // 2)
+    limits: list[int | None] = [None] * len(results)  # None: as usual
+    for index, size in enumerate(results):  # the oldest result first, the latest last
+        while size > RESULT_FLOOR:
+            size = max(RESULT_FLOOR, size // 2)
+            limits[index] = size
             yield Trim(trim.chosen, trim.static, trim.notes, tuple(limits))
 
 
