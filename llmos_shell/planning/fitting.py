@@ -43,7 +43,7 @@ class Trim:
             )
             if out
         ]
-        parts = [" and ".join(left) + (" were" if len(left) > 1 else " was") + " left out"]
+        parts = [" and ".join(left) + " were left out"]  # "the examples", "your notes"
         parts = parts if left else []
         cut = [
             (limit, size)
