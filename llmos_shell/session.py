@@ -165,6 +165,7 @@ class Session:
         self.conversation = conversation
         self.chooser = chooser
         self.last_notes: tuple[str, ...] = ()  # what the resolver changed, for /why
+        self.last_trimmed: str | None = None  # what `plan` left out to fit the context
         self.memory = memory
         self.last_memories: tuple[MemoryRecord, ...] = ()
         self.planner = planner
@@ -264,8 +265,10 @@ class Session:
             return Action(fact, None, notes=(_STATED,))
         planner = self._planner()
         planner.resolver.folder = self.folder
+        planner.pop_trimmed()
         action = planner.next_action(self._transcript(request, piped), cancel=cancel)
         self.last_notes = action.notes
+        self.last_trimmed = planner.pop_trimmed()
         return action
 
     def _stated_fact(self, request: str) -> ToolCall | None:

@@ -193,7 +193,7 @@ def test_the_person_is_told_once_what_was_left_out(registry: Registry, tmp_path:
     outcome = Session(planner, registry).run(f"list the files in {tmp_path}", events)
     assert outcome.status is Status.ANSWERED, outcome.to_json()
     assert [n for n in events.notices if "to fit the model's context" in n] == [events.notices[-1]]
-    assert "a result was shortened" in events.notices[-1]
+    assert "the examples were left out and a result was shortened by" in events.notices[-1]
 
 
 def test_shorten_keeps_whole_lines_at_both_ends() -> None:
@@ -231,3 +231,19 @@ def test_a_message_list_the_scripted_backend_counts() -> None:
     backend = ScriptedBackend(window=100)
     assert backend.count_tokens([ChatMessage("user", "x" * 40)]) == 14
     assert ScriptedBackend().count_tokens([ChatMessage("user", "x")]) is None
+
+
+def test_a_plan_says_what_it_left_out(registry: Registry) -> None:
+    planner, backend = _planner(registry)
+    whole = ScriptedBackend(window=1).count_tokens(planner.messages_for(Transcript(REQUEST)))
+    assert whole is not None
+    backend.window = whole + 8  # the prompt fits, the room for the reply does not
+    session = Session(planner, registry)
+    action = session.plan(REQUEST)
+    assert action.answer == ANSWER["answer"]
+    assert session.last_trimmed == (
+        f"to fit the model's context of {whole + 8} tokens, the examples were left out"
+    )
+    backend.window, backend.replies = 10**6, [ANSWER]
+    session.plan(REQUEST)
+    assert session.last_trimmed is None
