@@ -1,11 +1,11 @@
 """Fitting a request's prompt into the model's context, leaving out what is worth least first.
 
 A prompt that would not fit with room for the reply is not refused: the planner tries ever
-smaller versions of it, in this order, and uses the first that fits. First the example turns
-go (the static ones, those chosen for the request and those from memory), then the person's
-notes from memory, then the results of the calls so far are shortened, the oldest first and
-the latest last, each to its head and tail with a line saying how much was cut. The request
-itself is never cut.
+smaller versions of it, in this order, and uses the first that fits. First the examples go
+(those chosen for the request and from memory, then the static ones), then the person's notes
+from memory; then the results so far are shortened, the oldest first (those of the requests
+before this one) and the latest last, each to its head and tail with a line saying how much
+was cut. The request itself is never cut.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class Trim:
     chosen: bool = False  # the examples chosen for the request (and from memory) are left out
     static: bool = False  # the example turns of the static prefix are left out too
     notes: bool = False  # the person's notes from memory are left out
+    earlier: int | None = None  # the characters the results of earlier requests keep
     # Per step of the request, the characters its result keeps (None: as usual).
     result_chars: tuple[int | None, ...] = ()
 
@@ -45,6 +46,8 @@ class Trim:
         ]
         parts = [" and ".join(left) + " were left out"]  # "the examples", "your notes"
         parts = parts if left else []
+        if self.earlier is not None:
+            parts.append("the results of the requests before were shortened")
         cut = [
             (limit, size)
             for limit, size in zip(self.result_chars, results, strict=False)
@@ -57,11 +60,15 @@ class Trim:
         return f"to fit the model's context of {window} tokens, {' and '.join(parts)}"
 
 
-def trims(results: Sequence[int], *, chosen: bool, static: bool, notes: bool) -> Iterator[Trim]:
+def trims(
+    results: Sequence[int], *, chosen: bool, static: bool, notes: bool, earlier: int = 0
+) -> Iterator[Trim]:
     """The versions of a prompt to try after the whole one, each leaving out more.
 
     `results` are the usual lengths, in characters, of the results of the request's steps,
-    oldest first; `chosen`, `static` and `notes` say whether the prompt has any to leave out.
+    oldest first; `earlier` that of the longest result of the requests before it, which
+    are older still; `chosen`, `static` and `notes` say whether the prompt has any to leave
+    out.
     """
     trim = Trim()
     if chosen:
@@ -73,12 +80,16 @@ def trims(results: Sequence[int], *, chosen: bool, static: bool, notes: bool) ->
     if notes:
         trim = Trim(trim.chosen, trim.static, notes=True)
         yield trim
+    while earlier > RESULT_FLOOR:
+        earlier = max(RESULT_FLOOR, earlier // 2)
+        trim = Trim(trim.chosen, trim.static, trim.notes, earlier)
+        yield trim
     limits: list[int | None] = [None] * len(results)  # None: as usual
     for index, size in enumerate(results):  # the oldest result first, the latest last
         while size > RESULT_FLOOR:
             size = max(RESULT_FLOOR, size // 2)
             limits[index] = size
-            yield Trim(trim.chosen, trim.static, trim.notes, tuple(limits))
+            yield Trim(trim.chosen, trim.static, trim.notes, trim.earlier, tuple(limits))
 
 
 def shorten(text: str, limit: int) -> str:

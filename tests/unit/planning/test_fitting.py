@@ -19,7 +19,7 @@ from llmos_shell.backends.scripted import ScriptedBackend
 from llmos_shell.calls import ToolCall, ToolResult
 from llmos_shell.errors import ContextOverflowError
 from llmos_shell.planning.fitting import RESULT_FLOOR, Trim, shorten, trims
-from llmos_shell.planning.planner import MemoryContext, Planner, Transcript
+from llmos_shell.planning.planner import MemoryContext, Planner, Transcript, Turn
 from llmos_shell.planning.shortlist import PlanExample
 from llmos_shell.registry import Registry, discover
 from llmos_shell.session import Session, SilentEvents, Status
@@ -247,3 +247,36 @@ def test_a_plan_says_what_it_left_out(registry: Registry) -> None:
     backend.window, backend.replies = 10**6, [ANSWER]
     session.plan(REQUEST)
     assert session.last_trimmed is None
+
+
+def test_the_results_of_the_request_before_are_cut_before_this_ones(registry: Registry) -> None:
+    before = _result("before", 2000)
+    turn = Turn("list /srv/before", before.call, results=(before.data,))
+    transcript = _transcript()
+    transcript.history = (turn,)
+    transcript.memory = None
+    planner, backend = _planner(registry)
+    probe = ScriptedBackend(window=1)
+    first_cut = next(t for t in planner_trims(planner, transcript) if t.earlier is not None)
+    used = probe.count_tokens(planner.messages_for(transcript, final=True, trim=first_cut))
+    assert used is not None
+    backend.window = used + 16
+    planner.next_action(transcript, final=True)
+    text = _sent(backend)
+    assert text.count("cut here to fit") == 1 and "before-entry-01999" in text  # its tail kept
+    assert _result("older", 2000).for_model(planner.observation_chars) in text  # as usual
+    said = planner.pop_trimmed()
+    assert said is not None and "the results of the requests before were shortened" in said
+
+
+def planner_trims(planner: Planner, transcript: Transcript) -> list[Trim]:
+    """The versions the planner would try for `transcript`, from the fitting module."""
+    return list(
+        trims(
+            [len(r.for_model(planner.observation_chars)) for _, r in transcript.steps],
+            chosen=False,
+            static=True,
+            notes=False,
+            earlier=planner.observation_chars,
+        )
+    )
