@@ -56,6 +56,9 @@ def test_a_result_too_big_for_the_context_is_shortened_and_answered(
     assert action.call is None and action.answer, action
     assert action.generation is not None
     assert action.generation.prompt_tokens + action.generation.completion_tokens <= WINDOW
+    # What warm_up evaluated (the system prompt alone) was reused, not evaluated again: all
+    # but the assistant turn's opening (3 tokens) that the warmed prompt ended with.
+    assert action.generation.cached_tokens >= small_context.count_tokens(planner.prefix[:1]) - 3
     said = planner.pop_trimmed()
     assert said is not None and f"context of {WINDOW} tokens" in said, said
     assert "shortened" in said and "examples" in said
