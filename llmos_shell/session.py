@@ -165,6 +165,7 @@ class Session:
         self.conversation = conversation
         self.chooser = chooser
         self.last_notes: tuple[str, ...] = ()  # what the resolver changed, for /why
+        self.last_trimmed: str | None = None  # what `plan` left out to fit the context
         self.memory = memory
         self.last_memories: tuple[MemoryRecord, ...] = ()
         self.planner = planner
@@ -264,8 +265,10 @@ class Session:
             return Action(fact, None, notes=(_STATED,))
         planner = self._planner()
         planner.resolver.folder = self.folder
+        planner.pop_trimmed()
         action = planner.next_action(self._transcript(request, piped), cancel=cancel)
         self.last_notes = action.notes
+        self.last_trimmed = planner.pop_trimmed()
         return action
 
     def _stated_fact(self, request: str) -> ToolCall | None:
@@ -346,10 +349,15 @@ class Session:
         outcome = RequestOutcome(request=request)
         if self.kernel.pool is not None and not dry_run:
             self.kernel.pool.prestart()  # the worker starts while the model plans
+        if self.planner is not None:
+            self.planner.pop_trimmed()  # what an earlier plan left out is no news now
         try:
             self._run(outcome, events, dry_run=dry_run, cancel=cancel, piped=piped)
         except Cancelled:
             outcome.status = Status.CANCELLED
+        trimmed = self.planner.pop_trimmed() if self.planner is not None else None
+        if trimmed:  # one line, whatever the steps left out (the last left out the most)
+            events.notice(trimmed)
         last = outcome.steps[-1].result if outcome.steps else None
         if outcome.status is Status.ANSWERED and last is not None and not last.ok:
             outcome.status = Status.TOOL_FAILED  # an answer after a failure is no success

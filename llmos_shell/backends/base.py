@@ -116,8 +116,15 @@ class Backend(Protocol):
         """
         ...
 
-    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
-        """How many tokens the rendered conversation takes; None where only a server knows."""
+    def count_tokens(
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> int | None:
+        """How many tokens the rendered conversation takes (with `tools` as `generate` renders
+        them); an estimate where only a server knows, None where nothing can be said."""
+        ...
+
+    def context_window(self) -> int | None:
+        """How many tokens the model's context holds, prompt and reply; None when unknown."""
         ...
 
     def describe(self) -> str:

@@ -161,9 +161,15 @@ class LlamaCppBackend(BaseBackend):
             add_bos = False
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
 
-    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+    def count_tokens(
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> int:
         """How many tokens the rendered conversation takes."""
-        return len(self.tokenize(self.render(messages)))
+        return len(self.tokenize(self.render(messages, tools)))
+
+    def context_window(self) -> int:
+        """The context the model was loaded with."""
+        return int(self._llm.n_ctx())
 
     def _native(self, tools: Sequence[dict[str, Any]] | None) -> ToolFormat | None:
         return self.tool_format if tools is not None else None

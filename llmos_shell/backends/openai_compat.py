@@ -17,6 +17,7 @@ differ while all claiming the OpenAI API:
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -171,8 +172,13 @@ class OpenAICompatBackend(BaseBackend):
         self.stats = GenerationStats()
         self._form: int | None = None  # index into _FORMS once a spelling has worked
         self._form_lock = threading.Lock()
+        self._windows: dict[str, int] = {}  # context sizes /models states (vLLM's max_model_len)
+        # Until a usage report says otherwise, 3 characters a token: fewer than most text
+        # takes, so the estimate errs on the side of a prompt that fits.
+        self._chars_per_token = 3.0
         started = time.perf_counter()
         self.model = self._resolve_model(model)
+        self._window: int | None = self._windows.get(self.model)
         self.stats.load_s = time.perf_counter() - started
 
     # -- the Backend interface ---------------------------------------------------------------
@@ -194,6 +200,16 @@ class OpenAICompatBackend(BaseBackend):
 
     def _generate(self, call: GenerateCall) -> Generation:
         """Complete the conversation; with `schema`, the reply is JSON checked against it."""
+        try:
+            gen = self._complete(call)
+        except ContextOverflowError as exc:
+            self._window = exc.size  # the server said how much it holds
+            raise
+        if gen.prompt_tokens > 0:  # what the server counted calibrates the next estimate
+            self._chars_per_token = max(1.0, _chars(call.messages) / gen.prompt_tokens)
+        return gen
+
+    def _complete(self, call: GenerateCall) -> Generation:
         messages, schema, on_text, cancel = call.messages, call.schema, call.on_text, call.cancel
         request = self._request(
             messages, max_tokens=call.max_tokens, temperature=call.temperature, seed=call.seed
@@ -242,9 +258,17 @@ class OpenAICompatBackend(BaseBackend):
         """The server and the model it serves."""
         return f"openai-compatible server at {self.base_url}, model {self.model}"
 
-    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
-        """None: the server's tokenizer is not here; its usage reports count instead."""
-        return None
+    def count_tokens(
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> int:
+        """An estimate, as the server's tokenizer is not here: the characters sent over the
+        characters per token of the server's last usage report (3 before the first)."""
+        return math.ceil(_chars(messages) / self._chars_per_token)
+
+    def context_window(self) -> int | None:
+        """What /models stated for the model, or the server's last overflow error; None
+        until either has said."""
+        return self._window
 
     def close(self) -> None:
         """Close the connections the SDK keeps open."""
@@ -354,8 +378,15 @@ class OpenAICompatBackend(BaseBackend):
         entries = listing.get("data") if isinstance(listing, dict) else None
         if not isinstance(entries, list):
             return []
-        ids = (entry.get("id") for entry in entries if isinstance(entry, dict))
-        return [name for name in ids if isinstance(name, str) and name]
+        ids: list[str] = []
+        for entry in entries:
+            name = entry.get("id") if isinstance(entry, dict) else None
+            if isinstance(name, str) and name:
+                ids.append(name)
+                window = _int(entry.get("max_model_len"))
+                if window:
+                    self._windows[name] = window
+        return ids
 
     # -- errors a person reads ---------------------------------------------------------------
 
@@ -495,6 +526,11 @@ def _context_overflow(message: str) -> LlmosError | None:
     if match is None:
         return None
     return ContextOverflowError(int(match.group(2)), int(match.group(1)))
+
+
+def _chars(messages: Sequence[ChatMessage]) -> int:
+    """The characters a conversation sends, with a few for each turn's role markers."""
+    return sum(len(m.content) + 12 for m in messages)
 
 
 def _int(value: Any) -> int | None:

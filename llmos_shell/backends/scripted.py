@@ -19,7 +19,7 @@ from llmos_shell.backends.base import (
     Generation,
     GenerationStats,
 )
-from llmos_shell.errors import Cancelled
+from llmos_shell.errors import Cancelled, ContextOverflowError
 
 Reply = str | dict[str, Any] | BaseException
 
@@ -40,6 +40,8 @@ class ScriptedBackend(BaseBackend):
     closed: bool = False
     piece_delay_s: float = 0.0  # time between pieces, as a model takes between tokens
     tool_format: None = None  # canned replies are written in the planner's own format
+    window: int | None = None  # a context window, for testing what the planner leaves out
+    chars_per_token: int = 4
 
     def prepare(
         self, prefix: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
@@ -51,6 +53,9 @@ class ScriptedBackend(BaseBackend):
         """The next canned reply, streamed to `on_text` a few characters at a time."""
         messages, schema, on_text, cancel = call.messages, call.schema, call.on_text, call.cancel
         self.requests.append((list(messages), schema))
+        used = self.count_tokens(messages)
+        if self.window is not None and used is not None and used + 8 > self.window:
+            raise ContextOverflowError(used, self.window)  # as the real backends refuse it
         if not self.replies:
             raise AssertionError("the scripted backend has no reply left")
         reply = self.replies.pop(0)
@@ -77,9 +82,19 @@ class ScriptedBackend(BaseBackend):
         )
         return gen
 
-    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
-        """None: canned replies have no tokenizer."""
-        return None
+    def count_tokens(
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> int | None:
+        """One token per `chars_per_token` characters of the messages, when a test gives the
+        backend a context window; None otherwise (canned replies have no tokenizer)."""
+        if self.window is None:
+            return None
+        chars = sum(len(m.content) + len(json.dumps(m.tool_calls)) for m in messages)
+        return chars // self.chars_per_token + 4 * len(messages)
+
+    def context_window(self) -> int | None:
+        """The window a test gave it; None: unbounded."""
+        return self.window
 
     def describe(self) -> str:
         """One line for /model."""

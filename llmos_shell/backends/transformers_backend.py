@@ -309,9 +309,15 @@ class TransformersBackend(BaseBackend):
                 ids.insert(0, bos)
         return ids
 
-    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        """How many tokens the rendered conversation takes."""
+    def count_tokens(
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[dict[str, Any]] | None = None
+    ) -> int:
+        """How many tokens the rendered conversation takes (tools go through the schema)."""
         return len(self.tokenize(self.render(messages)))
+
+    def context_window(self) -> int:
+        """The context size in use: the setting, up to what the model was trained on."""
+        return self.context_size
 
     # -- evaluation ------------------------------------------------------------------------
 

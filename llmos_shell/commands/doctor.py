@@ -17,13 +17,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmos_shell.backends import BACKENDS
 from llmos_shell.commands.base import overrides
-from llmos_shell.config import LoadedConfig, Paths, Settings, load_config
 from llmos_shell.errors import ConfigError, LlmosError
 from llmos_shell.ui.console import console
+
+if TYPE_CHECKING:  # the settings (pydantic) load when the checks run, not for --help
+    from llmos_shell.config import LoadedConfig
 
 DESCRIPTION = (
     "Check the setup, one line each: the config, the model in effect, the backends' "
@@ -64,6 +66,8 @@ class Check:
 
 def run_checks(overrides: dict[str, Any] | None = None) -> list[Check]:
     """Every check, in order; a failed configuration leaves the others on the defaults."""
+    from llmos_shell.config import LoadedConfig, Paths, Settings, load_config
+
     checks: list[Check] = []
     paths = Paths.from_env()
     try:

@@ -69,6 +69,8 @@ def _plan(app: App, args: argparse.Namespace) -> int:
             out["candidates"] = candidates_json(action)
         if action.notes:
             out["resolved"] = list(action.notes)
+        if session.last_trimmed:  # what was left out to fit the model's context
+            out["trimmed"] = session.last_trimmed
         print(json.dumps(out, ensure_ascii=False))
     elif action.call:
         console().print(format_call(action.call), markup=False)
@@ -76,6 +78,8 @@ def _plan(app: App, args: argparse.Namespace) -> int:
             console().print(f"resolved {note}", style="dim", markup=False)
     else:
         console().print(action.answer or "", markup=False)
+    if session.last_trimmed and not args.json:
+        console().print(session.last_trimmed, style="dim", markup=False)
     if session.last_memories and not args.json:
         console().print(memory_line(session.last_memories), style="dim", markup=False)
     return int(ExitStatus.OK)

@@ -41,6 +41,8 @@ HEAVY_MODULES = (
     "gguf",
     "apscheduler",
     "sqlalchemy",
+    "pydantic",  # the settings and the tools' argument models: a third of a second to import
+    "pydantic_settings",
 )
 DISK_REQUEST = "how much disk space is free?"
 PLANNED_CALL = re.compile(r"^[→✗] (\w+)\(", re.MULTILINE)

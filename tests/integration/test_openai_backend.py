@@ -417,7 +417,10 @@ class _VllmLikeHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         models = ("tool-calls", "content", "overflow", "stalled")
-        self._json(200, {"object": "list", "data": [{"id": name} for name in models]})
+        # vLLM lists each model's context as max_model_len.
+        data = [{"id": name, "max_model_len": 4096} for name in models if name == "content"]
+        data += [{"id": name} for name in models if name != "content"]
+        self._json(200, {"object": "list", "data": data})
 
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -543,6 +546,24 @@ def test_a_context_overflow_is_the_planners_error(vllm_server: str) -> None:
     with pytest.raises(ContextOverflowError) as caught:
         backend.generate(DISK, schema=ACTION_SCHEMA, max_tokens=16)
     assert (caught.value.used, caught.value.size) == (2400, 2048)
+
+
+def test_the_window_and_the_token_estimate_come_from_what_the_server_says(
+    vllm_server: str,
+) -> None:
+    backend = OpenAICompatBackend(vllm_server, model="content", api_key=None)
+    assert backend.context_window() == 4096  # from /models, as vLLM lists it
+    before = backend.count_tokens(DISK)
+    assert before > 0
+    backend.generate(DISK, schema=ACTION_SCHEMA, max_tokens=16)
+    # The server's usage report counted 40 prompt tokens for this prompt: the estimate of
+    # the same prompt now says so, where before it said what 3 characters a token gives.
+    assert before != 40 and abs(backend.count_tokens(DISK) - 40) <= 1
+    overflowing = OpenAICompatBackend(vllm_server, model="overflow", api_key=None)
+    assert overflowing.context_window() is None
+    with pytest.raises(ContextOverflowError):
+        overflowing.generate(DISK, schema=ACTION_SCHEMA, max_tokens=16)
+    assert overflowing.context_window() == 2048  # as its error said
 
 
 def test_openai_base_url_and_key_are_used_when_no_setting_names_them(

@@ -806,6 +806,27 @@ def test_no_download_is_offered_offline(
     assert len(asked) == 1
 
 
+def test_no_download_is_offered_without_a_route_off_the_machine(
+    scripted: ScriptedBackend, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No HF_HUB_OFFLINE, but the routing table has only the loopback: offline all the same."""
+    from llmos_shell.models import advice
+
+    table = tmp_path / "route"
+    table.write_text(
+        "Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT\n"
+        "lo 0000007F 00000000 0001 0 0 0 000000FF 0 0 0\n"
+    )
+    monkeypatch.setattr(advice, "_ROUTES", (table,))
+    console = Console(file=io.StringIO(), width=200, force_terminal=False)
+    repl = Repl(make_app(scripted), console=console)
+    asked: list[str] = []
+    repl._ask = lambda message, default: asked.append(message) or "y"  # type: ignore[method-assign]
+    repl.offer_better_model()
+    assert asked == [] and "Download" not in console.file.getvalue()  # type: ignore[attr-defined]
+    assert not (state_dir / "model_advice.json").exists()
+
+
 def test_a_yes_while_offline_is_one_sentence_and_asked_again_later(
     scripted: ScriptedBackend, state_dir: Path, monkeypatch: pytest.MonkeyPatch, online: None
 ) -> None:
