@@ -12,7 +12,7 @@ photos", "my dissertation" finds "thesis". A phrase that is only the general wor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -168,11 +168,14 @@ def named_aliases(
     embed: Callable[[Sequence[str]], Vectors] | None = None,
     *,
     floor: float = ALIAS_FLOOR,
+    close: Container[str] | None = None,
 ) -> list[Found]:
     """The place and program aliases `request` names, each once, best first.
 
     By its words first (every naming word of the alias is in the request), then, with
-    `embed`, by meaning: the request's phrases of up to `MAX_SPAN` words against each alias.
+    `embed`, by meaning: the request's phrases of up to `MAX_SPAN` words against each alias
+    (only those whose fact's id is in `close`, where given: the facts nearest the request,
+    so a store of thousands embeds a few aliases, not all).
     """
     candidates = [a for a in aliases if a.kind in ("place", "program")]
     if not candidates:
@@ -187,7 +190,11 @@ def named_aliases(
         where = [stems.index(_stem(k)) for k in keys]
         found[number] = Found(alias, " ".join(keys), 1.0, min(where), max(where) + 1)
     rest = [
-        n for n in range(len(candidates)) if n not in found and candidates[n].value not in request
+        n
+        for n in range(len(candidates))
+        if n not in found
+        and candidates[n].value not in request
+        and (close is None or candidates[n].memory_id in close)
     ]
     if embed is not None and rest:
         found.update(_by_meaning(said, [(n, candidates[n]) for n in rest], embed, floor))

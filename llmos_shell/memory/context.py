@@ -31,6 +31,7 @@ NOTES_HEADER = (
 )
 FACT_FLOOR = 0.35  # cosine similarity a fact needs to be shown for a request
 EXAMPLE_FLOOR = 0.5  # and an episode or correction to become an example
+ALIAS_FACTS = 16  # the facts nearest a request whose aliases are compared by meaning
 CORRECTION_BONUS = 0.05  # the person's own edit outranks an episode that is as close
 
 
@@ -83,9 +84,8 @@ def plan_memory(
     what they mean, and their facts are shown and named as used.
     """
     vector = store.embed(request)
-    fact_hits = [
-        h for h in store.search(vector, kinds=["fact"], limit=facts) if h.score >= FACT_FLOOR
-    ]
+    nearest = store.search(vector, kinds=["fact"], limit=max(facts, ALIAS_FACTS))
+    fact_hits = [h for h in nearest[:facts] if h.score >= FACT_FLOOR]
     example_hits = store.search(vector, kinds=["episode", "correction"], limit=examples * 4)
     if context:
         # "the same for Downloads" borrows the examples of the turn it follows.
@@ -95,7 +95,9 @@ def plan_memory(
         example_hits = _merge(example_hits, [Hit(h.record, h.score - 0.05) for h in before])
     chosen = choose_examples(example_hits, request, tools=tools, limit=examples)
     kept_facts = [h.record for h in fact_hits]
-    found = named_aliases(request, aliases, embed)
+    # By meaning, only the aliases of the facts nearest the request are compared.
+    close = {h.record.id for h in nearest}
+    found = named_aliases(request, aliases, embed, close=close)
     named = [f.alias.memory_id for f in found]
     kept_ids = {r.id for r in kept_facts}
     kept_facts += [r for r in store_records(store, named) if r.id not in kept_ids]
