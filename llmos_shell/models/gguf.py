@@ -7,8 +7,10 @@ read without changes here. Two things are ours:
   the end is silently short: a truncated file would read as zeros, or spin on a damaged
   array length. Here a read past the end is an error, and the tensor data the header
   promises must fit in the file, so a truncated download is unusable, not a model.
-- GGUFReader parses every key, tokenizer arrays included, which takes seconds for a large
-  vocabulary; the summary is cached in the cache dir per file, keyed by size and mtime.
+- GGUFReader parses every array item by item, which takes seconds for a tokenizer's
+  vocabulary; the summary needs only scalars, so an array of strings or numbers is stepped
+  over in one pass (its bounds still checked) rather than parsed. The summary is also cached
+  in the cache dir per file, keyed by size and mtime.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def _truncated(size: int, needed: int) -> GGUFError:
 def _bounded_reader() -> type[Any]:
     """GGUFReader with every read held to the end of the file."""
     import numpy as np
-    from gguf import GGUFReader
+    from gguf import GGUFReader, GGUFValueType
 
     sizes: dict[Any, int] = {}
 
@@ -162,7 +164,43 @@ def _bounded_reader() -> type[Any]:
                 raise _CutShort(end)
             return super()._get(offset, dtype, count, *args, **kwargs)
 
+        def _get_field_parts(self, orig_offs: int, raw_type: int) -> Any:
+            """An array of strings or numbers in one step: its items are skipped, not kept."""
+            if GGUFValueType(raw_type) != GGUFValueType.ARRAY:
+                return super()._get_field_parts(orig_offs, raw_type)
+            raw_itype = self._get(orig_offs, np.uint32)
+            alen = self._get(orig_offs + 4, np.uint64)
+            itype = GGUFValueType(int(raw_itype[0]))  # an unknown type raises, as GGUFReader's
+            count, start = int(alen[0]), orig_offs + 12
+            if itype == GGUFValueType.ARRAY or count == 0:
+                return super()._get_field_parts(orig_offs, raw_type)
+            if itype == GGUFValueType.STRING:
+                end = _strings_end(self.data, start, count, self.byte_order == "S")
+                items = self.data[start:end]
+            else:
+                items = self._get(start, self.gguf_scalar_to_np[itype], count)
+                end = start + int(items.nbytes)
+            types = [GGUFValueType.ARRAY, itype]
+            return end - orig_offs, [raw_itype, alen, items], [], types
+
     return BoundedReader
+
+
+def _strings_end(data: Any, offset: int, count: int, swapped: bool) -> int:
+    """Where `count` length-prefixed strings starting at `offset` end; _CutShort past the end."""
+    import struct
+    import sys
+
+    little = (sys.byteorder == "little") != swapped
+    length = struct.Struct("<Q" if little else ">Q")
+    view, size = memoryview(data), len(data)
+    for _ in range(count):
+        if offset + 8 > size:
+            raise _CutShort(offset + 8)
+        offset += 8 + length.unpack_from(view, offset)[0]
+        if offset > size:
+            raise _CutShort(offset)
+    return offset
 
 
 def _field(reader: Any, key: str) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -126,14 +127,20 @@ def shared_embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
+# The lists of vectors this process has embedded, shared by every CachedEmbedder (a second
+# shortlist in the same process, as each App builds, reuses the first one's), newest last.
+_REMEMBERED: OrderedDict[str, Vectors] = OrderedDict()
+_REMEMBERED_LOCK = threading.Lock()
+REMEMBERED_LISTS = 64  # the tools' descriptions and examples, and the latest requests
+
+
 class CachedEmbedder:
-    """Remembers the vectors of texts seen before, in memory and in a cache folder."""
+    """Remembers the vectors of texts seen before, in this process and in a cache folder."""
 
     def __init__(self, inner: Embedder, cache_dir: Path | None = None) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.cache_dir = cache_dir
-        self._memory: dict[str, Vectors] = {}
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Like the inner embedder; a whole list seen before is read back, not recomputed."""
@@ -141,25 +148,50 @@ class CachedEmbedder:
 
         joined = "\x1e".join([self.model_id, *texts])
         key = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-        if key in self._memory:
-            return self._memory[key]
         path = self.cache_dir / f"embeddings-{key}.npy" if self.cache_dir else None
+        vectors = _recall(key)
+        if vectors is not None:
+            if path is not None and not path.is_file():
+                _save(path, vectors)  # the folder keeps what this process knows
+            return vectors
         if path is not None and path.is_file():
             try:
-                vectors: Vectors = np.load(path)
-                if vectors.shape == (len(texts), 384):
-                    self._memory[key] = vectors
-                    return vectors
+                loaded: Vectors = np.load(path)
+                if loaded.shape == (len(texts), 384):
+                    _remember(key, loaded)
+                    return loaded
             except (OSError, ValueError):
                 pass  # a damaged cache file is recomputed and replaced
         vectors = self.inner.embed(texts)
-        self._memory[key] = vectors
+        _remember(key, vectors)
         if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp.npy")
-                np.save(tmp, vectors)
-                tmp.replace(path)
-            except OSError:
-                pass  # the cache only saves time
+            _save(path, vectors)
         return vectors
+
+
+def _recall(key: str) -> Vectors | None:
+    with _REMEMBERED_LOCK:
+        vectors = _REMEMBERED.get(key)
+        if vectors is not None:
+            _REMEMBERED.move_to_end(key)
+        return vectors
+
+
+def _remember(key: str, vectors: Vectors) -> None:
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[key] = vectors
+        _REMEMBERED.move_to_end(key)
+        while len(_REMEMBERED) > REMEMBERED_LISTS:
+            _REMEMBERED.popitem(last=False)
+
+
+def _save(path: Path, vectors: Vectors) -> None:
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, vectors)
+        tmp.replace(path)
+    except OSError:
+        pass  # the cache only saves time

@@ -11,6 +11,7 @@ A module may import its own layer and the layers below it. Imports inside functi
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,11 +89,17 @@ def _imports(tree: ast.AST, *, top_level_only: bool) -> Iterator[str]:
         stack.extend(ast.iter_child_nodes(node))
 
 
+@functools.cache
+def _trees() -> dict[str, ast.Module]:
+    """Every module's syntax tree, parsed once for all the tests here."""
+    return {name: ast.parse(path.read_text(encoding="utf-8")) for name, path in _modules().items()}
+
+
+@functools.cache
 def _graph(*, top_level_only: bool) -> dict[str, set[str]]:
     modules = _modules()
     graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for name, tree in _trees().items():
         graph[name] = {m for m in _imports(tree, top_level_only=top_level_only) if m in modules}
         graph[name].discard(name)
     return graph

@@ -173,9 +173,42 @@ def test_reads_a_big_endian_file(tmp_path: Path) -> None:
             + struct.pack("<IIQ", ARRAY, U32, 1 << 50),
             "cut short",
         ),
+        (  # three strings promised, one there
+            b"GGUF"
+            + struct.pack("<IQQ", 3, 0, 1)
+            + _string("k")
+            + struct.pack("<IIQ", ARRAY, STRING, 3)
+            + _string("one"),
+            "cut short",
+        ),
+        (  # a string in an array longer than the file
+            b"GGUF"
+            + struct.pack("<IQQ", 3, 0, 1)
+            + _string("k")
+            + struct.pack("<IIQQ", ARRAY, STRING, 1, 1 << 40),
+            "cut short",
+        ),
+        (
+            b"GGUF"
+            + struct.pack("<IQQ", 3, 0, 1)
+            + _string("k")
+            + struct.pack("<IIQ", ARRAY, 99, 1),
+            "damaged",
+        ),
         (b"GGUF" + struct.pack("<IQQ", 1, 0, 0), "version 1"),
     ],
-    ids=["zip", "empty", "truncated", "huge-key", "unknown-type", "huge-array", "version-1"],
+    ids=[
+        "zip",
+        "empty",
+        "truncated",
+        "huge-key",
+        "unknown-type",
+        "huge-array",
+        "strings-missing",
+        "huge-string-in-array",
+        "unknown-item-type",
+        "version-1",
+    ],
 )
 def test_a_broken_header_is_a_gguf_error(tmp_path: Path, data: bytes, complaint: str) -> None:
     path = tmp_path / "broken.gguf"
