@@ -88,12 +88,46 @@ def split_request(text: str, now: datetime) -> ReadRequest:
             phrase = text[toks[start].start :].strip()
             action = _clean_action(text[: toks[start].start])
             return _read(tail, phrase, action)
+    middle = _time_inside(text, toks, now)
+    if middle is not None:
+        return middle
     if first_error is not None:
         raise first_error
     raise ScheduleError(
         f"'{text.strip()}' says no time to run at; start with when, e.g. 'every weekday at 9 "
         "show me disk usage' or 'in 20 minutes remind me to stretch'"
     )
+
+
+def _anchored(reader: Reader) -> bool:
+    """Whether a reading says when something happens later: a repeat, a delay or a clock
+    time ("tomorrow" alone, or "in the last 2 days", tells no time to run at)."""
+    r = reader.r
+    return r.recurring or r.delay is not None or bool(r.times)
+
+
+def _time_inside(text: str, toks: list[w.Token], now: datetime) -> ReadRequest | None:
+    """A time phrase inside the request ("remind me in 20 minutes to stretch"): the words
+    around it are the action. Only a phrase that says when to run counts."""
+    for start in range(1, len(toks)):
+        if not _starts_a_time(toks, start):
+            continue
+        reader = Reader(toks[start:], now, text)
+        try:
+            used = reader.read()
+        except ScheduleError:
+            continue
+        if not used or not _anchored(reader):
+            continue
+        end = start + used
+        phrase = text[toks[start].start : toks[end - 1].end].strip()
+        after = text[toks[end].start :] if end < len(toks) else ""
+        action = " ".join(part for part in (text[: toks[start].start].strip(), after) if part)
+        try:
+            return _read(reader, phrase, _clean_action(action))
+        except ScheduleError:
+            continue
+    return None
 
 
 def _read(reader: Reader, phrase: str, action: str) -> ReadRequest:
@@ -131,9 +165,11 @@ def _starts_a_time(toks: list[w.Token], index: int) -> bool:
 
 
 def looks_like_automation(text: str, now: datetime) -> bool:
-    """Whether a request is plainly an automation: it starts with a repeat or a delay, ends
-    with a repeat, or asks to be reminded. Such requests go to the automation flow without
-    a model choosing; anything less plain is left to the planner (and its schedule tool)."""
+    """Whether a request is plainly an automation: it starts with a repeat, a delay or a day
+    and time ("tomorrow at 8 ..."), ends with a repeat, or asks to be reminded with a time
+    anywhere in it ("remind me in 20 minutes to stretch"). Such requests go to the
+    automation flow without a model choosing; anything less plain is left to the planner
+    (and its schedule tool)."""
     toks = w.tokens(text)
     if not toks:
         return False
@@ -142,12 +178,30 @@ def looks_like_automation(text: str, now: datetime) -> bool:
         and len(toks) > 1
         and (w.number(toks[1].word) is not None or toks[1].word == "half")
     )
-    reminder = text.lower().lstrip().startswith("remind me")
+    reminder = any(t.word in w.REMINDER_WORDS for t in toks)
     repeat_at_end = any(t.word in w.RECURRING_STARTS for t in toks[1:])
-    if not (starts or reminder or repeat_at_end):
+    dated = toks[0].word in w.DATE_STARTS or _starts_a_time(toks, 0)
+    if not (starts or reminder or repeat_at_end or dated):
         return False
     try:
-        split_request(text, now)
+        read = split_request(text, now)
     except ScheduleError:
         return starts  # a plain repeat that cannot be read is still reported, not planned
-    return True
+    if reminder or starts:
+        return True
+    # A day or a repeat alone ("what changed today", "every day in linux") is no automation:
+    # its time must say when to run, at the start or the end of the request.
+    return read.trigger is not None and _says_when(read.phrase, now) and (
+        text.lower().lstrip().startswith(read.phrase.lower())
+        or text.lower().rstrip(" ?.!").endswith(read.phrase.lower())
+    )
+
+
+def _says_when(phrase: str, now: datetime) -> bool:
+    toks = w.tokens(phrase)
+    reader = Reader(toks, now, phrase)
+    try:
+        reader.read()
+    except ScheduleError:
+        return False
+    return _anchored(reader)

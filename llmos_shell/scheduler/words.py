@@ -61,6 +61,9 @@ RECURRING_STARTS = frozenset(
     {"every", "each", "daily", "hourly", "weekly", "monthly", "yearly", "annually", "nightly"}
     | {"weekdays", "weekends", *WEEKDAY_PLURALS}
 )
+# Words that ask to be told something later: with a time anywhere in the request ("remind me
+# in 20 minutes to stretch"), the request is an automation.
+REMINDER_WORDS = frozenset({"remind", "reminder", "reminders", "alarm", "nudge"})
 DATE_STARTS = frozenset({"today", "tonight", "tomorrow", "yesterday", "next", "last", "this"})
 
 _TOKEN = re.compile(

@@ -503,6 +503,12 @@ def test_a_phrase_that_cannot_be_read_for_certain_is_refused_in_one_sentence(
         ("every day at 9, then show disk usage", "every day at 9", "show disk usage"),
         ("every day at 9 !df -h", "every day at 9", "!df -h"),
         ("tomorrow at 9 remind me to call Bob", "tomorrow at 9", "remind me to call Bob"),
+        ("remind me in 20 minutes to stretch", "in 20 minutes", "remind me to stretch"),
+        (
+            "set up a reminder at 6pm tomorrow to call mum",
+            "at 6pm tomorrow",
+            "set up a reminder to call mum",
+        ),
     ],
 )
 def test_a_request_splits_into_its_time_and_its_action(
@@ -542,6 +548,13 @@ def test_a_request_without_a_readable_time_or_action_creates_nothing(
         ("in ~/Downloads show the big files", False),
         ("find files modified in 2 days", False),
         ("what happens every day in linux?", False),
+        ("remind me in 20 minutes to stretch", True),
+        ("set up a reminder at 6pm tomorrow to call mum", True),
+        ("tomorrow at 8 back up my notes", True),
+        ("in an hour tell me to check the oven", True),
+        ("what's the weather in london tomorrow", False),
+        ("what changed today", False),
+        ("what happened at 3am in the logs", False),
     ],
 )
 def test_only_plain_automation_requests_skip_the_planner(
