@@ -506,11 +506,10 @@ class Session:
         elif transcript.steps:  # every call failed; its error is shown already
             answer = claim_free_reply(text)
         else:
+            # The closest tools are named only where the calibrated scores call them close.
             selection = transcript.selection
-            closest: list[Tool] = []
-            if selection is not None and selection.scores:
-                ranked = sorted(selection.scores, key=lambda n: -selection.scores[n])
-                closest = [self.registry.get(n) for n in ranked if n in self.registry]
+            names = selection.closest if selection is not None else ()
+            closest: list[Tool] = [self.registry.get(n) for n in names if n in self.registry]
             answer = (
                 claim_free_reply(text)
                 or knowledge_answer(transcript.request, text)

@@ -118,12 +118,9 @@ def knowledge_answer(request: str, text: str | None) -> str | None:
     """The model's short answer to a question of general knowledge ("what is a symlink?"),
     marked as such; None for a question about this machine, or with no answer to show."""
     from llmos_shell.planning.answers import suggests_command
-    from llmos_shell.vocabulary.naming import ABOUT_THIS_MACHINE, KNOWLEDGE_OPENERS
+    from llmos_shell.planning.relevance import asks_general_knowledge
 
-    asked = " ".join(re.findall(r"[a-z0-9']+", request.lower()))
-    if not asked.startswith(KNOWLEDGE_OPENERS) or set(asked.split()) & ABOUT_THIS_MACHINE:
-        return None
-    if re.search(r"[/~]|\.\w{1,5}\b", request) or not text or not text.strip():
+    if not asks_general_knowledge(request) or not text or not text.strip():
         return None
     said = " ".join(text.split()[:MAX_KNOWLEDGE_WORDS])
     if suggests_command(said):

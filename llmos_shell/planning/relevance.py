@@ -10,6 +10,12 @@ tuning) and stored in `prompts/relevance.json`, gives the probability that some 
 fits. Below the low threshold only an answer is offered; above the high one only tools;
 between them the model chooses. (Calibrated with one threshold, as now, the band is empty:
 a small model left to choose mostly answers.)
+
+A request the model would be left to answer can still be one a tool serves in words its
+examples do not use ("add a line 'call mom' to todo.txt"): answered, a small model refuses
+("I can't make phone calls"). So there is a second look: where the best tool's own example
+similarity reaches `second_look_above` (above every calibration request that no tool fits
+and that is not a question of general knowledge), that tool is planned after all, as a call.
 """
 
 from __future__ import annotations
@@ -41,6 +47,20 @@ def lexical_overlap(request: str, tool_words: set[str]) -> float:
     return len(words & tool_words) / len(words) if words else 0.0
 
 
+CLOSE_MARGIN = 0.12  # the shortlist's margin: a tool this near the line is "the closest"
+
+
+def asks_general_knowledge(request: str) -> bool:
+    """Whether a request is a question of general knowledge ("what is a symlink?"), not one
+    about this machine ("what is in my downloads") or a file or folder it names."""
+    from llmos_shell.vocabulary.naming import ABOUT_THIS_MACHINE, KNOWLEDGE_OPENERS
+
+    asked = " ".join(re.findall(r"[a-z0-9']+", request.lower()))
+    if not asked.startswith(KNOWLEDGE_OPENERS) or set(asked.split()) & ABOUT_THIS_MACHINE:
+        return False
+    return not re.search(r"[/~]|\.\w{1,5}\b", request)
+
+
 @dataclass(frozen=True)
 class RelevanceModel:
     """P(an offered tool fits) from the features, and the thresholds of the decision."""
@@ -49,6 +69,21 @@ class RelevanceModel:
     bias: float
     answer_only_below: float
     call_only_above: float
+    second_look_above: float | None = None  # on the best tool's similarity ("tool")
+
+    def second_look(self, features: Mapping[str, float], request: str) -> bool:
+        """Whether a request the answer line would leave to an answer is a tool's after all:
+        its best tool is as close as no request without a tool came, and it asks no question
+        of general knowledge."""
+        if self.second_look_above is None or features["tool"] < self.second_look_above:
+            return False
+        return not asks_general_knowledge(request)
+
+    def closest_worth_naming(self, score: float) -> bool:
+        """Whether a tool with this similarity is close enough to name in an honest "I
+        can't": within the shortlist's margin of the second-look line."""
+        line = self.second_look_above
+        return line is not None and score >= line - CLOSE_MARGIN
 
     def probability(self, features: Mapping[str, float]) -> float:
         """The calibrated probability that one of the offered tools fits the request."""
@@ -63,6 +98,7 @@ class RelevanceModel:
             "bias": self.bias,
             "answer_only_below": self.answer_only_below,
             "call_only_above": self.call_only_above,
+            "second_look_above": self.second_look_above,
         }
 
     @classmethod
@@ -76,6 +112,9 @@ class RelevanceModel:
             bias=float(data["bias"]),  # type: ignore[arg-type]
             answer_only_below=float(data["answer_only_below"]),  # type: ignore[arg-type]
             call_only_above=float(data["call_only_above"]),  # type: ignore[arg-type]
+            second_look_above=(
+                None if data.get("second_look_above") is None else float(data["second_look_above"])  # type: ignore[arg-type]
+            ),
         )
 
 

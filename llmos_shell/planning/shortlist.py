@@ -57,6 +57,8 @@ class Selection:
     allow_answer: bool = True
     features: dict[str, float] = field(default_factory=dict)
     fit: float | None = None  # calibrated probability that an offered tool fits
+    second_look: bool = False  # below the answer line, yet a tool is as close as to call
+    closest: tuple[str, ...] = ()  # tools close enough to name in an "I can't", best first
 
 
 def examples_from_registry(registry: Registry) -> list[PlanExample]:
@@ -208,9 +210,16 @@ class ToolShortlist:
         if self.size <= 0:
             examples = self._examples(pool_sims, request, None, True, room)
             mine_all = _nearest_last(extras, extra_sims)
-            return Selection(tuple(ranked), examples + mine_all, scores, features=features)
+            return Selection(
+                tuple(ranked),
+                examples + mine_all,
+                scores,
+                features=features,
+                closest=tuple(item.name for item in ranked),
+            )
         best_tool = scores[ranked[0].name] if ranked else -1.0
         model = self.relevance if ranked else None
+        second_look = False
         fit = model.probability(features) if model is not None else None
         if model is None or fit is None:
             floor = max(best_tool, answer_score) - self.margin
@@ -222,9 +231,12 @@ class ToolShortlist:
             floor = best_tool - self.margin
             on_offer = {name for name, score in scores.items() if score >= floor} | theirs
             offered = tuple(item for item in ranked[: self.size] if item.name in on_offer)
-            if fit < model.answer_only_below and not strong:
+            second_look = fit < model.answer_only_below and model.second_look(features, request)
+            if fit < model.answer_only_below and not strong and not second_look:
                 offered = ()
-            allow_answer = not offered or (fit < model.call_only_above and not strong)
+            allow_answer = not offered or (
+                fit < model.call_only_above and not strong and not second_look
+            )
         named, exact = _named_tool(request, self._tools)
         if named is not None and named not in offered:
             # "forget where my thesis is": the request opens with the tool's own name.
@@ -241,7 +253,21 @@ class ToolShortlist:
             if (e.tool is None and allow_answer) or e.tool in names
         ]
         mine = _nearest_last([e for e, _ in fitting], [sim for _, sim in fitting])
-        return Selection(offered, examples + mine, scores, allow_answer, features, fit)
+        named = tuple(
+            item.name
+            for item in ranked
+            if model is None or model.closest_worth_naming(scores[item.name])
+        )
+        return Selection(
+            offered,
+            examples + mine,
+            scores,
+            allow_answer,
+            features,
+            fit,
+            bool(second_look),
+            named,
+        )
 
     def _features(
         self,

@@ -139,3 +139,45 @@ def test_a_first_word_that_several_tools_share_names_none(registry: Registry) ->
     assert _named_tool("what is in my downloads", tools) == (None, False)
     named, exact = _named_tool("Forget, where my thesis is", tools)
     assert named is not None and named.name == "forget" and exact
+
+
+def test_a_request_a_tool_serves_in_new_words_gets_a_second_look(
+    shortlist: ToolShortlist,
+) -> None:
+    """Below the answer line, yet write_file is as close as no tool-less request came:
+    planned as a call to it, not left to an answer that refuses."""
+    selection = shortlist.select("add a line 'call mom' to todo.txt")
+    model = shortlist.relevance
+    assert model is not None and selection.fit is not None
+    assert selection.fit < model.answer_only_below  # the answer line alone would answer
+    assert selection.second_look
+    assert [item.name for item in selection.tools][:1] == ["write_file"]
+    assert not selection.allow_answer
+
+
+@pytest.mark.parametrize(
+    "request_text", ["what does grep do", "explain what a zombie process is", "what is a pid"]
+)
+def test_a_question_of_knowledge_gets_no_second_look(
+    shortlist: ToolShortlist, request_text: str
+) -> None:
+    selection = shortlist.select(request_text)
+    assert not selection.second_look
+    if selection.fit is not None and selection.fit < 0.5:
+        assert selection.tools == () and selection.allow_answer
+
+
+@pytest.mark.parametrize(
+    "request_text", ["book me a flight to paris", "order a pizza", "turn on the living room lights"]
+)
+def test_an_out_of_scope_request_names_no_tool_as_the_closest(
+    shortlist: ToolShortlist, request_text: str
+) -> None:
+    selection = shortlist.select(request_text)
+    assert selection.tools == () and selection.allow_answer
+    assert selection.closest == ()
+
+
+def test_a_near_tool_is_named_as_the_closest(shortlist: ToolShortlist) -> None:
+    selection = shortlist.select("send me a desktop notification that lunch is ready")
+    assert selection.closest[:1] == ("notify",)
