@@ -367,6 +367,10 @@ class Resolver:
         moving = moves_or_removes(tool)
         if current is not None and current.exists() and not current.is_dir():
             return None  # a file that exists: the model named it outright
+        if moving and isinstance(value, str) and value and not (current and current.exists()):
+            refusal = self._not_there(value, tool, request, said)
+            if refusal:
+                return refusal
         if where is None:
             where = self.folder or os.getcwd()
         skip = [w for w, _ in places_said(request)]
@@ -402,22 +406,22 @@ class Resolver:
             return None
         return place if _same_name(place, value) or not value.strip() else None
 
+    def _not_there(self, path: str, tool: Tool, request: str, said: str) -> str | None:
+        """A refusal when a moving or removing call on a path that is not there yet drops a
+        condition the request states: when it runs, it acts on all of it."""
+        dropped = _dropped_conditions(tool, request, said, Path(os.path.expanduser(path)))
+        if not dropped:
+            return None
+        verb = "delete" if tool.risk is Risk.DESTRUCTIVE else "move"
+        return (
+            f"Not planned: {tool.name} cannot keep to {'; '.join(dropped)}, so it would "
+            f"{verb} all of {path}; find the files first and act on the list."
+        )
+
     def _whole_folder(self, folder: Path, tool: Tool, request: str, said: str) -> str | None:
         """A refusal when a moving or removing call on a whole folder drops what the request
         said of it: a condition the tool cannot hold, or a thing named inside it."""
-        slots = extract(said)
-        kinds = set(tool.kinds.values())
-        dropped = []
-        if (slots.min_size or slots.max_size) and Kind.SIZE not in kinds:
-            low, high = slots.min_size, slots.max_size
-            dropped.append(f"bigger than {low}" if low else f"smaller than {high}")
-        if (slots.modified_before or slots.modified_within) and Kind.AGE not in kinds:
-            dropped.append(
-                (slots.modified_before and f"older than {slots.modified_before}")
-                or f"changed within {slots.modified_within}"
-            )
-        if slots.glob and Kind.GLOB not in kinds and not _names_folder(request, folder):
-            dropped.append(f"only {slots.glob}")
+        dropped = _dropped_conditions(tool, request, said, folder)
         described = [w for w in description_words(request) if not _names_folder(w, folder)]
         if not dropped and not (described and any(w in TYPE_WORDS for w in described)):
             return None
@@ -429,6 +433,25 @@ class Resolver:
             f"folder {folder.name} ({items} items, {human_size(size)}); name the file, or "
             f"find them first and act on the list."
         )
+
+
+def _dropped_conditions(tool: Tool, request: str, said: str, folder: Path) -> list[str]:
+    """The conditions the request states that the tool has no argument to hold (a size, an
+    age, a name pattern), in words; a call without them acts on everything."""
+    slots = extract(said)
+    kinds = set(tool.kinds.values())
+    dropped = []
+    if (slots.min_size or slots.max_size) and Kind.SIZE not in kinds:
+        low, high = slots.min_size, slots.max_size
+        dropped.append(f"bigger than {low}" if low else f"smaller than {high}")
+    if (slots.modified_before or slots.modified_within) and Kind.AGE not in kinds:
+        dropped.append(
+            (slots.modified_before and f"older than {slots.modified_before}")
+            or f"changed within {slots.modified_within}"
+        )
+    if slots.glob and Kind.GLOB not in kinds and not _names_folder(request, folder):
+        dropped.append(f"only {slots.glob}")
+    return dropped
 
 
 def _plural(request: str) -> bool:

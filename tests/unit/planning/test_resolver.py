@@ -354,3 +354,36 @@ def test_nothing_resolves_outside_the_home_tree(registry: Registry, home: Path) 
     assert not os.path.exists(home / "nowhere")
     found = resolve(registry, home, "list_directory", {"path": "."}, "what is in here")
     assert found.call.arguments == {"path": "."} and not found.notes
+
+
+@pytest.mark.parametrize(
+    ("args", "request_text", "dropped"),
+    [
+        (
+            {"path": "~/Downloads/tmp"},
+            "every night at 2 delete files older than 30 days in ~/Downloads/tmp",
+            "older than 30d",
+        ),
+        ({"path": "~/Videos"}, "delete the videos bigger than 1gb in ~/Videos", "bigger than 1GB"),
+    ],
+)
+def test_a_delete_that_drops_its_condition_is_not_planned_before_the_folder_exists(
+    registry: Registry, home: Path, args: dict[str, Any], request_text: str, dropped: str
+) -> None:
+    """An automation is planned ahead of its folder: the condition still has to hold."""
+    found = resolve(registry, home, "delete_path", args, request_text)
+    assert found.call is None
+    assert dropped in found.refusal and "all of" in found.refusal
+
+
+def test_a_move_that_keeps_no_condition_of_the_request_is_planned(
+    registry: Registry, home: Path
+) -> None:
+    found = resolve(
+        registry,
+        home,
+        "move_path",
+        {"source": "~/Downloads/recipe.txt", "destination": "~/Documents"},
+        "move the recipe from downloads into documents",
+    )
+    assert found.call is not None
