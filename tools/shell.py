@@ -96,6 +96,7 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 
 @tool(
     headline=[
+        ("", "{args.command} printed: {stdout}"),
         ("", "exit code {exit_code} from {args.command}"),
     ],
     risk=Risk.DESTRUCTIVE,

@@ -145,6 +145,22 @@ _FAMILIES = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
 _LINK_FAMILY = getattr(psutil, "AF_LINK", None)
 
 
+def _primary_address(interfaces: list[dict[str, Any]]) -> dict[str, Any]:
+    """The address a person means by "my ip": the first IPv4 address of an interface that is
+    up and not the loopback; and the names of the interfaces that are up."""
+    up = [i for i in interfaces if i["up"]]
+    out: dict[str, Any] = {
+        "up": [i["name"] for i in up],
+        "up_names": ", ".join(i["name"] for i in up),
+    }
+    for item in up:
+        for address in item["addresses"]:
+            if address["family"] == "ipv4" and not address["address"].startswith("127."):
+                out.update(address=address["address"], address_interface=item["name"])
+                return out
+    return out
+
+
 def _interfaces() -> list[dict[str, Any]]:
     stats = psutil.net_if_stats()
     interfaces: list[dict[str, Any]] = []
@@ -227,8 +243,15 @@ def _listening() -> tuple[list[dict[str, Any]], str | None]:
     headline=[
         (
             "port ports listening",
-            "{listening.count} ports listening; the first: {first.port} ({first.process})",
+            "{listening.count} ports listening; the first: {listening.0.port} "
+            "({listening.0.process})",
         ),
+        (
+            "port ports listening",
+            "{listening.count} ports listening; the first: {listening.0.port}",
+        ),
+        ("ip address addresses", "{hostname} has the address {address} on {address_interface}"),
+        ("up interface interfaces", "{up.count} of {interfaces.count} interfaces up: {up_names}"),
         ("", "{hostname}: {interfaces.count} network interfaces"),
     ],
     risk=Risk.READ_ONLY,
@@ -245,7 +268,9 @@ def network_info(include_ports: bool = True) -> dict[str, Any]:
     Args:
         include_ports: also list listening TCP and UDP ports with the program behind each
     """
-    result: dict[str, Any] = {"hostname": socket.gethostname(), "interfaces": _interfaces()}
+    interfaces = _interfaces()
+    result: dict[str, Any] = {"hostname": socket.gethostname(), "interfaces": interfaces}
+    result.update(_primary_address(interfaces))
     if include_ports:
         ports, note = _listening()
         result["listening"] = ports

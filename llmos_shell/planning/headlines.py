@@ -2,7 +2,8 @@
 
 Each tool declares how its result answers a question (`@tool(headline=...)`): templates with
 `{field}` (a field of the result), `{first.field}` (the first row of its main list),
-`{rows.count}`, `{args.name}` (an argument of the call), tried in order; a template whose
+`{rows.count}`, `{args.name}` (an argument of the call), tried in order (a value of several
+lines, or too long for one line, skips its template); a template whose
 words the request uses comes first ("used" picks the used-space line over the free-space
 one), and a word `arg=value` holds a template to calls with that argument ("sort_by=memory").
 A template that names a value the result lacks is skipped, so every value stated is one the
@@ -54,13 +55,20 @@ def _lookup(data: Any, path: str, call: ToolCall) -> Any:
     return value
 
 
+MAX_VALUE_CHARS = 120  # a value longer than this, or of several lines, is no headline's
+
+
 def _render(template: str, data: Any, call: ToolCall) -> str | None:
     values: dict[str, str] = {}
     for path in _FIELD.findall(template):
         value = _lookup(data, path, call)
-        if value is None or value == "" or isinstance(value, (dict, list)):
+        if value is None or isinstance(value, (dict, list)):
             return None
-        values[path] = f"{value:g}" if isinstance(value, float) else str(value)
+        text = f"{value:g}" if isinstance(value, float) else str(value).strip()
+        # A headline is one line: a command's output of several lines is the table's.
+        if not text or "\n" in text or len(text) > MAX_VALUE_CHARS:
+            return None
+        values[path] = text
     return _FIELD.sub(lambda m: values[m.group(1)], template)
 
 

@@ -29,6 +29,33 @@ def run(registry: Registry, name: str, args: dict[str, Any]) -> tuple[ToolCall, 
 
 def test_every_built_in_tool_has_a_headline(registry: Registry) -> None:
     assert [t.name for t in registry if not t.headline] == []
+    # ... and one for any request: a template that no word and no argument holds back.
+    assert [t.name for t in registry if not any(not words for words, _ in t.headline)] == []
+
+
+def test_a_commands_one_line_output_is_the_answer_and_several_lines_are_not(
+    registry: Registry, tmp_path: Path
+) -> None:
+    tools = {"run_shell": registry.get("run_shell")}
+    call, data = run(registry, "run_shell", {"command": "echo 3", "cwd": str(tmp_path)})
+    assert result_answer([(call, data)], tools, None, "how many") == "echo 3 printed: 3"
+    call, data = run(registry, "run_shell", {"command": "printf 'a\\nb\\n'", "cwd": str(tmp_path)})
+    assert result_answer([(call, data)], tools, None, "list") == (
+        "exit code 0 from printf 'a\\nb\\n'"
+    )
+
+
+def test_my_ip_is_the_address_of_an_interface_that_is_up(registry: Registry) -> None:
+    call, data = run(registry, "network_info", {"include_ports": False})
+    line = headline(registry.get("network_info"), call, data, "what's my ip address")
+    if "address" not in data:  # a machine with no network but the loopback
+        assert line is not None and "network interfaces" in line
+        return
+    assert (
+        line
+        == f"{data['hostname']} has the address {data['address']} on {data['address_interface']}"
+    )
+    assert not data["address"].startswith("127.")
 
 
 def test_free_space_by_default_and_used_space_when_asked(registry: Registry) -> None:
