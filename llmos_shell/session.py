@@ -483,8 +483,9 @@ class Session:
         """The answer as shown: held to what the results say, or an honest limit.
 
         After tools ran, only an answer whose claims the results confirm is shown, else a
-        summary built from the result; with no tool used, a short reply without claims (a
-        greeting) is kept, anything else is one sentence of what the tools can do.
+        summary built from the result; with no tool used, a question of general knowledge gets
+        the model's short answer marked as such, a short reply without claims (a greeting) is
+        kept, anything else is one sentence of what the tools can do.
         """
         ran = [(call, result.data) for call, result in transcript.steps if result.ok]
         answer: str | None
@@ -510,9 +511,10 @@ class Session:
             selection = transcript.selection
             names = selection.closest if selection is not None else ()
             closest: list[Tool] = [self.registry.get(n) for n in names if n in self.registry]
+            # A question of knowledge gets its answer marked as such, however short.
             answer = (
-                claim_free_reply(text)
-                or knowledge_answer(transcript.request, text)
+                knowledge_answer(transcript.request, text)
+                or claim_free_reply(text)
                 or honest_limits(closest)
             )
         outcome.answer = answer

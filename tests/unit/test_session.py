@@ -227,3 +227,18 @@ def test_the_turn_before_is_shown_as_context_not_as_an_example(tmp_path: Path) -
     [context] = [m for m in messages if m.role == "system" and "request before" in m.content]
     assert '"find logs"' in context.content and '"done": true' in context.content
     assert not any(m.role == "assistant" and "slow_count" in m.content for m in messages)
+
+
+def test_a_question_of_knowledge_is_answered_and_marked_and_a_refusal_names_no_far_tool(
+    tmp_path: Path,
+) -> None:
+    from llmos_shell.planning.headlines import GENERAL_KNOWLEDGE
+
+    text = "A file that points at another path."
+    backend = ScriptedBackend([{"answer": text}, {"answer": ""}])
+    session = make_session(backend, tmp_path)
+    outcome = session.run("what is a symlink?")
+    assert outcome.answer == f"{GENERAL_KNOWLEDGE} {text}"
+    # No shortlist, so no scores say any tool is close: none is named.
+    outcome = session.run("book me a flight to paris")
+    assert outcome.answer == "None of my tools can do that; `llmos tools` lists what I can do."
