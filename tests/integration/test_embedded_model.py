@@ -235,3 +235,15 @@ def test_the_shortlist_planner_calls_only_an_offered_tool(
     assert action.call.tool in {tool.name for tool in selection.tools}
     shortlist_planner.registry.get(action.call.tool).validate(action.call.arguments)
     assert json.loads(action.generation.text)["tool"] == action.call.tool
+
+
+def test_a_request_a_tool_serves_in_new_words_is_planned_not_refused(
+    shortlist_planner: Planner,
+) -> None:
+    """Answered, the embedded model said "I can't make phone calls"; the second look plans
+    it with write_file, the line that the request quotes as its content."""
+    transcript = Transcript("add a line 'call mom' to todo.txt")
+    action = shortlist_planner.next_action(transcript)
+    assert transcript.selection is not None and transcript.selection.second_look
+    assert action.call is not None and action.call.tool == "write_file"
+    assert "call mom" in str(action.call.arguments.get("content", ""))
