@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="GGUF file (default: the embedded model)")
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--kind", choices=("tool", "knowledge", "out_of_scope"), help="only these")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument(
         "--no-model",
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             row = json.loads(line)
             done[row["id"]] = row
     todo = [item for item in items if item["id"] not in done]
+    if args.kind:
+        todo = [item for item in todo if item["kind"] == args.kind]
     if args.limit:
         todo = todo[: args.limit]
     if todo:
