@@ -119,6 +119,7 @@ def result_answer(
 
 
 MAX_KNOWLEDGE_WORDS = 80
+MIN_KNOWLEDGE_WORDS = 3
 GENERAL_KNOWLEDGE = "General knowledge, not checked on this machine:"
 
 
@@ -131,6 +132,6 @@ def knowledge_answer(request: str, text: str | None) -> str | None:
     if not asks_general_knowledge(request) or not text or not text.strip():
         return None
     said = " ".join(text.split()[:MAX_KNOWLEDGE_WORDS])
-    if suggests_command(said):
-        return None
+    if len(said.split()) < MIN_KNOWLEDGE_WORDS or suggests_command(said):
+        return None  # a cut-off word ("The") is no answer
     return f"{GENERAL_KNOWLEDGE} {said}"

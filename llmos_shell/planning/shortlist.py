@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmos_shell.calls import Risk
 from llmos_shell.planning.relevance import (
     RelevanceModel,
+    asks_general_knowledge,
     content_words,
     lexical_overlap,
     shipped_model,
@@ -243,6 +245,11 @@ class ToolShortlist:
             offered = (named, *offered[: max(self.size - 1, 0)])
         if named is not None and exact:
             allow_answer = False
+        if offered and asks_general_knowledge(request):
+            # A question ("what is a pid?") never asks for a change: only tools that read
+            # stay on offer, and without one it is answered.
+            offered = tuple(item for item in offered if item.risk is Risk.READ_ONLY)
+            allow_answer = allow_answer or not offered
         names = {item.name for item in offered}
         # The person's examples speak for their tools; the built-in ones show the others.
         others = names - {e.tool for e in extras} or names

@@ -153,3 +153,9 @@ def test_a_knowledge_question_gets_the_models_answer_marked(request_text: str, k
     text = "A link that points at another path."
     said = knowledge_answer(request_text, text)
     assert (said == f"{GENERAL_KNOWLEDGE} {text}") if kept else said is None
+
+
+def test_a_cut_off_knowledge_answer_is_not_shown_as_one() -> None:
+    from llmos_shell.planning.headlines import knowledge_answer
+
+    assert knowledge_answer("what does chmod 755 mean", "The") is None
