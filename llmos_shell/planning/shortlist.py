@@ -260,7 +260,7 @@ class ToolShortlist:
             if (e.tool is None and allow_answer) or e.tool in names
         ]
         mine = _nearest_last([e for e, _ in fitting], [sim for _, sim in fitting])
-        named = tuple(
+        close = tuple(
             item.name
             for item in ranked
             if model is None or model.closest_worth_naming(scores[item.name])
@@ -273,7 +273,7 @@ class ToolShortlist:
             features,
             fit,
             bool(second_look),
-            named,
+            close,
         )
 
     def _features(
