@@ -191,9 +191,13 @@ def looks_like_automation(text: str, now: datetime) -> bool:
         return True
     # A day or a repeat alone ("what changed today", "every day in linux") is no automation:
     # its time must say when to run, at the start or the end of the request.
-    return read.trigger is not None and _says_when(read.phrase, now) and (
-        text.lower().lstrip().startswith(read.phrase.lower())
-        or text.lower().rstrip(" ?.!").endswith(read.phrase.lower())
+    return (
+        read.trigger is not None
+        and _says_when(read.phrase, now)
+        and (
+            text.lower().lstrip().startswith(read.phrase.lower())
+            or text.lower().rstrip(" ?.!").endswith(read.phrase.lower())
+        )
     )
 
 
