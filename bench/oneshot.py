@@ -1,0 +1,168 @@
+"""A one-shot request against a plain llama-cpp-python script doing the same model work.
+
+    python bench/oneshot.py [--runs 5] [--request "how much disk space is free?"] [--memory]
+
+(a) `llmos --no-memory plan --json REQUEST` in a new process on 1 thread (`LLMOS_THREADS=1`),
+with a warm cache (one run first fills the prefix state, the embedded vectors and the
+grammars); (b) a plain script in a new process that imports llama-cpp-python, loads the same
+GGUF with the same context size on 1 thread (through `llama_params.guarded_defaults`, as
+llmos does, so that it does not crash on AMX), evaluates as many prompt tokens as (a)
+evaluated and generates as many tokens as (a) generated, greedily, with no grammar. The token
+counts are read from the usage line (a) appends to `<state dir>/usage.jsonl`. The two are run
+alternately so that a change of the machine's load touches both alike; the medians and their
+ratio are printed (target: 1.5x). With --memory, (a) is also run with 1,000 memories stored
+and memory on. The 1-minute load average is printed before and after. Timings are printed,
+never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+# The plain script: model load, N prompt tokens evaluated, K tokens generated greedily.
+PLAIN_SCRIPT = r"""
+import random, sys, time
+started = time.perf_counter()
+import llama_cpp
+from llmos_shell.backends.llama_params import guarded_defaults
+path, n_ctx, n_new, n_gen = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+with guarded_defaults():
+    llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=1, n_threads_batch=1,
+                          n_batch=512, seed=0, verbose=False)
+loaded = time.perf_counter()
+rng = random.Random(0)
+low = min(1000, llm.n_vocab() // 4)
+tokens = [rng.randrange(low, llm.n_vocab()) for _ in range(max(n_new, 1))]
+made = 0
+if n_gen <= 0:
+    llm.eval(tokens)
+else:
+    for _ in llm.generate(tokens, top_k=1, temp=0.0, repeat_penalty=1.0, reset=True):
+        made += 1
+        if made >= n_gen:
+            break
+print(f"{loaded - started:.3f} {time.perf_counter() - loaded:.3f}")
+"""
+
+
+def bench_env(work: Path) -> dict[str, str]:
+    """Every llmos directory in `work`, one model thread."""
+    return {
+        **os.environ,
+        "LLMOS_CONFIG_DIR": str(work / "config"),
+        "LLMOS_DATA_DIR": str(work / "data"),
+        "LLMOS_STATE_DIR": str(work / "state"),
+        "LLMOS_CACHE_DIR": str(work / "cache"),
+        "LLMOS_THREADS": "1",
+    }
+
+
+def last_usage(work: Path) -> dict[str, object]:
+    """The usage line the last llmos process appended."""
+    lines = (work / "state" / "usage.jsonl").read_text(encoding="utf-8").splitlines()
+    data: dict[str, object] = json.loads(lines[-1])
+    return data
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall time of a subprocess, and its standard output."""
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return elapsed, done.stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--request", default="how much disk space is free?")
+    parser.add_argument("--memory", action="store_true", help="also memory on, 1,000 memories")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="llmos-oneshot-"))
+    env = bench_env(work)
+    llmos = [sys.executable, "-m", "llmos_shell"]
+    off = [*llmos, "--no-memory", "plan", "--json", args.request]
+    on = [*llmos, "plan", "--json", args.request]
+    before = os.getloadavg()[0]
+    print(f"load {before:.1f}; {os.cpu_count()} CPUs", flush=True)
+
+    first, out = timed(off, env)  # fills the caches
+    usage = last_usage(work)
+    print(f"first run (empty cache) {first:.2f} s: {out.strip()}", flush=True)
+    timed(off, env)  # a second run: whatever the first only wrote is now read back
+    usage = last_usage(work)
+    new = int(usage["prompt_tokens"]) - int(usage["cached_tokens"])  # type: ignore[call-overload]
+    gen = int(usage["completion_tokens"])  # type: ignore[call-overload]
+    match = re.search(r"context (\d+)", str(usage["model"]))
+    n_ctx = int(match.group(1)) if match else 4096
+    from llmos_shell.config import load_config
+    from llmos_shell.config.settings import Paths
+    from llmos_shell.models.locate import resolve_model
+
+    paths = Paths(
+        config_dir=work / "config",
+        data_dir=work / "data",
+        state_dir=work / "state",
+        cache_dir=work / "cache",
+    )
+    model = resolve_model(load_config(paths).settings.model)
+    print(
+        f"{usage['model']}: {usage['requests']} request(s), {new} prompt tokens evaluated "
+        f"({usage['cached_tokens']} restored), {gen} generated",
+        flush=True,
+    )
+    plain = [sys.executable, "-c", PLAIN_SCRIPT, str(model), str(n_ctx), str(new), str(gen)]
+    variants = {"llmos --no-memory": off, "plain script": plain}
+    if args.memory:
+        from memory_latency import fill
+
+        from llmos_shell.memory.store import LocalStore
+        from llmos_shell.retrieval.embeddings import shared_embedder
+
+        store = LocalStore(work / "data" / "memory", shared_embedder())
+        fill(store, 1000)
+        store.close()
+        timed(on, env)
+        variants["llmos, 1,000 memories"] = on
+    timings: dict[str, list[float]] = {label: [] for label in variants}
+    plain_split: list[str] = []
+    for _ in range(args.runs):
+        for label, argv in variants.items():
+            elapsed, out = timed(argv, env)
+            timings[label].append(elapsed)
+            if label == "plain script":
+                plain_split.append(out.strip())
+    base = statistics.median(timings["plain script"])
+    for label, values in timings.items():
+        median = statistics.median(values)
+        print(
+            f"  {label:>22}: median {median:.2f} s of {len(values)} "
+            f"({median / base:.2f}x the plain script)",
+            flush=True,
+        )
+    print(f"  plain script load / work (s): {', '.join(plain_split)}")
+    if args.memory:
+        ratio = statistics.median(timings["llmos, 1,000 memories"]) / statistics.median(
+            timings["llmos --no-memory"]
+        )
+        print(f"  memory on / --no-memory: {ratio:.2f}x (target 1.10x)")
+    print(f"load {before:.1f} before, {os.getloadavg()[0]:.1f} after; target 1.5x", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
