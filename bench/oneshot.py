@@ -58,9 +58,12 @@ print(f"{loaded - started:.3f} {time.perf_counter() - loaded:.3f}")
 
 
 def bench_env(work: Path) -> dict[str, str]:
-    """Every llmos directory in `work`, one model thread."""
+    """Every llmos directory in `work`, one model thread, bytecode written as an install does."""
+    # With PYTHONDONTWRITEBYTECODE set (as in some sandboxes), llmos's own modules would be
+    # compiled in every run while llama-cpp-python's came compiled from its wheel.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     return {
-        **os.environ,
+        **env,
         "LLMOS_CONFIG_DIR": str(work / "config"),
         "LLMOS_DATA_DIR": str(work / "data"),
         "LLMOS_STATE_DIR": str(work / "state"),

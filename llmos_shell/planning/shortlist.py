@@ -376,9 +376,10 @@ def default_shortlist(
 ) -> ToolShortlist:
     """The shortlist llmos uses: MiniLM embeddings, the tools' examples and answer examples."""
     from llmos_shell.prompts import load_prompt
-    from llmos_shell.retrieval.embeddings import CachedEmbedder, shared_embedder
+    from llmos_shell.retrieval.embeddings import CachedEmbedder, PreloadingEmbedder
 
-    embedder = CachedEmbedder(shared_embedder(), cache_dir)
+    # The model loads beside the LLM; the cached vectors below do not wait for it.
+    embedder = CachedEmbedder(PreloadingEmbedder(), cache_dir)
     pool = [
         *shipped_examples(load_prompt("plan_examples.jsonl")),
         *answer_examples(json.loads(load_prompt("answer_examples.json"))),

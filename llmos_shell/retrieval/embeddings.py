@@ -7,6 +7,7 @@ embedded once (tool descriptions, example requests) are cached on disk by conten
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import threading
@@ -121,10 +122,49 @@ def _encodable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
 
 
+_SHARED_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
+def _shared() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
 def shared_embedder() -> MiniLMEmbedder:
     """The one MiniLM model of this process (loading it takes a moment)."""
-    return MiniLMEmbedder()
+    with _SHARED_LOCK:  # two threads asking at once get the same one
+        return _shared()
+
+
+class PreloadingEmbedder:
+    """The shared model, loaded in a background thread from the moment this is made.
+
+    A request needs the model only for its own words; the tool and example vectors come from
+    the cache. So the model loads while the LLM loads and restores its prompt, and `embed`
+    waits for it only if it is not ready yet (onnxruntime lets go of the GIL while loading).
+    """
+
+    model_id = MODEL_ID
+
+    def __init__(self) -> None:
+        # Imported here, not in the thread: numpy's C module fails when two threads import
+        # it at once, and the LLM's library imports it too.
+        with contextlib.suppress(ImportError):  # raised again, clearly, by `embed`
+            import numpy  # noqa: F401
+            import onnxruntime  # noqa: F401
+            import tokenizers  # noqa: F401
+        self._thread = threading.Thread(target=self._load, name="llmos-embedder", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _load() -> None:
+        with contextlib.suppress(Exception):  # a failed load is raised again by `embed`
+            shared_embedder()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Like the shared model (raising what loading it raised)."""
+        self._thread.join()
+        return shared_embedder().embed(texts)
 
 
 # The lists of vectors this process has embedded, shared by every CachedEmbedder (a second
@@ -143,12 +183,18 @@ class CachedEmbedder:
         self.cache_dir = cache_dir
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """Like the inner embedder; a whole list seen before is read back, not recomputed."""
+        """Like the inner embedder; a whole list seen before is read back, not recomputed.
+
+        Lists of several texts (the tools' and examples' words, the same from one process to
+        the next) are kept on disk; a single text (a request) only in memory: a request's
+        words seldom come again, and a file for each would grow the cache without end.
+        """
         import numpy as np
 
         joined = "\x1e".join([self.model_id, *texts])
         key = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-        path = self.cache_dir / f"embeddings-{key}.npy" if self.cache_dir else None
+        on_disk = self.cache_dir is not None and len(texts) > 1
+        path = self.cache_dir / f"embeddings-{key}.npy" if self.cache_dir and on_disk else None
         vectors = _recall(key)
         if vectors is not None:
             if path is not None and not path.is_file():
