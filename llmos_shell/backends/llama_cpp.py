@@ -118,6 +118,9 @@ class LlamaCppBackend(BaseBackend):
                 "GGUF file for a model architecture llama.cpp supports"
             ) from None
         self.stats.load_s = time.perf_counter() - started
+        from llmos_shell.backends.greedy_grammar import install
+
+        install(self._llm)  # the same tokens, without a grammar pass over the vocabulary each
         self._formatter = self._make_formatter()
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
