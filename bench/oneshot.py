@@ -13,6 +13,12 @@ alternately so that a change of the machine's load touches both alike; the media
 ratio are printed (target: 1.5x). With --memory, (a) is also run with 1,000 memories stored
 and memory on. The 1-minute load average is printed before and after. Timings are printed,
 never asserted.
+
+With --warm N, the interactive shell's warm plan is also measured against its floor in one
+process, alternating: for each of bench/latency.py's requests, N times, the static prompt
+restored (untimed), the request planned, then the floor of bench/latency.py (the same library,
+a bare prompt with as many new tokens, as many generated greedily, no grammar) run at once
+after it; the ratio of the medians is printed (target 1.15x).
 """
 
 from __future__ import annotations
@@ -79,10 +85,10 @@ def last_usage(work: Path) -> dict[str, object]:
     return data
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+def timed(argv: list[str], env: dict[str, str], cwd: str | None = None) -> tuple[float, str]:
     """Wall time of a subprocess, and its standard output."""
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800, cwd=cwd)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -94,7 +100,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--request", default="how much disk space is free?")
     parser.add_argument("--memory", action="store_true", help="also memory on, 1,000 memories")
+    parser.add_argument("--warm", type=int, default=0, metavar="N", help="warm plan vs floor")
+    parser.add_argument("--no-oneshot", action="store_true", help="only the warm plan")
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also (a) from another checkout of llmos (run with DIR as the working folder)",
+    )
     args = parser.parse_args()
+    if args.no_oneshot:
+        warm_ratio(Path(tempfile.mkdtemp(prefix="llmos-warm-")), args.warm)
+        return 0
     work = Path(tempfile.mkdtemp(prefix="llmos-oneshot-"))
     env = bench_env(work)
     llmos = [sys.executable, "-m", "llmos_shell"]
@@ -141,11 +157,16 @@ def main() -> int:
         store.close()
         timed(on, env)
         variants["llmos, 1,000 memories"] = on
+    folders = {label: None for label in variants}
+    if args.before:
+        variants["llmos --no-memory, before"] = off
+        folders["llmos --no-memory, before"] = args.before
+        timed(off, env, args.before)
     timings: dict[str, list[float]] = {label: [] for label in variants}
     plain_split: list[str] = []
     for _ in range(args.runs):
         for label, argv in variants.items():
-            elapsed, out = timed(argv, env)
+            elapsed, out = timed(argv, env, folders[label])
             timings[label].append(elapsed)
             if label == "plain script":
                 plain_split.append(out.strip())
@@ -153,7 +174,7 @@ def main() -> int:
     for label, values in timings.items():
         median = statistics.median(values)
         print(
-            f"  {label:>22}: median {median:.2f} s of {len(values)} "
+            f"  {label:>26}: median {median:.2f} s of {len(values)} "
             f"({median / base:.2f}x the plain script)",
             flush=True,
         )
@@ -164,7 +185,56 @@ def main() -> int:
         )
         print(f"  memory on / --no-memory: {ratio:.2f}x (target 1.10x)")
     print(f"load {before:.1f} before, {os.getloadavg()[0]:.1f} after; target 1.5x", flush=True)
+    if args.warm:
+        warm_ratio(work, args.warm)
     return 0
+
+
+def warm_ratio(work: Path, runs: int) -> None:
+    """Warm plans and their floors, alternating in one process on 1 thread."""
+    import random
+
+    from latency import COLD_REQUEST, REQUESTS, llama_cpp_floor
+
+    from llmos_shell.app import App
+    from llmos_shell.config import load_config
+    from llmos_shell.config.settings import Paths
+    from llmos_shell.planning.planner import Transcript
+
+    paths = Paths(work / "config", work / "data", work / "state", work / "cache")
+    before = os.getloadavg()[0]
+    app = App(load_config(paths, overrides={"threads": 1, "memory": False}))
+    try:
+        planner = app.planner
+        planner.next_action(Transcript(COLD_REQUEST))
+        plans: list[float] = []
+        floors: list[float] = []
+        for index in range(runs):
+            for request in REQUESTS:
+                planner.warm_up()  # the floor before displaced the prefix: restored, untimed
+                started = time.perf_counter()
+                action = planner.next_action(Transcript(request))
+                elapsed = time.perf_counter() - started
+                gen = action.generation
+                if gen is None:
+                    continue
+                new = gen.prompt_tokens - gen.cached_tokens
+                floor = llama_cpp_floor(
+                    app.backend, new, gen.completion_tokens, random.Random(index)
+                )
+                plans.append(elapsed)
+                floors.append(floor.seconds)
+        plan, bare = statistics.median(plans), statistics.median(floors)
+        paired = statistics.median(p / f for p, f in zip(plans, floors, strict=True))
+        print(
+            f"warm plan median {plan:.2f} s, floor median {bare:.2f} s, {plan / bare:.2f}x "
+            f"(median of the pairs' ratios {paired:.2f}x) "
+            f"(target 1.15x), {len(plans)} pairs; load {before:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after",
+            flush=True,
+        )
+    finally:
+        app.close()
 
 
 if __name__ == "__main__":
