@@ -85,11 +85,22 @@ def last_usage(work: Path) -> dict[str, object]:
     return data
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: str | None = None) -> tuple[float, str]:
-    """Wall time of a subprocess, and its standard output."""
+CPU_SECONDS: dict[str, list[float]] = {}
+
+
+def timed(
+    argv: list[str], env: dict[str, str], cwd: str | None = None, label: str = ""
+) -> tuple[float, str]:
+    """Wall time of a subprocess, and its standard output; its CPU time kept under `label`."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800, cwd=cwd)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU_SECONDS.setdefault(label, []).append(cpu)
     if done.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed ({done.returncode}): {done.stderr[-2000:]}")
     return elapsed, done.stdout
@@ -166,18 +177,22 @@ def main() -> int:
     plain_split: list[str] = []
     for _ in range(args.runs):
         for label, argv in variants.items():
-            elapsed, out = timed(argv, env, folders[label])
+            elapsed, out = timed(argv, env, folders[label], label)
             timings[label].append(elapsed)
             if label == "plain script":
                 plain_split.append(out.strip())
     base = statistics.median(timings["plain script"])
     for label, values in timings.items():
         median = statistics.median(values)
+        cpu = statistics.median(CPU_SECONDS[label])
         print(
             f"  {label:>26}: median {median:.2f} s of {len(values)} "
-            f"({median / base:.2f}x the plain script)",
+            f"({median / base:.2f}x the plain script), CPU {cpu:.2f} s "
+            f"({cpu / statistics.median(CPU_SECONDS['plain script']):.2f}x)",
             flush=True,
         )
+    for label, values in timings.items():
+        print(f"  {label}: {', '.join(f'{v:.2f}' for v in values)} s")
     print(f"  plain script load / work (s): {', '.join(plain_split)}")
     if args.memory:
         ratio = statistics.median(timings["llmos, 1,000 memories"]) / statistics.median(

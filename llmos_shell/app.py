@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from llmos_shell.backends.base import Backend
 from llmos_shell.calls import SandboxLimits, ToolServices
@@ -25,6 +28,7 @@ from llmos_shell.safety.worker import shared_pool
 from llmos_shell.session import Confirmer, Conversation, Session, deny_all
 
 MAX_DRAFTS = 10  # proposed automations kept for the front end to ask about
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from llmos_shell.memory.conversations import ConversationStore
@@ -39,6 +43,7 @@ class App:
     config: LoadedConfig
     debug: bool = False
     _backend: Backend | None = field(default=None, repr=False)
+    _loading: BackgroundLoad[Backend] | None = field(default=None, repr=False)
     usage_error: str | None = field(default=None, repr=False)
     memory_error: str | None = field(default=None, repr=False)
     memory_off: str = field(default="", repr=False)
@@ -66,12 +71,42 @@ class App:
 
     @property
     def backend(self) -> Backend:
-        """The planning backend, loaded on first use."""
+        """The planning backend, loaded on first use (or waited for, after `preload_backend`)."""
         if self._backend is None:
-            from llmos_shell.backends import create_backend
+            loading, self._loading = self._loading, None
+            if loading is not None:
+                self._backend = loading.result()  # raises what loading raised
+            else:
+                from llmos_shell.backends import create_backend
 
-            self._backend = create_backend(self.config)
+                self._backend = create_backend(self.config)
         return self._backend
+
+    def preload_backend(self) -> None:
+        """Start loading the model in a background thread; `backend` waits for it.
+
+        A one-shot builds its shortlist meanwhile: the model's library lets go of the GIL
+        while it reads the file. Call it after anything meant for stderr is written, since
+        loading silences llama.cpp's stderr, which is the process's.
+        """
+        if self._backend is not None or self._loading is not None:
+            return
+        import importlib
+
+        from llmos_shell.backends import BACKENDS, create_backend
+
+        spec = BACKENDS.get(self.config.settings.backend)
+        if spec is None:
+            return
+        try:
+            # Imported here, not in the thread: numpy's C module fails when two threads
+            # import it at once, and the embedding model imports it too.
+            for module in (*spec.modules, spec.factory.partition(":")[0]):
+                importlib.import_module(module)
+        except ImportError:
+            return  # loading in the foreground then says what is missing
+        config = self.config
+        self._loading = BackgroundLoad(lambda: create_backend(config))
 
     @property
     def loaded_backend(self) -> Backend | None:
@@ -274,6 +309,10 @@ class App:
         memory = self.__dict__.get("memory")
         if memory is not None:
             memory.close()
+        loading, self._loading = self._loading, None
+        if loading is not None and self._backend is None:
+            with contextlib.suppress(Exception):  # a load that failed was never used
+                self._backend = loading.result()
         backend = self._backend
         if backend is None:
             return
@@ -292,3 +331,27 @@ class App:
             append_usage(path, UsageRecord.from_backend(backend))
         except OSError as exc:
             self.usage_error = f"usage not recorded in {path} ({exc.strerror or exc})"
+
+
+class BackgroundLoad(Generic[T]):
+    """A value built in a daemon thread started now; `result` waits for it."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(build,), daemon=True)
+        self._thread.start()
+
+    def _run(self, build: Callable[[], T]) -> None:
+        try:
+            self._value = build()
+        except BaseException as exc:  # handed to the thread that asks for the value
+            self._error = exc
+
+    def result(self) -> T:
+        """The value, once built; raises what building it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value

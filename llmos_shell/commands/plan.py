@@ -51,6 +51,7 @@ def _plan(app: App, args: argparse.Namespace) -> int:
         return int(ExitStatus.USAGE)
     from llmos_shell.calls import memories_json, memory_line
 
+    app.preload_backend()  # the model loads while the tools' shortlist is built
     piped = base.piped_input()
     session = app.session()
     action = session.plan(request, piped=piped)

@@ -93,6 +93,7 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
     out = wide_console()
     if piped is None and not args.json and _is_automation(app, request):
         return _add_automation(app, out, request, args)
+    app.preload_backend()  # the model loads while the tools' shortlist is built
     confirmer: Any = deny_all
     if sys.stdin.isatty() and not args.json:
         from llmos_shell.ui.removal import TRASH_TOOL
