@@ -205,6 +205,23 @@ def main() -> int:
     return 0
 
 
+def floor_after_prefix(backend: object, new: int, generated: int, seed: int) -> float:
+    """The floor's work (random tokens, greedy steps, no grammar) after the restored prefix."""
+    import random
+
+    llm = backend._llm  # type: ignore[attr-defined]
+    rng = random.Random(seed)
+    low = min(1000, llm.n_vocab() // 4)
+    tokens = [rng.randrange(low, llm.n_vocab()) for _ in range(max(new, 1))]
+    started = time.perf_counter()
+    made = 0
+    for _ in llm.generate(tokens, top_k=1, temp=0.0, repeat_penalty=1.0, reset=False):
+        made += 1
+        if made >= generated:
+            break
+    return time.perf_counter() - started
+
+
 def warm_ratio(work: Path, runs: int) -> None:
     """Warm plans and their floors, alternating in one process on 1 thread."""
     import random
@@ -224,6 +241,7 @@ def warm_ratio(work: Path, runs: int) -> None:
         planner.next_action(Transcript(COLD_REQUEST))
         plans: list[float] = []
         floors: list[float] = []
+        after: list[float] = []
         for index in range(runs):
             for request in REQUESTS:
                 planner.warm_up()  # the floor before displaced the prefix: restored, untimed
@@ -239,7 +257,16 @@ def warm_ratio(work: Path, runs: int) -> None:
                 )
                 plans.append(elapsed)
                 floors.append(floor.seconds)
+                planner.warm_up()  # the prefix again, for the same floor after it
+                after.append(floor_after_prefix(app.backend, new, gen.completion_tokens, index))
         plan, bare = statistics.median(plans), statistics.median(floors)
+        behind = statistics.median(after)
+        print(
+            f"floor after the static prefix (the same bare tokens evaluated after it) median "
+            f"{behind:.2f} s: the prefix makes the same work {behind / bare:.2f}x, the plan is "
+            f"{plan / behind:.2f}x of it",
+            flush=True,
+        )
         paired = statistics.median(p / f for p, f in zip(plans, floors, strict=True))
         print(
             f"warm plan median {plan:.2f} s, floor median {bare:.2f} s, {plan / bare:.2f}x "
