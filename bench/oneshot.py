@@ -1,24 +1,26 @@
 """A one-shot request against a plain llama-cpp-python script doing the same model work.
 
     python bench/oneshot.py [--runs 5] [--request "how much disk space is free?"] [--memory]
+                            [--before DIR] [--warm N] [--no-oneshot]
 
 (a) `llmos --no-memory plan --json REQUEST` in a new process on 1 thread (`LLMOS_THREADS=1`),
-with a warm cache (one run first fills the prefix state, the embedded vectors and the
-grammars); (b) a plain script in a new process that imports llama-cpp-python, loads the same
+with a warm cache (two runs first fill the prefix state and the tool and example vectors);
+(b) a plain script in a new process that imports llama-cpp-python, loads the same
 GGUF with the same context size on 1 thread (through `llama_params.guarded_defaults`, as
 llmos does, so that it does not crash on AMX), evaluates as many prompt tokens as (a)
 evaluated and generates as many tokens as (a) generated, greedily, with no grammar. The token
 counts are read from the usage line (a) appends to `<state dir>/usage.jsonl`. The two are run
 alternately so that a change of the machine's load touches both alike; the medians and their
 ratio are printed (target: 1.5x). With --memory, (a) is also run with 1,000 memories stored
-and memory on. The 1-minute load average is printed before and after. Timings are printed,
-never asserted.
+and memory on; with --before DIR, also as another checkout of llmos (in DIR) runs it. Wall
+and CPU times are printed, and the 1-minute load average before and after; never asserted.
 
 With --warm N, the interactive shell's warm plan is also measured against its floor in one
 process, alternating: for each of bench/latency.py's requests, N times, the static prompt
 restored (untimed), the request planned, then the floor of bench/latency.py (the same library,
 a bare prompt with as many new tokens, as many generated greedily, no grammar) run at once
-after it; the ratio of the medians is printed (target 1.15x).
+after it; the ratio of the medians is printed (target 1.15x), and the floor's work done
+once more after the restored static prompt, which tells the prompt's cost from llmos's own.
 """
 
 from __future__ import annotations
