@@ -1,5 +1,5 @@
-"""The embedding cache: lists read back across processes, stale files rebuilt, requests kept
-in memory only; the model loaded in the background."""
+"""The embedding cache keeps a request's vector in memory only and rebuilds a stale file; the
+model loads in the background and says why it cannot when it is needed."""
 
 from __future__ import annotations
 
@@ -42,17 +42,6 @@ class CountingEmbedder:
     def embed(self, texts: Sequence[str]) -> Vectors:
         self.embedded += len(texts)
         return shared_embedder().embed(texts)
-
-
-def test_a_list_is_read_back_by_a_new_process_without_the_model(tmp_path: Path) -> None:
-    first = CountingEmbedder()
-    vectors = CachedEmbedder(first, tmp_path).embed(TEXTS)
-    assert first.embedded == 3 and len(list(tmp_path.glob("embeddings-*.npy"))) == 1
-    embeddings._REMEMBERED.clear()  # as a new process has it: nothing in memory
-    later = CountingEmbedder()
-    again = CachedEmbedder(later, tmp_path).embed(TEXTS)
-    assert later.embedded == 0
-    np.testing.assert_array_equal(again, vectors)
 
 
 def test_a_single_request_is_not_written_to_disk(tmp_path: Path) -> None:
