@@ -10,6 +10,7 @@ watching is handed in as a callback, and one `cancel` event stops the model or t
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llmos_shell.calls import (
@@ -27,12 +28,13 @@ from llmos_shell.errors import (
     TruncatedOutputError,
 )
 from llmos_shell.planning.answers import (
+    AnswerGate,
     claim_free_reply,
-    grounded_answer,
     honest_limits,
+    summarize,
 )
 from llmos_shell.planning.choosing import Chooser, choose, undo_answer
-from llmos_shell.planning.headlines import knowledge_answer, result_answer
+from llmos_shell.planning.headlines import knowledge_gate, knowledge_question, result_gate
 from llmos_shell.planning.piped import PipedText
 from llmos_shell.planning.planner import MemoryContext, Planner, Transcript, Turn
 from llmos_shell.planning.replies import Action
@@ -301,19 +303,24 @@ class Session:
         dry_run: bool = False,
         cancel: threading.Event | None = None,
         piped: PipedText | None = None,
+        stream: bool = False,
     ) -> RequestOutcome:
         """Plan and run `request` to an answer, asking the confirmer where policy says so.
 
         Setting `cancel` stops the model between tokens or stops waiting for a tool; the
         outcome then says cancelled. `piped` is text piped in with the request: data for the
-        model, and every call planned from it needs a person's yes.
+        model, and every call planned from it needs a person's yes. With `stream`, the
+        answer reaches `events.answer_text` in pieces as the model writes it, each piece
+        once the answer check vouches for it (a headline at once); else whole, at the end.
         """
         events = events or SilentEvents()
         outcome = RequestOutcome(request=request)
         if self.kernel.pool is not None and not dry_run:
             self.kernel.pool.prestart()  # the worker starts while the model plans
         try:
-            self._run(outcome, events, dry_run=dry_run, cancel=cancel, piped=piped)
+            self._run(
+                outcome, events, dry_run=dry_run, cancel=cancel, piped=piped, stream=stream
+            )
         except Cancelled:
             outcome.status = Status.CANCELLED
         last = outcome.steps[-1].result if outcome.steps else None
@@ -339,6 +346,7 @@ class Session:
         dry_run: bool,
         cancel: threading.Event | None,
         piped: PipedText | None = None,
+        stream: bool = False,
     ) -> None:
         request = outcome.request
         self.last_notes = ()
@@ -351,14 +359,22 @@ class Session:
         for step_index in range(self.max_steps + 1):
             last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
             final = step_index == self.max_steps or (last_ok and not self.chain_after_success)
+            live = _LiveAnswer(self, transcript, events) if stream else None
+            if live is not None and final:
+                live.start()  # only an answer can come: its headline shows at once
             try:
-                action = planner.next_action(transcript, final=final, cancel=cancel)
+                action = planner.next_action(
+                    transcript,
+                    final=final,
+                    cancel=cancel,
+                    on_answer_text=live.feed if live is not None else None,
+                )
             except TruncatedOutputError as exc:
                 events.notice(str(exc))
                 outcome.status = Status.TOOL_FAILED
                 return
             if action.call is None:
-                self._answer(outcome, transcript, action.answer, events)
+                self._answer(outcome, transcript, action.answer, events, live)
                 return
             if step_index == 0:
                 self.last_notes = action.notes
@@ -375,8 +391,14 @@ class Session:
             call = action.call
             if transcript.steps and transcript.steps[-1][0] == call:
                 # Small models tend to repeat a call after its result; answer instead.
-                action = planner.next_action(transcript, final=True, cancel=cancel)
-                self._answer(outcome, transcript, action.answer, events)
+                live = _LiveAnswer(self, transcript, events) if stream else None
+                action = planner.next_action(
+                    transcript,
+                    final=True,
+                    cancel=cancel,
+                    on_answer_text=live.feed if live is not None else None,
+                )
+                self._answer(outcome, transcript, action.answer, events, live)
                 return
             note = (
                 memory_line(self.last_memories) if step_index == 0 and self.last_memories else None
@@ -417,48 +439,82 @@ class Session:
             outcome.answer = undo_answer(step.result.data)
             events.answer_text(outcome.answer)
 
-    def _answer(
-        self, outcome: RequestOutcome, transcript: Transcript, text: str | None, events: Events
-    ) -> None:
-        """The answer as shown: held to what the results say, or an honest limit.
-
-        After tools ran, only an answer whose claims the results confirm is shown, else a
-        summary built from the result; with no tool used, a short reply without claims (a
-        greeting) is kept, anything else is one sentence of what the tools can do.
-        """
+    def answer_gate(
+        self, transcript: Transcript, show: Callable[[str], None] | None = None
+    ) -> AnswerGate | None:
+        """The check the model's answer to `transcript` goes through, sentence by sentence;
+        None where the answer is judged only whole (a short reply with no tool used)."""
         ran = [(call, result.data) for call, result in transcript.steps if result.ok]
-        answer: str | None
         if transcript.piped is not None and not transcript.piped.binary and not ran:
             # An answer about the piped text: held to that text; a sentence with no value
             # in it (an explanation) stands when nothing in it contradicts the text.
             piped = [transcript.piped.text]
-            answer = grounded_answer(text, piped, transcript.request, require_claim=False) or (
-                "I could not write an answer that the piped text bears out; "
-                "ask about a narrower part of it."
-            )
-        elif ran:  # the last call's headline, filled from its result
+            return AnswerGate.grounded(piped, transcript.request, require_claim=False, show=show)
+        if ran:  # the last call's headline, filled from its result
             tools = {
                 call.tool: self.registry.get(call.tool)
                 for call, _ in ran
                 if call.tool in self.registry
             }
-            answer = result_answer(ran, tools, text, transcript.request)
-        elif transcript.steps:  # every call failed; its error is shown already
-            answer = claim_free_reply(text)
-        else:
-            selection = transcript.selection
-            closest: list[Tool] = []
-            if selection is not None and selection.scores:
-                ranked = sorted(selection.scores, key=lambda n: -selection.scores[n])
-                closest = [self.registry.get(n) for n in ranked if n in self.registry]
-            answer = (
-                claim_free_reply(text)
-                or knowledge_answer(transcript.request, text)
-                or honest_limits(closest)
-            )
+            return result_gate(ran, tools, transcript.request, show)
+        if not transcript.steps and knowledge_question(transcript.request):
+            return knowledge_gate(show)
+        return None
+
+    def _answer(
+        self,
+        outcome: RequestOutcome,
+        transcript: Transcript,
+        text: str | None,
+        events: Events,
+        live: _LiveAnswer | None = None,
+    ) -> None:
+        """The answer as shown: held to what the results say, or an honest limit.
+
+        After tools ran, only an answer whose claims the results confirm is shown, else a
+        summary built from the result; with no tool used, a question of general knowledge
+        gets the model's answer marked as such, a short reply without claims (a greeting)
+        is kept, anything else is one sentence of what the tools can do. A streamed answer
+        has already shown what its check vouched for; only what stands in for it follows.
+        """
+        gate = live.gate if live is not None and live.gate is not None else None
+        if gate is None:
+            gate = self.answer_gate(transcript)
+        if gate is not None and not gate.fed:
+            gate.feed(text or "")
+        checked: str | None = None
+        if gate is not None:
+            gate.close()
+            checked = gate.answer
+        shown = checked is not None and gate is not None and gate.show is not None
+        ran = [(call, result.data) for call, result in transcript.steps if result.ok]
+        answer: str | None = checked
+        if answer is None:
+            answer = self._stand_in(transcript, text, ran)
         outcome.answer = answer
-        if answer:
+        if answer and not shown:
             events.answer_text(answer)
+
+    def _stand_in(
+        self, transcript: Transcript, text: str | None, ran: list[tuple[ToolCall, Any]]
+    ) -> str | None:
+        """What is said when the model's answer is not checked sentence by sentence, or
+        nothing of it passed: a summary, a short claim-free reply, an honest limit."""
+        if transcript.piped is not None and not transcript.piped.binary and not ran:
+            return (
+                "I could not write an answer that the piped text bears out; "
+                "ask about a narrower part of it."
+            )
+        if ran:
+            return summarize([data for _, data in ran], transcript.request)
+        if transcript.steps:  # every call failed; its error is shown already
+            return claim_free_reply(text)
+        selection = transcript.selection
+        closest: list[Tool] = []
+        if selection is not None and selection.scores:
+            ranked = sorted(selection.scores, key=lambda n: -selection.scores[n])
+            closest = [self.registry.get(n) for n in ranked if n in self.registry]
+        return claim_free_reply(text) or honest_limits(closest)
 
     def run_call(
         self,
@@ -501,3 +557,33 @@ class Session:
         ):
             self.memory.record_correction(request, step.planned.to_json(), step.call.to_json())
         return step
+
+
+class _LiveAnswer:
+    """The answer of one step as it streams: its check made at the first piece (or at
+    `start`, where only an answer can come), showing through the request's events."""
+
+    def __init__(self, session: Session, transcript: Transcript, events: Events) -> None:
+        self._session = session
+        self._transcript = transcript
+        self._events = events
+        self.gate: AnswerGate | None = None
+        self._made = False
+
+    def _make(self) -> AnswerGate | None:
+        if not self._made:
+            self._made = True
+            self.gate = self._session.answer_gate(self._transcript, self._events.answer_text)
+        return self.gate
+
+    def start(self) -> None:
+        """Show what needs no model (the headline) now."""
+        gate = self._make()
+        if gate is not None and gate.head is not None:
+            gate.start()
+
+    def feed(self, piece: str) -> None:
+        """A piece of the model's answer."""
+        gate = self._make()
+        if gate is not None:
+            gate.feed(piece)
