@@ -21,7 +21,6 @@ from llmos_shell.calls import (
     Step,
     ToolCall,
     ToolResult,
-    TurnOutcome,
     memory_line,
 )
 from llmos_shell.errors import (
@@ -30,13 +29,15 @@ from llmos_shell.errors import (
     TruncatedOutputError,
 )
 from llmos_shell.memory.aliases import states_a_fact
+from llmos_shell.memory.conversations import Conversation
 from llmos_shell.planning.answers import (
+    AnswerGate,
     claim_free_reply,
-    grounded_answer,
     honest_limits,
+    summarize,
 )
 from llmos_shell.planning.choosing import Chooser, choose, undo_answer
-from llmos_shell.planning.headlines import knowledge_answer, result_answer
+from llmos_shell.planning.headlines import knowledge_gate, knowledge_question, result_gate
 from llmos_shell.planning.piped import PipedText
 from llmos_shell.planning.planner import MemoryContext, Planner, Transcript, Turn
 from llmos_shell.planning.replies import Action
@@ -61,7 +62,6 @@ from llmos_shell.vocabulary.references import reads_as_follow_up
 from llmos_shell.vocabulary.units import restate_sizes, size_unit_named
 
 if TYPE_CHECKING:
-    from llmos_shell.memory.conversations import ConversationStore, SavedConversation
     from llmos_shell.memory.records import MemoryRecord
     from llmos_shell.memory.service import Memory
     from llmos_shell.safety.audit import AuditLog
@@ -77,59 +77,6 @@ __all__ = [
     "SilentEvents",
     "deny_all",
 ]
-
-
-class Conversation:
-    """The last few requests of one conversation, so follow-ups can refer to them; with a
-    store, kept after each request, so another process can continue it."""
-
-    def __init__(self, keep: int = 2, *, store: ConversationStore | None = None) -> None:
-        from llmos_shell.memory.conversations import new_id
-
-        self.keep = keep
-        self.turns: list[Turn] = []
-        self.store = store
-        self.id = new_id()
-        self.notices: list[str] = []
-
-    def add(self, outcome: RequestOutcome) -> None:
-        """Remember a finished request and its first call (or its answer)."""
-        first = outcome.steps[0].call if outcome.steps else None
-        results = tuple(
-            step.result.data for step in outcome.steps if step.result is not None and step.result.ok
-        )
-        ran = outcome.steps[0].result if outcome.steps else None
-        how = (
-            TurnOutcome.ANSWERED
-            if first is None
-            else TurnOutcome.DECLINED
-            if ran is None
-            else TurnOutcome.OK
-            if ran.ok
-            else TurnOutcome.FAILED
-        )
-        turn = Turn(outcome.request, first, outcome.answer, results, how)
-        self.turns = [*self.turns, turn][-self.keep :]
-        if self.store is not None:
-            try:
-                self.store.save(self.id, self.turns)
-            except OSError as exc:
-                where = self.store.path
-                self.notices.append(
-                    f"the conversation is not kept in {where} ({exc.strerror or exc})"
-                )
-
-    def resume(self, saved: SavedConversation) -> None:
-        """Continue a kept conversation: its turns, and later ones kept under its id."""
-        self.id = saved.id
-        self.turns = list(saved.turns)[-self.keep :]
-
-    def clear(self) -> None:
-        """Forget everything (a new topic, kept as a new conversation)."""
-        from llmos_shell.memory.conversations import new_id
-
-        self.turns = []
-        self.id = new_id()
 
 
 class Session:
@@ -338,12 +285,15 @@ class Session:
         dry_run: bool = False,
         cancel: threading.Event | None = None,
         piped: PipedText | None = None,
+        stream: bool = False,
     ) -> RequestOutcome:
         """Plan and run `request` to an answer, asking the confirmer where policy says so.
 
         Setting `cancel` stops the model between tokens or stops waiting for a tool; the
         outcome then says cancelled. `piped` is text piped in with the request: data for the
-        model, and every call planned from it needs a person's yes.
+        model, and every call planned from it needs a person's yes. With `stream`, the
+        answer reaches `events.answer_text` in pieces as the model writes it, each piece
+        once the answer check vouches for it (a headline at once); else whole, at the end.
         """
         events = events or SilentEvents()
         outcome = RequestOutcome(request=request)
@@ -352,7 +302,7 @@ class Session:
         if self.planner is not None:
             self.planner.pop_trimmed()  # what an earlier plan left out is no news now
         try:
-            self._run(outcome, events, dry_run=dry_run, cancel=cancel, piped=piped)
+            self._run(outcome, events, dry_run=dry_run, cancel=cancel, piped=piped, stream=stream)
         except Cancelled:
             outcome.status = Status.CANCELLED
         trimmed = self.planner.pop_trimmed() if self.planner is not None else None
@@ -381,6 +331,7 @@ class Session:
         dry_run: bool,
         cancel: threading.Event | None,
         piped: PipedText | None = None,
+        stream: bool = False,
     ) -> None:
         request = outcome.request
         self.last_notes = ()
@@ -409,14 +360,22 @@ class Session:
         for step_index in range(self.max_steps + 1):
             last_ok = bool(transcript.steps) and transcript.steps[-1][1].ok
             final = step_index == self.max_steps or (last_ok and not self.chain_after_success)
+            live = _LiveAnswer(self, transcript, events) if stream else None
+            if live is not None and final:
+                live.start()  # only an answer can come: its headline shows at once
             try:
-                action = planner.next_action(transcript, final=final, cancel=cancel)
+                action = planner.next_action(
+                    transcript,
+                    final=final,
+                    cancel=cancel,
+                    on_answer_text=live.feed if live is not None else None,
+                )
             except TruncatedOutputError as exc:
                 events.notice(str(exc))
                 outcome.status = Status.TOOL_FAILED
                 return
             if action.call is None:
-                self._answer(outcome, transcript, action.answer, events)
+                self._answer(outcome, transcript, action.answer, events, live)
                 return
             if step_index == 0:
                 self.last_notes = action.notes
@@ -433,8 +392,14 @@ class Session:
             call = action.call
             if transcript.steps and transcript.steps[-1][0] == call:
                 # Small models tend to repeat a call after its result; answer instead.
-                action = planner.next_action(transcript, final=True, cancel=cancel)
-                self._answer(outcome, transcript, action.answer, events)
+                live = _LiveAnswer(self, transcript, events) if stream else None
+                action = planner.next_action(
+                    transcript,
+                    final=True,
+                    cancel=cancel,
+                    on_answer_text=live.feed if live is not None else None,
+                )
+                self._answer(outcome, transcript, action.answer, events, live)
                 return
             note = (
                 memory_line(self.last_memories) if step_index == 0 and self.last_memories else None
@@ -477,49 +442,81 @@ class Session:
             if self.memory is not None and isinstance(step.result.data, dict):
                 self.memory.learning.undone(step.result.data.get("results", []))
 
-    def _answer(
-        self, outcome: RequestOutcome, transcript: Transcript, text: str | None, events: Events
-    ) -> None:
-        """The answer as shown: held to what the results say, or an honest limit.
-
-        After tools ran, only an answer whose claims the results confirm is shown, else a
-        summary built from the result; with no tool used, a question of general knowledge gets
-        the model's short answer marked as such, a short reply without claims (a greeting) is
-        kept, anything else is one sentence of what the tools can do.
-        """
+    def answer_gate(
+        self, transcript: Transcript, show: Callable[[str], None] | None = None
+    ) -> AnswerGate | None:
+        """The check the model's answer to `transcript` goes through, sentence by sentence;
+        None where the answer is judged only whole (a short reply with no tool used)."""
         ran = [(call, result.data) for call, result in transcript.steps if result.ok]
-        answer: str | None
         if transcript.piped is not None and not transcript.piped.binary and not ran:
             # An answer about the piped text: held to that text; a sentence with no value
             # in it (an explanation) stands when nothing in it contradicts the text.
             piped = [transcript.piped.text]
-            answer = grounded_answer(text, piped, transcript.request, require_claim=False) or (
-                "I could not write an answer that the piped text bears out; "
-                "ask about a narrower part of it."
-            )
-        elif ran:  # the last call's headline, filled from its result
+            return AnswerGate.grounded(piped, transcript.request, require_claim=False, show=show)
+        if ran:  # the last call's headline, filled from its result
             tools = {
                 call.tool: self.registry.get(call.tool)
                 for call, _ in ran
                 if call.tool in self.registry
             }
-            answer = result_answer(ran, tools, text, transcript.request)
-        elif transcript.steps:  # every call failed; its error is shown already
-            answer = claim_free_reply(text)
-        else:
-            # The closest tools are named only where the calibrated scores call them close.
-            selection = transcript.selection
-            names = selection.closest if selection is not None else ()
-            closest: list[Tool] = [self.registry.get(n) for n in names if n in self.registry]
-            # A question of knowledge gets its answer marked as such, however short.
-            answer = (
-                knowledge_answer(transcript.request, text)
-                or claim_free_reply(text)
-                or honest_limits(closest)
-            )
+            return result_gate(ran, tools, transcript.request, show)
+        if not transcript.steps and knowledge_question(transcript.request):
+            return knowledge_gate(show)
+        return None
+
+    def _answer(
+        self,
+        outcome: RequestOutcome,
+        transcript: Transcript,
+        text: str | None,
+        events: Events,
+        live: _LiveAnswer | None = None,
+    ) -> None:
+        """The answer as shown: held to what the results say, or an honest limit.
+
+        After tools ran, only an answer whose claims the results confirm is shown, else a
+        summary built from the result; with no tool used, a question of general knowledge
+        gets the model's answer marked as such, a short reply without claims (a greeting)
+        is kept, anything else is one sentence of what the tools can do. A streamed answer
+        has already shown what its check vouched for; only what stands in for it follows.
+        """
+        gate = live.gate if live is not None and live.gate is not None else None
+        if gate is None:
+            gate = self.answer_gate(transcript)
+        if gate is not None and not gate.fed:
+            gate.feed(text or "")
+        checked: str | None = None
+        if gate is not None:
+            gate.close()
+            checked = gate.answer
+        shown = checked is not None and gate is not None and gate.show is not None
+        ran = [(call, result.data) for call, result in transcript.steps if result.ok]
+        answer: str | None = checked
+        if answer is None:
+            answer = self._stand_in(transcript, text, ran)
         outcome.answer = answer
-        if answer:
+        if answer and not shown:
             events.answer_text(answer)
+
+    def _stand_in(
+        self, transcript: Transcript, text: str | None, ran: list[tuple[ToolCall, Any]]
+    ) -> str | None:
+        """What is said when the model's answer is not checked sentence by sentence, or
+        nothing of it passed: a summary, a short claim-free reply, an honest limit."""
+        if transcript.piped is not None and not transcript.piped.binary and not ran:
+            return (
+                "I could not write an answer that the piped text bears out; "
+                "ask about a narrower part of it."
+            )
+        if ran:
+            return summarize([data for _, data in ran], transcript.request)
+        if transcript.steps:  # every call failed; its error is shown already
+            return claim_free_reply(text)
+        # The closest tools are named only where the calibrated scores call them close.
+        selection = transcript.selection
+        names = selection.closest if selection is not None else ()
+        closest: list[Tool] = [self.registry.get(n) for n in names if n in self.registry]
+        return claim_free_reply(text) or honest_limits(closest)
 
     def run_call(
         self,
@@ -562,3 +559,33 @@ class Session:
         ):
             self.memory.record_correction(request, step.planned.to_json(), step.call.to_json())
         return step
+
+
+class _LiveAnswer:
+    """The answer of one step as it streams: its check made at the first piece (or at
+    `start`, where only an answer can come), showing through the request's events."""
+
+    def __init__(self, session: Session, transcript: Transcript, events: Events) -> None:
+        self._session = session
+        self._transcript = transcript
+        self._events = events
+        self.gate: AnswerGate | None = None
+        self._made = False
+
+    def _make(self) -> AnswerGate | None:
+        if not self._made:
+            self._made = True
+            self.gate = self._session.answer_gate(self._transcript, self._events.answer_text)
+        return self.gate
+
+    def start(self) -> None:
+        """Show what needs no model (the headline) now."""
+        gate = self._make()
+        if gate is not None and gate.head is not None:
+            gate.start()
+
+    def feed(self, piece: str) -> None:
+        """A piece of the model's answer."""
+        gate = self._make()
+        if gate is not None:
+            gate.feed(piece)

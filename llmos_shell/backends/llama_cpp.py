@@ -124,6 +124,52 @@ class LlamaCppBackend(BaseBackend):
         self._formatter = self._make_formatter()
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
+        # llama.cpp asks this between the steps of every batch it evaluates, so Ctrl-C stops
+        # a long prompt's evaluation too, not only the generation between two tokens.
+        self._cancel: threading.Event | None = None
+        self._interrupted = False
+        self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
+        llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, self._abort_callback, None)
+
+    def _should_abort(self, _data: Any) -> bool:
+        """llama.cpp's question, asked in the thread that evaluates: stop now?"""
+        try:
+            cancel = self._cancel
+            stop = self._interrupted or (cancel is not None and cancel.is_set())
+        except BaseException:  # Ctrl-C's KeyboardInterrupt is raised here, inside llama.cpp
+            self._interrupted = stop = True
+        if stop:
+            import logging
+
+            logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
+        return stop
+
+    @contextlib.contextmanager
+    def _abortable(self, cancel: threading.Event | None) -> Iterator[None]:
+        """Evaluation that `cancel` (or Ctrl-C) aborts between the steps of a batch; the
+        tokens evaluated before it stay valid, the half-evaluated batch is dropped."""
+        import logging
+
+        # llama.cpp reports an aborted batch as an error on stderr; a cancel is no error.
+        log = logging.getLogger("llama-cpp-python")
+        level = log.level
+        self._cancel, self._interrupted = cancel, False
+        try:
+            yield
+        except RuntimeError:  # llama_decode returned "aborted"
+            stopped = self._interrupted or (cancel is not None and cancel.is_set())
+            if not stopped:
+                raise
+            log.setLevel(level)
+            self._llm._ctx.kv_cache_seq_rm(-1, self._llm.n_tokens, -1)
+            if self._interrupted:
+                raise KeyboardInterrupt from None
+            raise Cancelled() from None
+        finally:
+            self._cancel = None
+            log.setLevel(level)
+        if self._interrupted:  # asked after the last step: the work is done, Ctrl-C stands
+            raise KeyboardInterrupt
 
     # -- prompt rendering ------------------------------------------------------------------
 
@@ -197,7 +243,8 @@ class LlamaCppBackend(BaseBackend):
                 self._llm._ctx.kv_cache_seq_rm(-1, common, -1)
                 self._llm.n_tokens = common
             started = time.perf_counter()
-            self._llm.eval(tokens[common:])
+            with self._abortable(None):
+                self._llm.eval(tokens[common:])
             self.stats.extra["prefix_eval_s"] = time.perf_counter() - started
             if cache_file is not None:
                 self._save_prefix(cache_file, tokens)
@@ -310,30 +357,31 @@ class LlamaCppBackend(BaseBackend):
             first_token_at: float | None = None
             pieces: list[str] = []
             completion_tokens = 0
-            stream: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
-                prompt=prompt_tokens,
-                max_tokens=max_tokens,
-                temperature=temp,
-                top_k=1 if temp == 0 else 40,
-                seed=seed,
-                repeat_penalty=1.0,
-                grammar=grammar,
-                stream=True,
-                stop=[] if schema is not None else self._stops(),
-            )
-            for chunk in stream:
-                if first_token_at is None:
-                    first_token_at = time.perf_counter()
-                piece = chunk["choices"][0]["text"]
-                completion_tokens += 1
-                if cancel is not None and cancel.is_set():
-                    stream.close()  # type: ignore[attr-defined]
-                    raise Cancelled()
-                if piece:
-                    pieces.append(piece)
-                    if on_text is not None and on_text(piece):
+            with self._abortable(cancel):
+                stream: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
+                    prompt=prompt_tokens,
+                    max_tokens=max_tokens,
+                    temperature=temp,
+                    top_k=1 if temp == 0 else 40,
+                    seed=seed,
+                    repeat_penalty=1.0,
+                    grammar=grammar,
+                    stream=True,
+                    stop=[] if schema is not None else self._stops(),
+                )
+                for chunk in stream:
+                    if first_token_at is None:
+                        first_token_at = time.perf_counter()
+                    piece = chunk["choices"][0]["text"]
+                    completion_tokens += 1
+                    if cancel is not None and cancel.is_set():
                         stream.close()  # type: ignore[attr-defined]
-                        break
+                        raise Cancelled()
+                    if piece:
+                        pieces.append(piece)
+                        if on_text is not None and on_text(piece):
+                            stream.close()  # type: ignore[attr-defined]
+                            break
             total = time.perf_counter() - started
         text = "".join(pieces)
         if native is not None and schema is not None:

@@ -111,7 +111,14 @@ def _run_request(app: App, args: argparse.Namespace) -> int:
         if not args.json:
             events = ConsoleEvents(out, spinner) if out.is_terminal else PlainEvents()
         with cancel_on_sigint() as cancel:
-            outcome = session.run(request, events, dry_run=args.dry_run, cancel=cancel, piped=piped)
+            outcome = session.run(
+                request,
+                events,
+                dry_run=args.dry_run,
+                cancel=cancel,
+                piped=piped,
+                stream=isinstance(events, ConsoleEvents),  # a terminal: streamed as checked
+            )
     finally:
         if spinner is not None:
             spinner.stop()  # whatever happened, the spinner goes

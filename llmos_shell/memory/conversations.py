@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmos_shell.calls import ToolCall, TurnOutcome
+from llmos_shell.calls import RequestOutcome, ToolCall, TurnOutcome
 from llmos_shell.planning.planner import Turn
 
 MAX_CONVERSATIONS = 20  # kept in the file; older ones are dropped
@@ -125,3 +125,52 @@ def _bounded(data: Any, depth: int = 0) -> Any:
     if data is None or isinstance(data, (bool, int, float)):
         return data
     return str(data)[:MAX_TEXT_CHARS]
+
+
+class Conversation:
+    """The last few requests of one conversation, so follow-ups can refer to them; with a
+    store, kept after each request, so another process can continue it."""
+
+    def __init__(self, keep: int = 2, *, store: ConversationStore | None = None) -> None:
+        self.keep = keep
+        self.turns: list[Turn] = []
+        self.store = store
+        self.id = new_id()
+        self.notices: list[str] = []
+
+    def add(self, outcome: RequestOutcome) -> None:
+        """Remember a finished request and its first call (or its answer)."""
+        first = outcome.steps[0].call if outcome.steps else None
+        results = tuple(
+            step.result.data for step in outcome.steps if step.result is not None and step.result.ok
+        )
+        ran = outcome.steps[0].result if outcome.steps else None
+        how = (
+            TurnOutcome.ANSWERED
+            if first is None
+            else TurnOutcome.DECLINED
+            if ran is None
+            else TurnOutcome.OK
+            if ran.ok
+            else TurnOutcome.FAILED
+        )
+        turn = Turn(outcome.request, first, outcome.answer, results, how)
+        self.turns = [*self.turns, turn][-self.keep :]
+        if self.store is not None:
+            try:
+                self.store.save(self.id, self.turns)
+            except OSError as exc:
+                where = self.store.path
+                self.notices.append(
+                    f"the conversation is not kept in {where} ({exc.strerror or exc})"
+                )
+
+    def resume(self, saved: SavedConversation) -> None:
+        """Continue a kept conversation: its turns, and later ones kept under its id."""
+        self.id = saved.id
+        self.turns = list(saved.turns)[-self.keep :]
+
+    def clear(self) -> None:
+        """Forget everything (a new topic, kept as a new conversation)."""
+        self.turns = []
+        self.id = new_id()

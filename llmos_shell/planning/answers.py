@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,27 +157,188 @@ def grounded_answer(
     answer: str | None, results: Sequence[Any], request: str, *, require_claim: bool = True
 ) -> str | None:
     """The answer if what it states is in the results: each sentence with a claim the
-    results do not confirm, or with a command in it, is dropped; None if nothing checked
-    remains (then the summary stands in). Without `require_claim`, sentences with no
-    claim at all count as checked (an explanation of a text the results hold)."""
-    if not answer or not answer.strip() or _is_data(answer):
-        return None
-    evidence = ResultText(results, request)
-    kept: list[str] = []
-    confirmed = 0
-    for sentence in sentences(answer):
-        if suggests_command(sentence) or _is_data(sentence):
-            continue
-        stated = claims(sentence)
-        if any(not evidence.confirms(c) for c in stated):
-            continue
-        if _EMPTY.search(sentence) and not evidence.has_empty:
-            continue  # "the list is empty" over a list that is not
-        confirmed += len(stated)
-        kept.append(sentence)
-    if not kept or (confirmed == 0 and require_claim):
-        return None
-    return " ".join(kept)
+    results do not confirm, or with a command in it, is dropped, and a copy of the result as
+    data ends it; None if nothing checked remains (then the summary stands in). Without
+    `require_claim`, sentences with no claim at all count as checked (an explanation of a
+    text the results hold)."""
+    gate = AnswerGate.grounded(results, request, require_claim=require_claim)
+    gate.feed(answer or "")
+    gate.close()
+    return gate.answer
+
+
+_DATA_LINE = re.compile(r'^\s*(?:[{}\[\]],?\s*$|"[^"]+"\s*:)')
+
+
+def _data_sentence(sentence: str) -> bool:
+    """A sentence that is a piece of the result as data: a code fence, JSON, a JSON line."""
+    return _is_data(sentence) or bool(_DATA_LINE.match(sentence))
+
+
+Judge = Callable[[str], "int | None"]
+
+
+class AnswerGate:
+    """An answer checked sentence by sentence as it streams, each shown once the check vouches
+    for it, so nothing shown is ever taken back.
+
+    `judge` gives a sentence's confirmed claims (None: dropped). With `require_claim`,
+    sentences wait until one sentence has a confirmed claim; with `new_to` (a headline
+    shown before), until one states a value the headline does not. A sentence said before
+    is dropped (a loop), a copy of the result as data ends the answer, and `max_words` cuts
+    it. `head` is shown at once (`start`) and the sentences follow it after ". ";
+    `marker` is shown with the first sentence. `show` gets each piece of text released.
+    """
+
+    def __init__(
+        self,
+        judge: Judge,
+        *,
+        require_claim: bool = False,
+        new_to: str | None = None,
+        head: str | None = None,
+        marker: str | None = None,
+        max_words: int | None = None,
+        show: Callable[[str], None] | None = None,
+    ) -> None:
+        self._judge = judge
+        self._require_claim = require_claim
+        self._new_to = new_to
+        self.head = head
+        self._marker = marker
+        self._max_words = max_words
+        self.show = show
+        self._buffer = ""
+        self._seen = 0  # complete sentences judged so far
+        self._held: list[str] = []  # kept, waiting for the sentence that vouches for them
+        self._released: list[str] = []
+        self._confirmed = 0
+        self._adds = new_to is None
+        self._ended = False
+        self._started = False
+        self.fed = False
+
+    @classmethod
+    def grounded(
+        cls,
+        results: Sequence[Any],
+        request: str,
+        *,
+        require_claim: bool = True,
+        new_to: str | None = None,
+        head: str | None = None,
+        show: Callable[[str], None] | None = None,
+    ) -> AnswerGate:
+        """The gate of an answer held to `results` (see `grounded_answer`)."""
+        evidence = ResultText(results, request)
+
+        def judge(sentence: str) -> int | None:
+            if suggests_command(sentence):
+                return None
+            stated = claims(sentence)
+            if any(not evidence.confirms(c) for c in stated):
+                return None
+            if _EMPTY.search(sentence) and not evidence.has_empty:
+                return None  # "the list is empty" over a list that is not
+            return len(stated)
+
+        return cls(judge, require_claim=require_claim, new_to=new_to, head=head, show=show)
+
+    @property
+    def ended(self) -> bool:
+        """Whether nothing more can be added (data came, or the word limit was reached)."""
+        return self._ended
+
+    @property
+    def text(self) -> str:
+        """The sentences shown (or to be shown), joined."""
+        return " ".join(self._released)
+
+    @property
+    def answer(self) -> str | None:
+        """The answer as a whole: head, marker and sentences; None when there is none."""
+        body = self.text
+        if self.head is not None:
+            return f"{self.head}. {body}" if body else self.head
+        if not body:
+            return None
+        return f"{self._marker} {body}" if self._marker else body
+
+    def start(self) -> None:
+        """Show the head at once (before the model writes)."""
+        if not self._started:
+            self._started = True
+            if self.head is not None and self.show is not None:
+                self.show(self.head)
+
+    def feed(self, piece: str) -> None:
+        """Take a piece of the model's answer; show the sentences it completes and vouches."""
+        self.fed = True
+        if self._ended or not piece:
+            return
+        self._buffer += piece
+        parts = [s.strip() for s in _SENTENCE.split(self._buffer.lstrip())]
+        self._take([p for p in parts[:-1] if p])
+
+    def close(self) -> None:
+        """The model is done: its last sentence is complete."""
+        if not self._ended:
+            parts = [s.strip() for s in _SENTENCE.split(self._buffer.strip())]
+            self._take([p for p in parts if p])
+        self._ended = True
+        self.start()
+
+    def _take(self, complete: list[str]) -> None:
+        for sentence in complete[self._seen :]:
+            self._seen += 1
+            sentence = " ".join(sentence.split())
+            if self._ended:
+                return
+            if _data_sentence(sentence):
+                self._ended = True  # the result copied as data: the answer ends here
+                return
+            if sentence in self._released or sentence in self._held:
+                continue
+            confirmed = self._judge(sentence)
+            if confirmed is None:
+                continue
+            self._confirmed += confirmed
+            if not self._adds and self._new_to is not None:
+                self._adds = adds_to(sentence, self._new_to)
+            self._held.append(sentence)
+            if self._adds and (self._confirmed or not self._require_claim):
+                self._release()
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for sentence in held:
+            if self._max_words is not None:
+                room = self._max_words - len(self.text.split())
+                words = sentence.split()
+                if len(words) >= room:
+                    sentence = " ".join(words[:room])
+                    self._ended = True
+            self.start()
+            if self.show is not None and sentence:
+                self.show(self._lead() + sentence)
+            if sentence:
+                self._released.append(sentence)
+            if self._ended:
+                return
+
+    def _lead(self) -> str:
+        """What goes before the next sentence shown: a space, the head's ". ", the marker."""
+        if self._released:
+            return " "
+        if self.head is not None:
+            return ". "
+        return f"{self._marker} " if self._marker else ""
+
+
+def adds_to(answer: str, line: str) -> bool:
+    """Whether an answer states a value the headline does not (so it is worth showing too)."""
+    shown = line.lower()
+    return any(claim.text.lower() not in shown for claim in claims(answer))
 
 
 def claim_free_reply(answer: str | None) -> str | None:

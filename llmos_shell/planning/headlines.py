@@ -13,11 +13,11 @@ result holds. A tool without a headline gets the generic summary.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from llmos_shell.calls import ToolCall
-from llmos_shell.planning.answers import claims
+from llmos_shell.planning.answers import AnswerGate
 from llmos_shell.registry import Tool
 
 _FIELD = re.compile(r"\{([\w.]+)\}")
@@ -94,10 +94,19 @@ def headline(tool: Tool, call: ToolCall, data: Any, request: str) -> str | None:
     return None
 
 
-def adds_to(answer: str, line: str) -> bool:
-    """Whether an answer states a value the headline does not (so it is worth showing too)."""
-    shown = line.lower()
-    return any(claim.text.lower() not in shown for claim in claims(answer))
+def result_gate(
+    steps: list[tuple[ToolCall, Any]],
+    tools: Mapping[str, Tool],
+    request: str,
+    show: Callable[[str], None] | None = None,
+) -> AnswerGate:
+    """The answer after calls ran, checked as it streams: the last call's headline at once,
+    then the model's sentences the results confirm where they state something it does not."""
+    results = [data for _, data in steps]
+    call, data = steps[-1]
+    tool = tools.get(call.tool)
+    line = headline(tool, call, data, request) if tool is not None else None
+    return AnswerGate.grounded(results, request, new_to=line, head=line, show=show)
 
 
 def result_answer(
@@ -106,16 +115,12 @@ def result_answer(
     """The answer after calls ran: the last call's headline, with the model's own sentence
     after it only where the results confirm it and it states something the headline does
     not; without a headline, the model's confirmed sentence or the generic summary."""
-    from llmos_shell.planning.answers import grounded_answer, summarize
+    from llmos_shell.planning.answers import summarize
 
-    results = [data for _, data in steps]
-    grounded = grounded_answer(text, results, request)
-    call, data = steps[-1]
-    tool = tools.get(call.tool)
-    line = headline(tool, call, data, request) if tool is not None else None
-    if line is None:
-        return grounded or summarize(results, request)
-    return f"{line}. {grounded}" if grounded and adds_to(grounded, line) else line
+    gate = result_gate(steps, tools, request)
+    gate.feed(text or "")
+    gate.close()
+    return gate.answer or summarize([data for _, data in steps], request)
 
 
 MAX_KNOWLEDGE_WORDS = 80
@@ -123,15 +128,40 @@ MIN_KNOWLEDGE_WORDS = 3
 GENERAL_KNOWLEDGE = "General knowledge, not checked on this machine:"
 
 
-def knowledge_answer(request: str, text: str | None) -> str | None:
-    """The model's short answer to a question of general knowledge ("what is a symlink?"),
-    marked as such; None for a question about this machine, or with no answer to show."""
-    from llmos_shell.planning.answers import suggests_command
+def knowledge_question(request: str) -> bool:
+    """Whether `request` asks something of general knowledge ("what is a symlink?"), not
+    about this machine."""
     from llmos_shell.planning.relevance import asks_general_knowledge
 
-    if not asks_general_knowledge(request) or not text or not text.strip():
+    return asks_general_knowledge(request)
+
+
+def knowledge_gate(show: Callable[[str], None] | None = None) -> AnswerGate:
+    """The model's answer to a knowledge question, marked as such, as it streams: each
+    sentence that suggests no command, up to MAX_KNOWLEDGE_WORDS words."""
+    from llmos_shell.planning.answers import suggests_command
+
+    def judge(sentence: str) -> int | None:
+        return None if suggests_command(sentence) else 0
+
+    return AnswerGate(
+        judge,
+        marker=GENERAL_KNOWLEDGE,
+        max_words=MAX_KNOWLEDGE_WORDS,
+        show=show,
+    )
+
+
+def knowledge_answer(request: str, text: str | None) -> str | None:
+    """The model's short answer to a question of general knowledge ("what is a symlink?"),
+    marked as such, without its sentences that suggest a command; None for a question about
+    this machine, or with no answer to show."""
+    if not knowledge_question(request):
         return None
-    said = " ".join(text.split()[:MAX_KNOWLEDGE_WORDS])
-    if len(said.split()) < MIN_KNOWLEDGE_WORDS or suggests_command(said):
+    gate = knowledge_gate()
+    gate.feed(text or "")
+    gate.close()
+    answer = gate.answer
+    if answer is None or len(answer.removeprefix(GENERAL_KNOWLEDGE).split()) < MIN_KNOWLEDGE_WORDS:
         return None  # a cut-off word ("The") is no answer
-    return f"{GENERAL_KNOWLEDGE} {said}"
+    return answer

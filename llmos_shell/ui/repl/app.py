@@ -191,7 +191,8 @@ class Repl:
         self.state.requests += 1
         try:
             with cancel_on_sigint() as cancel:  # errors are reported by the loop in run()
-                outcome = session.run(text, events, cancel=cancel)
+                # On a terminal the answer streams as its check vouches for it.
+                outcome = session.run(text, events, cancel=cancel, stream=self.console.is_terminal)
         finally:
             events.finish()
         self.state.last_request, self.state.last_memories = text, outcome.memories
