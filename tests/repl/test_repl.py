@@ -789,18 +789,25 @@ def online(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(advice, "_ROUTES", (table,))
 
 
-def test_no_download_is_offered_offline(
-    scripted: ScriptedBackend, state_dir: Path, online: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def assert_nothing_offered(scripted: ScriptedBackend, state_dir: Path) -> Repl:
+    """The shell's start offers no download, and keeps no note that it asked."""
     console = Console(file=io.StringIO(), width=200, force_terminal=False)
     repl = Repl(make_app(scripted), console=console)
     asked: list[str] = []
     repl._ask = lambda message, default: asked.append(message) or "y"  # type: ignore[method-assign]
     repl.offer_better_model()
     assert asked == [] and "Download" not in console.file.getvalue()  # type: ignore[attr-defined]
-    assert not (state_dir / "model_advice.json").exists()  # offered once back online
-    monkeypatch.delenv("HF_HUB_OFFLINE")
+    assert not (state_dir / "model_advice.json").exists()
+    return repl
+
+
+def test_no_download_is_offered_offline(
+    scripted: ScriptedBackend, state_dir: Path, online: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    repl = assert_nothing_offered(scripted, state_dir)
+    monkeypatch.delenv("HF_HUB_OFFLINE")  # offered once back online
+    asked: list[str] = []
     repl._ask = lambda message, default: asked.append(message) or "n"  # type: ignore[method-assign]
     repl.offer_better_model()
     assert len(asked) == 1
@@ -818,13 +825,7 @@ def test_no_download_is_offered_without_a_route_off_the_machine(
         "lo 0000007F 00000000 0001 0 0 0 000000FF 0 0 0\n"
     )
     monkeypatch.setattr(advice, "_ROUTES", (table,))
-    console = Console(file=io.StringIO(), width=200, force_terminal=False)
-    repl = Repl(make_app(scripted), console=console)
-    asked: list[str] = []
-    repl._ask = lambda message, default: asked.append(message) or "y"  # type: ignore[method-assign]
-    repl.offer_better_model()
-    assert asked == [] and "Download" not in console.file.getvalue()  # type: ignore[attr-defined]
-    assert not (state_dir / "model_advice.json").exists()
+    assert_nothing_offered(scripted, state_dir)
 
 
 def test_a_yes_while_offline_is_one_sentence_and_asked_again_later(
