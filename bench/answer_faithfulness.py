@@ -190,8 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     "raw_faithful": bool(raw) and judge(raw, item["result"], said),
                     "shown": shown,
                     "model_words": checked is not None and shown is not None and checked in shown,
-                    "shown_faithful": shown is not None
-                    and judge(shown, item["result"], said),
+                    "shown_faithful": shown is not None and judge(shown, item["result"], said),
                 }
             )
             print(

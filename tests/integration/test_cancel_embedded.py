@@ -19,7 +19,9 @@ from llmos_shell.errors import Cancelled
 
 pytestmark = pytest.mark.model
 
-LONG = " ".join(f"line {n}: the backup of folder {n % 7} finished with status ok." for n in range(120))
+LONG = " ".join(
+    f"line {n}: the backup of folder {n % 7} finished with status ok." for n in range(120)
+)
 
 
 def test_cancel_stops_the_prompt_evaluation_and_the_model_still_answers(

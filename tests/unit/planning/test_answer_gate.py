@@ -22,7 +22,7 @@ ANSWERS = [
     "The biggest is ubuntu.iso at 262.1 MB. There are 3 entries.",
     "Here you go. The biggest is ubuntu.iso at 262.1 MB. The largest file is 12.6 MB.",
     "Your files are in /opt/downloads/archive. There are 3 entries.\nnotes.txt is 2.1 KB.",
-    "There are 3 entries. ```json\n{\"name\": \"ubuntu.iso\"}\n``` And photo.jpg is 1.4 MB.",
+    'There are 3 entries. ```json\n{"name": "ubuntu.iso"}\n``` And photo.jpg is 1.4 MB.',
     "Run `rm -rf ~` to free space. The biggest is ubuntu.iso.",
     "Here you go, all done!",
     "There are 3 entries. There are 3 entries. There are 3 entries.",
@@ -124,5 +124,3 @@ def test_a_knowledge_answer_stops_at_its_word_limit() -> None:
     gate.close()
     words = "".join(shown).removeprefix(GENERAL_KNOWLEDGE).split()
     assert len(words) == MAX_KNOWLEDGE_WORDS
-
-
