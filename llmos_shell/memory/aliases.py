@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llmos_shell.vocabulary.naming import FILLER_WORDS, ORDER_WORDS, ORDINALS
-from llmos_shell.vocabulary.places import FOLDER_TYPOS, HOME_FOLDERS, place_phrases
+from llmos_shell.vocabulary.places import (
+    FOLDER_TYPOS,
+    HOME_FOLDERS,
+    PATH_IN_TEXT,
+    place_phrases,
+)
 from llmos_shell.vocabulary.preferences import (
     ABOUT_THE_PERSON,
     CHOICE_WORDS,
@@ -44,8 +49,6 @@ if TYPE_CHECKING:
 ALIAS_FLOOR = 0.6
 MAX_SPAN = 4  # naming words in a phrase of the request compared with an alias
 
-_PATH = r"(?:~|\.{1,2})?/[^\s'\"`,;()]*"
-_PATH_TOKEN = re.compile(rf"(?<![\w/])(?:{_PATH})")
 _WORD = re.compile(r"[\w'-]+")
 
 
@@ -70,11 +73,11 @@ def aliases_from_fact(text: str, memory_id: str = "") -> list[Alias]:
     said = " ".join(text.split()).strip().rstrip(".!")
     paths = [
         m.group().rstrip(".,:;!?/") or "/"
-        for m in _PATH_TOKEN.finditer(said)
+        for m in PATH_IN_TEXT.finditer(said)
         if m.group().rstrip(".,:;!?/") not in ("", "~")
     ]
     if len(paths) == 1:
-        rest = _PATH_TOKEN.sub(" ", said)
+        rest = PATH_IN_TEXT.sub(" ", said)
         phrase = _phrase(rest, FACT_FILLER)
         # "I want to find files in ~/code" asks for something; it names nothing.
         if phrase and not any(w in CHOICE_WORDS or w in LINKING_WORDS for w in key_words(phrase)):
@@ -115,7 +118,7 @@ def states_a_fact(request: str) -> bool:
     if not said or "?" in said:
         return False
     words = [w.lower() for w in _WORD.findall(said)]
-    opens = bool(words) and (words[0] in STATEMENT_OPENERS or bool(_PATH_TOKEN.match(said)))
+    opens = bool(words) and (words[0] in STATEMENT_OPENERS or bool(PATH_IN_TEXT.match(said)))
     return opens and any(w in LINKING_WORDS for w in words) and bool(aliases_from_fact(said))
 
 

@@ -10,10 +10,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from llmos_shell.vocabulary.places import place_phrases
+from llmos_shell.vocabulary.places import WRITTEN_PATH, place_phrases
 
-_PATH = r"(?:~|\.{1,2})?/[^\s'\"`,;()]*|~"
-_PATH_TOKEN = re.compile(rf"(?<![\w/])(?:{_PATH})")
+_PATH_TOKEN = re.compile(rf"(?<![\w/])(?:{WRITTEN_PATH}|~)")
 
 
 def places_in(text: str, extra: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:

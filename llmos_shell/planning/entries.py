@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmos_shell.vocabulary.naming import FILLER_WORDS, ORDER_WORDS, TYPE_WORDS
-from llmos_shell.vocabulary.places import FOLDER_SYNONYMS, HOME_FOLDERS
+from llmos_shell.vocabulary.places import FOLDER_SYNONYMS, HOME_FOLDERS, PATH_IN_TEXT
 
 MAX_ENTRIES = 2000  # a folder bigger than this is read this far only
 
@@ -75,9 +75,6 @@ def folder_word(word: str) -> str | None:
     return None
 
 
-_PATH_TOKEN = re.compile(r"(?<![\w/])(?:~|\.{1,2})?/[^\s'\"`,;()]*")
-
-
 def places_said(request: str) -> list[tuple[str, str]]:
     """(word as said, folder) for every standard folder the request names, typos forgiven."""
     out: list[tuple[str, str]] = []
@@ -86,7 +83,7 @@ def places_said(request: str) -> list[tuple[str, str]]:
         if phrase in lowered:
             out.append((phrase, path))
     # A word inside a path written out ("~/uni/lectures") is part of that path, no folder.
-    for word in words(_PATH_TOKEN.sub(" ", request)):
+    for word in words(PATH_IN_TEXT.sub(" ", request)):
         found = folder_word(word)
         if found is not None and found not in (p for _, p in out):
             out.append((word, found))

@@ -53,6 +53,9 @@ HERE_IN_TEXT = re.compile(
     r"\b(?:here|this (?:folder|directory|dir|project|repo|codebase)|"
     r"current (?:folder|directory|dir))\b"
 )
+# A path written out in a sentence ("~/code", "/var/log", "./notes"), not inside a word.
+WRITTEN_PATH = r"(?:~|\.{1,2})?/[^\s'\"`,;()]*"
+PATH_IN_TEXT = re.compile(rf"(?<![\w/])(?:{WRITTEN_PATH})")
 FOLDER_TYPOS: dict[str, str] = {
     "dwonloads": "downloads",
     "dwnloads": "downloads",
