@@ -247,21 +247,11 @@ class Session:
             self.memory.store.notices.append(f"planned without memory: {exc}")
             return None
         self.last_memories = found.used
+        self.kernel.present = presenter(found.preferences)
         examples = tuple(
             PlanExample(e.request, e.tool, e.arguments, source=e.source) for e in found.examples
         )
         return MemoryContext(notes=found.notes, examples=examples, grounding=found.grounding)
-
-    def _presenter(self) -> Callable[[ToolResult], ToolResult] | None:
-        """How results are restated for the person's stated preferences (sizes in MB)."""
-        try:
-            preferences = self.memory.preferences() if self.memory is not None else {}
-        except LlmosError:
-            return None
-        unit = size_unit_named(preferences.get("size_unit", ""))
-        if unit is None:
-            return None
-        return lambda result: dataclasses.replace(result, data=restate_sizes(result.data, unit))
 
     def _learn(self, outcome: RequestOutcome) -> None:
         """Learn from a request whose calls all ran and succeeded (not one the person
@@ -339,7 +329,7 @@ class Session:
         if self.memory is not None and not dry_run:
             # The request before, asked again in other words or undone, was no lesson.
             self.memory.learning.settle(request, undo=undo)
-        self.kernel.present = self._presenter()
+        self.kernel.present = None  # until memory says how the person likes results shown
         if undo:
             self._undo_last(outcome, events, dry_run)
             return
@@ -589,3 +579,11 @@ class _LiveAnswer:
         gate = self._make()
         if gate is not None:
             gate.feed(piece)
+
+
+def presenter(preferences: dict[str, str]) -> Callable[[ToolResult], ToolResult] | None:
+    """How results are restated for the person's stated preferences (sizes in MB)."""
+    unit = size_unit_named(preferences.get("size_unit", ""))
+    if unit is None:
+        return None
+    return lambda result: dataclasses.replace(result, data=restate_sizes(result.data, unit))

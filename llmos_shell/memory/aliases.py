@@ -110,6 +110,11 @@ def aliases_from_fact(text: str, memory_id: str = "") -> list[Alias]:
     return []
 
 
+def preferences_of(aliases: Iterable[Alias]) -> dict[str, str]:
+    """The preferences among `aliases` ("size_unit": "MB"); a later one wins."""
+    return {a.role: a.value for a in aliases if a.kind == "preference"}
+
+
 def states_a_fact(request: str) -> bool:
     """Whether a request states a fact about the person instead of asking for something:
     it opens with them or their thing (or a path), links it with a word such as "are",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmos_shell.memory.aliases import Alias, named_aliases, spell_out
+from llmos_shell.memory.aliases import Alias, named_aliases, preferences_of, spell_out
 from llmos_shell.memory.places import carry_over
 from llmos_shell.memory.records import MemoryRecord
 from llmos_shell.memory.store import Hit, MemoryStore
@@ -55,6 +55,7 @@ class PlanMemory:
     examples: tuple[MemoryExample, ...] = ()
     used: tuple[MemoryRecord, ...] = field(default_factory=tuple)
     grounding: str = ""
+    preferences: dict[str, str] = field(default_factory=dict)  # "size_unit": "MB"
 
 
 def notes_block(facts: list[MemoryRecord]) -> str:
@@ -112,6 +113,7 @@ def plan_memory(
         examples=tuple(chosen),
         used=tuple(dict((r.id, r) for r in used).values()),
         grounding=grounding if grounding != request else "",
+        preferences=preferences_of(aliases),
     )
 
 

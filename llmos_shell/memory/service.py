@@ -21,7 +21,13 @@ from llmos_shell.errors import (
     MemoryStoreError,
 )
 from llmos_shell.memory import records
-from llmos_shell.memory.aliases import Alias, about_the_person, aliases_from_fact, named_aliases
+from llmos_shell.memory.aliases import (
+    Alias,
+    about_the_person,
+    aliases_from_fact,
+    named_aliases,
+    preferences_of,
+)
 from llmos_shell.memory.context import PlanMemory, plan_memory
 from llmos_shell.memory.records import MemoryRecord
 from llmos_shell.memory.secrets import secret_reason
@@ -64,7 +70,7 @@ class Memory:
 
     def preferences(self) -> dict[str, str]:
         """The person's stated preferences ("size_unit": "MB"); a later fact wins."""
-        return {a.role: a.value for a in self.aliases() if a.kind == "preference"}
+        return preferences_of(self.aliases())
 
     def _embed(self, texts: Sequence[str]) -> Any:
         """Vectors of texts; the aliases' words are embedded once per process."""
